@@ -1,0 +1,217 @@
+"""Errors that reach the user.
+
+Every error a user can act on is a :class:`KwaakError` with a ``message`` (what happened) and an
+optional ``hint`` (what to do next). Third-party exceptions are translated where they enter our
+code (``raise X(...) from exc``); anything that is not a ``KwaakError`` is a bug and is logged with
+its traceback.
+
+::
+
+    KwaakError
+      ConfigError              bad or missing configuration (exit code 2)
+        SecretNotFound         an env:/file: secret could not be resolved
+      UsageError               bad command-line use (exit code 2)
+      NotAGitRepository, DirtyRepository
+      SessionError
+        SessionNotFound, SessionBusy
+      ProviderError            an LLM / embedding provider failed
+        AuthError, RateLimited, ContextTooLong, Transient, BadRequest
+      ExecutorError
+        ExecutorUnavailable    the executor cannot start here (docker down, no bwrap, ...)
+        ContainerStartFailed, ImageBuildFailed
+      GitError, GitHubError
+      IndexingError, IndexLocked
+      McpError
+      BudgetExceeded
+
+Tool-level failures the *model* should see (``ToolError``) live in :mod:`kwaak.tools.base`;
+they are deliberately not ``KwaakError`` subclasses.
+"""
+
+from __future__ import annotations
+
+
+class KwaakError(Exception):
+    """Base class of all user-facing kwaak errors."""
+
+    kind: str = "error"
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+    def render(self) -> str:
+        """Return the message followed by the hint, ready to print."""
+        if self.hint:
+            return f"{self.message}\nhint: {self.hint}"
+        return self.message
+
+
+class ConfigError(KwaakError):
+    """The configuration is missing, malformed or inconsistent."""
+
+    kind = "config"
+    exit_code = 2
+
+
+class SecretNotFound(ConfigError):
+    """An ``env:`` or ``file:`` secret could not be resolved."""
+
+    kind = "secret"
+
+
+class UsageError(KwaakError):
+    """The command line was used wrongly."""
+
+    kind = "usage"
+    exit_code = 2
+
+
+class NotAGitRepository(KwaakError):
+    """kwaak was started outside a git repository."""
+
+    kind = "not_a_git_repository"
+    exit_code = 2
+
+
+class DirtyRepository(KwaakError):
+    """Tracked files have uncommitted changes."""
+
+    kind = "dirty_repository"
+    exit_code = 2
+
+
+class SessionError(KwaakError):
+    """Something is wrong with an agent session."""
+
+    kind = "session"
+
+
+class SessionNotFound(SessionError):
+    """No session exists for the given id."""
+
+    kind = "session_not_found"
+
+
+class SessionBusy(SessionError):
+    """The session is already running a turn."""
+
+    kind = "session_busy"
+
+
+class ProviderError(KwaakError):
+    """An LLM or embedding provider failed."""
+
+    kind = "provider"
+    retryable: bool = False
+
+
+class AuthError(ProviderError):
+    """The provider rejected the credentials."""
+
+    kind = "auth"
+
+
+class RateLimited(ProviderError):
+    """The provider asked us to slow down (HTTP 429)."""
+
+    kind = "rate_limited"
+    retryable = True
+
+    def __init__(self, message: str, *, hint: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class ContextTooLong(ProviderError):
+    """The request did not fit in the model's context window."""
+
+    kind = "context_too_long"
+
+
+class Transient(ProviderError):
+    """A temporary provider failure (5xx, connection reset, timeout, truncated stream)."""
+
+    kind = "transient"
+    retryable = True
+
+
+class BadRequest(ProviderError):
+    """The provider refused the request as malformed."""
+
+    kind = "bad_request"
+
+
+class ExecutorError(KwaakError):
+    """The executor (docker, sandbox, local) failed."""
+
+    kind = "executor"
+
+
+class ExecutorUnavailable(ExecutorError):
+    """The configured executor cannot start on this machine."""
+
+    kind = "executor_unavailable"
+
+
+class ContainerStartFailed(ExecutorError):
+    """The docker container could not be started."""
+
+    kind = "container_start_failed"
+
+
+class ImageBuildFailed(ExecutorError):
+    """The docker image could not be built."""
+
+    kind = "image_build_failed"
+
+
+class GitError(KwaakError):
+    """A git command failed."""
+
+    kind = "git"
+
+    def __init__(self, message: str, *, hint: str | None = None, cmd: str = "", stderr: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.cmd = cmd
+        self.stderr = stderr
+
+
+class GitHubError(KwaakError):
+    """The GitHub API failed or GitHub is not configured."""
+
+    kind = "github"
+
+
+class IndexingError(KwaakError):
+    """Indexing or querying the code index failed."""
+
+    kind = "indexing"
+
+
+class IndexLocked(IndexingError):
+    """Another kwaak process holds the index."""
+
+    kind = "index_locked"
+
+
+class McpError(KwaakError):
+    """An MCP server failed to start or answer."""
+
+    kind = "mcp"
+
+
+class BudgetExceeded(KwaakError):
+    """A budget (steps, tokens, cost, wall time) was reached."""
+
+    kind = "budget_exhausted"
+    exit_code = 3
+
+    def __init__(self, message: str, *, hint: str | None = None, limit: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.limit = limit

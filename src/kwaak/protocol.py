@@ -1,0 +1,377 @@
+"""The contract between front ends (TUI, headless CLI) and the backend.
+
+Front ends send :data:`Op` values scoped to a session id with ``Backend.submit``; the backend
+answers with :class:`Event` envelopes carrying an :data:`EventMsg`. Every submitted op ends with
+exactly one :class:`CommandCompleted` (ok or failed). Payloads are frozen dataclasses with a
+``kind`` discriminator so they can be matched exhaustively and serialized to JSON lines.
+
+This is the only module that both ``kwaak.ui`` and ``kwaak.backend`` import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SessionId = str
+SubmissionId = str
+
+# ----------------------------------------------------------------------------------------------
+# Operations (front end → backend)
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Chat:
+    """Send a user message; starts the session on first use (kwaak's ``Chat``)."""
+
+    message: str
+    kind: Literal["chat"] = "chat"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryChat:
+    """Redrive the last completion (kwaak's ``RetryChat``)."""
+
+    kind: Literal["retry_chat"] = "retry_chat"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopAgent:
+    """Cancel the running turn now; the session stays usable."""
+
+    kind: Literal["stop_agent"] = "stop_agent"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShowDiff:
+    """Show the agent's changes since its start ref (kwaak's ``Diff``)."""
+
+    kind: Literal["diff"] = "diff"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PullDiff:
+    """Bring the agent's work into the user's checkout as one commit on a same-named branch."""
+
+    kind: Literal["diff_pull"] = "diff_pull"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Exec:
+    """Run a shell command in the session's executor (kwaak's ``Exec``)."""
+
+    cmd: str
+    kind: Literal["exec"] = "exec"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexRepository:
+    """(Re)index the repository incrementally."""
+
+    kind: Literal["index_repository"] = "index_repository"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShowConfig:
+    """Show the effective configuration with secrets masked."""
+
+    kind: Literal["show_config"] = "show_config"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteSession:
+    """Stop the session, close its executor and remove its worktree (unless kept by config)."""
+
+    kind: Literal["delete_session"] = "delete_session"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GithubFix:
+    """Fetch GitHub issue ``number`` with its comments and hand it to the agent."""
+
+    number: int
+    kind: Literal["github_fix"] = "github_fix"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreatePullRequest:
+    """Push the agent's branch and create or update its pull request."""
+
+    kind: Literal["create_pull_request"] = "create_pull_request"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApproveCommand:
+    """Answer a pending :class:`ApprovalRequested`."""
+
+    call_id: str
+    approved: bool
+    kind: Literal["approve_command"] = "approve_command"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stats:
+    """Report usage and budgets of this session and the team."""
+
+    kind: Literal["stats"] = "stats"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quit:
+    """Cancel everything, close executors, and stop the backend."""
+
+    kind: Literal["quit"] = "quit"
+
+
+Op = (
+    Chat
+    | RetryChat
+    | StopAgent
+    | ShowDiff
+    | PullDiff
+    | Exec
+    | IndexRepository
+    | ShowConfig
+    | DeleteSession
+    | GithubFix
+    | CreatePullRequest
+    | ApproveCommand
+    | Stats
+    | Quit
+)
+
+# ----------------------------------------------------------------------------------------------
+# Events (backend → front end)
+# ----------------------------------------------------------------------------------------------
+
+SessionStatus = Literal[
+    "starting",  # workspace and executor being prepared
+    "running",  # a turn is in progress
+    "idle",  # waiting for the user
+    "done",  # the agent called stop
+    "failed",  # the last turn ended with an error
+    "stopped",  # the user stopped it
+    "budget_exhausted",
+    "interrupted",  # kwaak exited mid-turn; continue or retry
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionRenamed:
+    """The chat got a title (≤ 60 chars)."""
+
+    title: str
+    kind: Literal["session_renamed"] = "session_renamed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BranchRenamed:
+    """The agent's branch is known."""
+
+    branch: str
+    kind: Literal["branch_renamed"] = "branch_renamed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusChanged:
+    """The session's state changed; ``reason`` explains failures, stops and budgets."""
+
+    status: SessionStatus
+    reason: str | None = None
+    kind: Literal["status_changed"] = "status_changed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Activity:
+    """A short status line ("running completions", "running tool shell_command", ...)."""
+
+    text: str
+    kind: Literal["activity"] = "activity"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssistantDelta:
+    """A streamed fragment of the assistant message ``message_id``."""
+
+    message_id: str
+    text: str
+    kind: Literal["assistant_delta"] = "assistant_delta"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCallInfo:
+    """A tool call as shown to the user."""
+
+    call_id: str
+    name: str
+    arguments: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssistantMessage:
+    """A complete assistant message (text and the tool calls it made)."""
+
+    message_id: str
+    text: str | None
+    tool_calls: tuple[ToolCallInfo, ...] = ()
+    kind: Literal["assistant_message"] = "assistant_message"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserMessage:
+    """A user message as recorded by the backend (echo for headless front ends and restore)."""
+
+    text: str
+    kind: Literal["user_message"] = "user_message"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCallStarted:
+    """A tool began running."""
+
+    call_id: str
+    name: str
+    summary: str
+    kind: Literal["tool_call_started"] = "tool_call_started"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCallFinished:
+    """A tool finished; ``preview`` is the start of its output."""
+
+    call_id: str
+    name: str
+    ok: bool
+    preview: str
+    output: str = ""
+    kind: Literal["tool_call_finished"] = "tool_call_finished"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SystemMessage:
+    """A backend message for the chat (config, diff, "Agent stopped", warnings)."""
+
+    text: str
+    level: Literal["info", "warning", "error"] = "info"
+    hint: str | None = None
+    kind: Literal["system_message"] = "system_message"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiffShown:
+    """The agent's diff (plain unified diff text; the front end colors it)."""
+
+    diff: str
+    kind: Literal["diff_shown"] = "diff_shown"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageInfo:
+    """Token and cost counts."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    steps: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsageUpdated:
+    """Usage of this session and of the whole team."""
+
+    session: UsageInfo
+    team: UsageInfo
+    kind: Literal["usage_updated"] = "usage_updated"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Committed:
+    """The after-completion hook committed (and maybe pushed) the agent's changes."""
+
+    sha: str
+    message: str
+    pushed: bool = False
+    kind: Literal["committed"] = "committed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexProgress:
+    """Indexing progress (files or chunks)."""
+
+    done: int
+    total: int
+    message: str
+    kind: Literal["index_progress"] = "index_progress"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalRequested:
+    """A command needs the user's approval (command policy)."""
+
+    call_id: str
+    command: str
+    reason: str
+    kind: Literal["approval_requested"] = "approval_requested"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandCompleted:
+    """Every op ends with exactly one of these."""
+
+    command: str
+    ok: bool
+    seconds: float
+    error: str | None = None
+    error_kind: str | None = None
+    hint: str | None = None
+    kind: Literal["command_completed"] = "command_completed"
+
+
+EventMsg = (
+    SessionRenamed
+    | BranchRenamed
+    | StatusChanged
+    | Activity
+    | AssistantDelta
+    | AssistantMessage
+    | UserMessage
+    | ToolCallStarted
+    | ToolCallFinished
+    | SystemMessage
+    | DiffShown
+    | UsageUpdated
+    | Committed
+    | IndexProgress
+    | ApprovalRequested
+    | CommandCompleted
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """An event for one session (``session_id`` may be ``"system"`` for app-wide events)."""
+
+    session_id: SessionId
+    msg: EventMsg
+    submission_id: SubmissionId | None = None
+    timestamp: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        """A flat JSON object: ``type``, ``session_id``, ``timestamp`` and the payload fields."""
+        payload = dataclasses.asdict(self.msg)
+        kind = payload.pop("kind")
+        return {
+            "type": kind,
+            "session_id": self.session_id,
+            "submission_id": self.submission_id,
+            "timestamp": round(self.timestamp, 3),
+            **payload,
+        }
+
+
+SYSTEM_SESSION: SessionId = "system"
