@@ -45,9 +45,13 @@ class Model(abc.ABC):
             kwaak.errors.ProviderError: a mapped provider failure (after retries).
         """
 
+    async def complete_prompt(self, text: str) -> ModelResponse:
+        """Single-turn request without tools: one user message; returns the reply with its usage."""
+        return await self.complete([UserMessage(content=text)])
+
     async def prompt(self, text: str) -> str:
         """Single-turn convenience: send one user message and return the reply text."""
-        response = await self.complete([UserMessage(content=text)])
+        response = await self.complete_prompt(text)
         return response.message.content or ""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
