@@ -1,0 +1,125 @@
+"""Prompt templates (Jinja2, StrictUndefined) and the constraints of kwaak's coding agent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from kwaak.config import Config
+
+_TEMPLATES = Path(__file__).parent / "prompts"
+INSTRUCTION_FILES = ("AGENTS.md", "CLAUDE.md")
+MAX_INSTRUCTIONS_CHARS = 20_000
+
+GENERAL_CONSTRAINTS = (
+    "Research your answer before providing it. Tools are available, use them to find the information you need.",
+    "Tool calls are in parallel. You can run multiple tool calls at the same time, "
+    "but they must not rely on each other",
+    "Your first response to ANY user message, must ALWAYS be your thoughts on how to solve the problem",
+    "Keep a neutral tone, refrain from using superlatives and unnecessary adjectives",
+    "Your response must always include your observation, your reasoning for the next step, and the next step. "
+    "The format of your response should be: Observation, Reasoning, Next step",
+    "Think step by step",
+    "Do NOT rely on your own knowledge, always research and verify!",
+    "Verify assumptions you make about the code by researching the actual code first",
+    "Do not leave tasks incomplete. If you lack information, use the available tools to find the correct information",
+    "Make sure you understand the project layout in terms of files and directories",
+    "Research the project structure and the codebase before providing a plan",
+    "When writing files, ensure you write and implement everything, everything will be overwritten and only make the "
+    "requested changes",
+    "If you create a pull request, you must ensure the tests pass",
+    "Prefer running tests over coverage, as coverage is slower",
+    "NEVER write or edit a file before having read it",
+    "After every tool use, include your observations, reasoning, and the next step",
+    "Write idiomatic code and tests; consider edge cases",
+    "After writing tests, verify that coverage changed: you _must_ run coverage after creating a new test",
+    "If a test stays troublesome, think out of the box or reset your changes and try another approach",
+    "Your code must run, tests must pass, and everything must be part of the build",
+    "Document public items in the idiomatic way of the language",
+    "Do NOT remove any existing comments",
+    "Keep existing functionality unless you are told otherwise",
+    "Understand the architecture of the project before changing it",
+    "Code that is no longer used after your change may be removed",
+    "Your changes are automatically added to git, there is no need to commit files yourself",
+    "You are already on a branch created specifically for this task, do not create another one",
+    "If you are stuck, consider using reset_file to undo your changes",
+    "Focus on completing the task as requested",
+    "Do not repeat your answers, if your message is nearly identical to previous one, "
+    "consider if your task is complete",
+)
+
+
+@cache
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+
+
+def render(name: str, **values: Any) -> str:
+    """Render ``prompts/<name>.md.j2`` with ``values`` (missing values are errors)."""
+    return _env().get_template(f"{name}.md.j2").render(**values)
+
+
+def mode_constraints(config: Config) -> list[str]:
+    """Constraints that depend on the edit mode and endless mode (kwaak §4.2)."""
+    constraints: list[str] = []
+    if config.agent_edit_mode == "line":
+        constraints += [
+            "Prefer editing files with `replace_lines` and `add_lines` over `write_file`, if possible",
+            "Only make ONE call to `replace_lines` or `add_lines` at a time, then re-read the file with line numbers",
+            "Use `add_lines` to add new lines; use `replace_lines` only to change existing lines",
+            "Never count lines yourself; always read the file with line numbers first",
+        ]
+    elif config.agent_edit_mode == "patch":
+        constraints += [
+            "Prefer editing files with `patch_file` over `write_file`",
+            "If `patch_file` continues to be troublesome, defer to `write_file` instead",
+        ]
+    if config.endless_mode:
+        constraints.append("You cannot ask for feedback and have to try to complete the given task")
+    else:
+        constraints += [
+            "Try to solve the problem yourself first, only if you cannot solve it, ask for help",
+            "If the problem is solved or the question is answered, call the stop tool",
+        ]
+    return constraints
+
+
+def read_instructions(root: Path) -> list[tuple[str, str]]:
+    """``AGENTS.md`` / ``CLAUDE.md`` from the repository root, truncated to a sane size."""
+    found: list[tuple[str, str]] = []
+    for name in INSTRUCTION_FILES:
+        path = root / name
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace").strip()
+            if len(text) > MAX_INSTRUCTIONS_CHARS:
+                text = text[:MAX_INSTRUCTIONS_CHARS] + "\n[... truncated]"
+            if text:
+                found.append((name, text))
+    return found
+
+
+def system_prompt(config: Config, *, instructions: Sequence[tuple[str, str]] = ()) -> str:
+    """The coding agent's system prompt."""
+    constraints = [*GENERAL_CONSTRAINTS, *mode_constraints(config), *(config.agent_custom_constraints or ())]
+    return render(
+        "system",
+        project_name=config.project_name,
+        language=", ".join(config.languages),
+        constraints=constraints,
+        instructions=list(instructions),
+    ).strip()
+
+
+def clean_title(text: str, *, max_len: int = 60) -> str:
+    """Strip quotes and whitespace and truncate to ``max_len`` characters."""
+    first_line = next((line for line in text.strip().splitlines() if line.strip()), "")
+    return first_line.strip().strip('"').strip("'").strip()[:max_len]

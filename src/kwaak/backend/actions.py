@@ -1,0 +1,143 @@
+"""What each operation does. ``dispatch`` matches the op; each handler is a few lines."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, assert_never
+
+from kwaak import protocol as p
+from kwaak.backend.runtime import usage_info
+from kwaak.errors import IndexingError, KwaakError
+
+if TYPE_CHECKING:
+    from kwaak.backend.backend import Backend
+    from kwaak.backend.session import Session
+
+
+async def dispatch(backend: Backend, sid: p.SessionId, op: p.Op) -> None:
+    """Run ``op`` for session ``sid``; errors propagate to the caller (which reports them)."""
+    match op:
+        case p.Chat(message=message):
+            await backend.session(sid).chat(message)
+        case p.RetryChat():
+            await backend.require(sid).retry()
+        case p.StopAgent():
+            await _stop(backend, sid)
+        case p.ShowDiff():
+            await _show_diff(backend.require(sid))
+        case p.PullDiff():
+            await _pull_diff(backend, backend.require(sid))
+        case p.Exec(cmd=cmd):
+            await _exec(backend.require(sid), cmd)
+        case p.IndexRepository():
+            await index_repository(backend, sid)
+        case p.ShowConfig():
+            from kwaak.config import render_config
+
+            backend.runtime.emit(sid, p.SystemMessage(text=render_config(backend.config)))
+        case p.DeleteSession():
+            await _delete(backend, sid)
+        case p.GithubFix(number=number):
+            await _github_fix(backend, sid, number)
+        case p.CreatePullRequest():
+            await _create_pr(backend.require(sid))
+        case p.ApproveCommand():
+            backend.runtime.emit(sid, p.SystemMessage(text="No command is waiting for approval", level="warning"))
+        case p.Stats():
+            _stats(backend, sid)
+        case p.Quit():
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(backend.aclose()))
+        case _:
+            assert_never(op)
+
+
+async def _stop(backend: Backend, sid: p.SessionId) -> None:
+    session = backend.sessions.get(sid)
+    if session is None:
+        msg = "No agent found (yet), is it starting up?"
+        raise KwaakError(msg, hint="send the agent a message first")
+    stopped = await session.stop()
+    session.emit(p.SystemMessage(text="Agent stopped" if stopped else "Agent already stopped"))
+
+
+async def _show_diff(session: Session) -> None:
+    from kwaak.git.diffs import agent_diff
+
+    assert session.workspace is not None
+    diff = await agent_diff(session.workspace.path, session.workspace.start_ref)
+    session.emit(p.DiffShown(diff=diff) if diff.strip() else p.SystemMessage(text="No changes"))
+
+
+async def _pull_diff(backend: Backend, session: Session) -> None:
+    from kwaak.git.diffs import pull_into_checkout
+
+    assert session.workspace is not None
+    ws = session.workspace
+    branch = await pull_into_checkout(backend.runtime.repo_root, ws.path, ws.branch, ws.start_ref)
+    session.emit(p.SystemMessage(text=f"Pulled diff into branch `{branch}`"))
+
+
+async def _exec(session: Session, cmd: str) -> None:
+    assert session.executor is not None
+    result = await session.executor.exec(cmd, timeout=session.runtime.config.limits.tool_timeout_sec)
+    session.emit(p.SystemMessage(text=result.output or f"(no output, exit code {result.exit_code})"))
+
+
+async def index_repository(backend: Backend, sid: p.SessionId) -> None:
+    """Open the index if needed and update it incrementally, reporting progress."""
+    from kwaak.index import CodeIndex
+
+    rt = backend.runtime
+    if rt.index is None:
+        rt.index = await CodeIndex.open(rt.config, rt.repo_root, embedder=rt.models.embedder)
+
+    def progress(update: object) -> None:
+        done, total = getattr(update, "done", 0), getattr(update, "total", 0)
+        message = getattr(update, "message", None) or f"Indexing a bit of code {done}/{total}"
+        rt.emit(sid, p.IndexProgress(done=int(done), total=int(total), message=str(message)))
+        rt.emit(sid, p.Activity(text=str(message)))
+
+    try:
+        await rt.index.update(progress)
+    except KwaakError:
+        raise
+    except OSError as exc:
+        msg = f"indexing failed: {exc}"
+        raise IndexingError(msg, hint="check the cache dir is writable, or run `kwaak clear-cache`") from exc
+
+
+async def _delete(backend: Backend, sid: p.SessionId) -> None:
+    session = backend.sessions.pop(sid, None)
+    if session is not None:
+        await session.aclose(delete_workspace=True)
+
+
+async def _github_fix(backend: Backend, sid: p.SessionId, number: int) -> None:
+    from kwaak.commands.github_issue import issue_task
+
+    prompt = await issue_task(backend.config, number)
+    await backend.session(sid).chat(prompt)
+
+
+async def _create_pr(session: Session) -> None:
+    from kwaak.tools.github_tools import open_pull_request
+
+    assert session.ctx is not None and session.ctx.workspace is not None
+    title = session.title or "Changes by kwaak"
+    url = await open_pull_request(session.runtime.config, session.ctx.workspace, title=title, body=title)
+    session.emit(p.SystemMessage(text=f"Pull request: {url}"))
+
+
+def _stats(backend: Backend, sid: p.SessionId) -> None:
+    team = usage_info(backend.runtime.team)
+    lines = [
+        f"Team: {team.input_tokens} in / {team.output_tokens} out tokens, ${team.cost_usd:.4f}, {team.steps} steps"
+    ]
+    for session in backend.sessions.values():
+        u = usage_info(session.meter)
+        name = session.title or session.id[:8]
+        lines.append(
+            f"- {name} [{session.status}]: {u.input_tokens}/{u.output_tokens} tokens, "
+            f"${u.cost_usd:.4f}, {u.steps} steps"
+        )
+    backend.runtime.emit(sid, p.SystemMessage(text="\n".join(lines)))

@@ -1,0 +1,201 @@
+"""The backend facade: front ends ``submit`` operations and read ``events``.
+
+Each submitted operation runs as its own task (so chats run in parallel) and always ends with
+exactly one :class:`kwaak.protocol.CommandCompleted`. Events emitted while handling an operation
+carry its submission id (a context variable follows the task and the tasks it starts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kwaak import protocol as p
+from kwaak.backend.actions import dispatch
+from kwaak.backend.runtime import Models, Runtime
+from kwaak.backend.session import Session
+from kwaak.config import Config
+from kwaak.errors import KwaakError, SessionNotFound
+
+if TYPE_CHECKING:
+    from kwaak.index import CodeIndex
+
+log = logging.getLogger(__name__)
+_submission: contextvars.ContextVar[str | None] = contextvars.ContextVar("kwaak_submission", default=None)
+EventListenerFn = Callable[[p.Event], None]
+
+
+class Backend:
+    """Owns sessions and runs operations for front ends."""
+
+    def __init__(
+        self,
+        config: Config,
+        repo_root: Path,
+        *,
+        models: Models | None = None,
+        index: CodeIndex | None = None,
+        keep_workspaces_on_quit: bool = False,
+        buffer_events: bool = True,
+    ) -> None:
+        self.runtime = Runtime(
+            config=config,
+            repo_root=repo_root.resolve(),
+            models=models or Models.from_config(config),
+            emit=self._emit,
+            index=index,
+        )
+        self.sessions: dict[p.SessionId, Session] = {}
+        self.keep_workspaces_on_quit = keep_workspaces_on_quit
+        self.buffer_events = buffer_events
+        """Queue events for :meth:`events`; front ends that only use listeners turn this off."""
+        self._queue: asyncio.Queue[p.Event] = asyncio.Queue()
+        self._listeners: list[EventListenerFn] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = asyncio.Event()
+
+    @property
+    def config(self) -> Config:
+        """The configuration."""
+        return self.runtime.config
+
+    # -- events -----------------------------------------------------------------------------
+
+    def add_listener(self, listener: EventListenerFn) -> None:
+        """Call ``listener`` synchronously for every event (persistence, logging, tests)."""
+        self._listeners.append(listener)
+
+    def _emit(self, session_id: p.SessionId, msg: p.EventMsg) -> None:
+        event = p.Event(session_id=session_id, msg=msg, submission_id=_submission.get())
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed")
+        if self.buffer_events:
+            self._queue.put_nowait(event)
+
+    async def events(self) -> AsyncIterator[p.Event]:
+        """Yield events until the backend is closed and the queue is drained."""
+        while not (self._closed.is_set() and self._queue.empty()):
+            getter = asyncio.ensure_future(self._queue.get())
+            closed = asyncio.ensure_future(self._closed.wait())
+            done, _ = await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
+            closed.cancel()
+            if getter in done:
+                yield getter.result()
+            else:
+                getter.cancel()
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def session(self, session_id: p.SessionId) -> Session:
+        """The session with this id, created (not started) if new."""
+        existing = self.sessions.get(session_id)
+        if existing is None:
+            existing = Session(id=session_id, runtime=self.runtime)
+            self.sessions[session_id] = existing
+        return existing
+
+    def require(self, session_id: p.SessionId) -> Session:
+        """The started session with this id.
+
+        Raises:
+            SessionNotFound: no agent exists for the id yet.
+        """
+        session = self.sessions.get(session_id)
+        if session is None or not session.started:
+            msg = "No agent found (yet), is it starting up?"
+            raise SessionNotFound(msg, hint="send the agent a message first")
+        return session
+
+    # -- operations -------------------------------------------------------------------------
+
+    def submit(self, session_id: p.SessionId, op: p.Op) -> p.SubmissionId:
+        """Start handling ``op`` for ``session_id`` and return its submission id."""
+        submission_id = uuid.uuid4().hex[:12]
+        ctx = contextvars.copy_context()
+        ctx.run(_submission.set, submission_id)
+        task = asyncio.create_task(self._handle(session_id, op), name=f"{op.kind}-{session_id[:8]}", context=ctx)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return submission_id
+
+    async def run_op(self, session_id: p.SessionId, op: p.Op) -> p.CommandCompleted:
+        """Submit ``op`` and wait for its completion event (headless front ends, tests)."""
+        done: asyncio.Future[p.CommandCompleted] = asyncio.get_running_loop().create_future()
+        submission: list[str] = []
+
+        def watch(event: p.Event) -> None:
+            mine = submission and event.submission_id == submission[0]
+            if mine and isinstance(event.msg, p.CommandCompleted) and not done.done():
+                done.set_result(event.msg)
+
+        self.add_listener(watch)
+        try:
+            submission.append(self.submit(session_id, op))
+            return await done
+        finally:
+            self._listeners.remove(watch)
+
+    async def _handle(self, session_id: p.SessionId, op: p.Op) -> None:
+        started = time.monotonic()
+        try:
+            await dispatch(self, session_id, op)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                self._completed(session_id, op, started, error=("cancelled", "Cancelled: kwaak is shutting down", None))
+                raise
+            self._completed(session_id, op, started, error=("stopped", "Agent stopped", None))
+        except KwaakError as exc:
+            self._completed(session_id, op, started, error=(exc.kind, exc.message, exc.hint))
+        except Exception as exc:
+            log.exception("internal error while handling %s", op.kind)
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            self._completed(session_id, op, started, error=("internal", message, "see the kwaak log file"))
+        else:
+            self._completed(session_id, op, started)
+
+    def _completed(
+        self, session_id: p.SessionId, op: p.Op, started: float, *, error: tuple[str, str, str | None] | None = None
+    ) -> None:
+        seconds = round(time.monotonic() - started, 2)
+        if error is None:
+            self._emit(session_id, p.CommandCompleted(command=op.kind, ok=True, seconds=seconds))
+            return
+        kind, message, hint = error
+        self._emit(
+            session_id,
+            p.CommandCompleted(command=op.kind, ok=False, seconds=seconds, error=message, error_kind=kind, hint=hint),
+        )
+
+    # -- shutdown ---------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Cancel every operation, close every session, and end the event stream."""
+        current = asyncio.current_task()
+        tasks = [t for t in self._tasks if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(
+            *(s.aclose(delete_workspace=not self.keep_workspaces_on_quit) for s in self.sessions.values()),
+            return_exceptions=True,
+        )
+        if self.runtime.index is not None:
+            await self.runtime.index.close()
+        await self.runtime.models.aclose()
+        self._closed.set()
+
+    async def __aenter__(self) -> Backend:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

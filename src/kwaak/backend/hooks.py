@@ -1,0 +1,122 @@
+"""The coding agent's hooks: test-output summarizer, lint + commit + push, conversation summary."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kwaak import protocol as p
+from kwaak.agent.loop import AgentState
+from kwaak.agent.prompts import clean_title, render
+from kwaak.agent.summarize import SUMMARIZED_TOOLS, summarize_conversation, summarize_tool_output
+from kwaak.config import Config
+from kwaak.errors import KwaakError
+from kwaak.executors.base import Executor
+from kwaak.git.workspace import AgentWorkspace
+from kwaak.llm.base import Model
+from kwaak.messages import ToolCall, ToolResult, Usage
+from kwaak.tools.base import ToolRegistry
+
+log = logging.getLogger(__name__)
+MAX_DIFF_CHARS = 30_000
+
+
+@dataclass(kw_only=True)
+class CodingHooks:
+    """:class:`kwaak.agent.loop.AgentHooks` for the coding agent."""
+
+    config: Config
+    workspace: AgentWorkspace
+    executor: Executor
+    registry: ToolRegistry
+    indexing_model: Model
+    query_model: Model
+    emit: Callable[[p.EventMsg], None]
+    on_usage: Callable[[Usage], None]
+    commits_enabled: bool = True
+
+    async def after_tool(self, call: ToolCall, result: ToolResult) -> ToolResult:
+        """Reformat successful test/coverage output with the indexing model."""
+        tool = self.registry.get(call.name)
+        if tool is None or call.name not in SUMMARIZED_TOOLS or result.is_error:
+            return result
+        try:
+            return await summarize_tool_output(
+                self.indexing_model,
+                tool=tool,
+                call=call,
+                result=result,
+                diff=await self.diff(),
+                tools=list(self.registry),
+            )
+        except KwaakError as exc:
+            log.warning("tool output summarizer failed: %s", exc)
+            return result
+
+    async def after_completion(self, state: AgentState) -> None:
+        """Lint, commit and push, then summarize the conversation every N completions."""
+        if self.commits_enabled:
+            await self.commit()
+        await self.maybe_summarize(state)
+
+    async def commit(self) -> None:
+        """Run lint_and_fix and commit the worktree's changes (see :mod:`kwaak.git.commit`)."""
+        from kwaak.git.commit import commit_changes
+
+        try:
+            result = await commit_changes(
+                self.workspace.path, self.config, run_lint=self._lint, message_for=self._commit_message
+            )
+        except KwaakError as exc:
+            self.emit(
+                p.SystemMessage(
+                    text=f"Could not commit the agent's changes: {exc.message}", level="warning", hint=exc.hint
+                )
+            )
+            return
+        if result is None:
+            return
+        self.emit(p.Committed(sha=result.sha, message=result.message, pushed=result.pushed))
+        if result.push_error:
+            self.emit(p.SystemMessage(text=f"Push failed: {result.push_error}", level="warning"))
+
+    async def _lint(self) -> None:
+        command = self.config.commands.lint_and_fix
+        if command:
+            self.emit(p.Activity(text="running lint and fix"))
+            await self.executor.exec(command, timeout=self.config.limits.tool_timeout_sec)
+
+    async def _commit_message(self, diff: str) -> str:
+        response = await self.indexing_model.complete_prompt(render("commit", diff=diff[:MAX_DIFF_CHARS]))
+        self.on_usage(response.usage)
+        return clean_title(response.message.content or "", max_len=100) or "chore: Committed changes for completion"
+
+    async def maybe_summarize(self, state: AgentState) -> None:
+        """kwaak's counter: summarize when the count before this completion reached N."""
+        due = state.completions_since_summary >= self.config.num_completions_for_summary
+        state.completions_since_summary += 1
+        if not due:
+            return
+        state.completions_since_summary = 0
+        self.emit(p.Activity(text="summarizing the conversation"))
+        messages, usage = await summarize_conversation(
+            self.query_model,
+            history=state.history,
+            goal=state.goal or "",
+            diff=await self.diff(),
+            tools=list(self.registry),
+        )
+        self.on_usage(usage)
+        state.history.extend(messages)
+
+    async def diff(self) -> str:
+        """The agent's changes since its start ref (may be empty)."""
+        from kwaak.git.diffs import agent_diff
+
+        try:
+            text = await agent_diff(self.workspace.path, self.workspace.start_ref)
+        except KwaakError as exc:
+            log.warning("diff failed: %s", exc)
+            return ""
+        return text if len(text) <= MAX_DIFF_CHARS else text[:MAX_DIFF_CHARS] + "\n[diff truncated]"

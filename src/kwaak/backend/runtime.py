@@ -1,0 +1,78 @@
+"""What all sessions of one backend share: config, models, index, team budget, parallel slots."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kwaak.agent.budget import Meter
+from kwaak.config import Config
+from kwaak.llm.base import Embedder, Model
+from kwaak.protocol import EventMsg, SessionId, UsageInfo
+
+if TYPE_CHECKING:
+    from kwaak.index import CodeIndex
+
+Emit = Callable[[SessionId, EventMsg], None]
+
+
+@dataclass
+class Models:
+    """The three roles: ``indexing`` (small/fast), ``query`` (agents), ``embedding``."""
+
+    indexing: Model
+    query: Model
+    embedder: Embedder | None = None
+
+    @classmethod
+    def from_config(cls, config: Config) -> Models:
+        """Build the configured models (SDKs are imported lazily by the provider layer)."""
+        from kwaak.llm import make_model
+
+        indexing = make_model(config.llm.indexing, backoff=config.backoff, prices=config.prices)
+        query = make_model(config.llm.query, backoff=config.backoff, prices=config.prices)
+        return cls(indexing=indexing, query=query)
+
+    async def aclose(self) -> None:
+        """Close provider clients."""
+        await self.indexing.aclose()
+        if self.query is not self.indexing:
+            await self.query.aclose()
+
+
+@dataclass
+class Runtime:
+    """Shared services handed to every session."""
+
+    config: Config
+    repo_root: Path
+    models: Models
+    emit: Emit
+    index: CodeIndex | None = None
+    team: Meter = field(default_factory=Meter)
+    slots: asyncio.Semaphore = field(init=False)
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Extra tool services shared by all sessions (e.g. a GitHub client)."""
+
+    def __post_init__(self) -> None:
+        self.slots = asyncio.Semaphore(self.config.limits.max_parallel_agents)
+
+    @property
+    def worktrees_dir(self) -> Path:
+        """Where agents' worktrees live (inside kwaak's cache dir, never in the user's repo)."""
+        return self.config.cache_dir / "worktrees"
+
+
+def usage_info(meter: Meter) -> UsageInfo:
+    """A protocol snapshot of a meter."""
+    usage = meter.usage
+    return UsageInfo(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_tokens=usage.cached_tokens,
+        cost_usd=round(usage.cost_usd, 6),
+        steps=meter.steps,
+    )

@@ -1,0 +1,301 @@
+"""One agent session: its workspace, executor, tools, history, usage and status.
+
+A session starts lazily on its first message. Start-up runs its independent parts concurrently
+(title, branch name, worktree, initial index context), then starts the executor and tools. Each
+turn runs as its own task, so sessions run in parallel and a stop cancels the turn at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+from kwaak import protocol as p
+from kwaak.agent.budget import Meter, check_budget
+from kwaak.agent.loop import AgentLoop, AgentState, LoopSettings, TurnOutcome
+from kwaak.agent.prompts import clean_title, read_instructions, render, system_prompt
+from kwaak.backend.hooks import CodingHooks
+from kwaak.backend.listener import EventListener
+from kwaak.backend.runtime import Runtime, usage_info
+from kwaak.backend.tooling import build_tools
+from kwaak.errors import BudgetExceeded, KwaakError, SessionError
+from kwaak.executors.base import Executor
+from kwaak.git.workspace import AgentWorkspace, branch_name, create_workspace, remove_workspace, rename_branch
+from kwaak.messages import SystemMessage, Usage, UserMessage
+from kwaak.tools.base import ToolContext, ToolRegistry, WorkspaceInfo
+
+log = logging.getLogger(__name__)
+OVERVIEW_CMD = "find . -maxdepth 2 -not -path './.git' -not -path './.git/*' | sort | head -n 400"
+
+
+@dataclass(eq=False)
+class Session:
+    """An agent and everything it owns."""
+
+    id: p.SessionId
+    runtime: Runtime
+    title: str | None = None
+    status: p.SessionStatus = "idle"
+    state: AgentState = field(default_factory=AgentState)
+    meter: Meter = field(default_factory=Meter)
+    workspace: AgentWorkspace | None = None
+    executor: Executor | None = None
+    registry: ToolRegistry | None = None
+    ctx: ToolContext | None = None
+    turn: asyncio.Task[TurnOutcome] | None = None
+    _resources: AsyncExitStack = field(default_factory=AsyncExitStack)
+    _start_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    # -- events -----------------------------------------------------------------------------
+
+    def emit(self, msg: p.EventMsg) -> None:
+        """Send an event for this session."""
+        self.runtime.emit(self.id, msg)
+
+    def set_status(self, status: p.SessionStatus, reason: str | None = None) -> None:
+        """Change and announce the status."""
+        self.status = status
+        self.emit(p.StatusChanged(status=status, reason=reason))
+
+    def count_usage(self, usage: Usage) -> None:
+        """Add usage to this agent and the team, and announce the totals."""
+        self.meter.add(usage)
+        self.runtime.team.add(usage)
+        self.emit(p.UsageUpdated(session=usage_info(self.meter), team=usage_info(self.runtime.team)))
+
+    @property
+    def started(self) -> bool:
+        """Whether the workspace, executor and tools exist."""
+        return self.registry is not None
+
+    @property
+    def running(self) -> bool:
+        """Whether a turn is in progress."""
+        return self.turn is not None and not self.turn.done()
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    async def ensure_started(self, first_message: str) -> None:
+        """Start the session on its first message (idempotent)."""
+        async with self._start_lock:
+            if self.started:
+                return
+            self.set_status("starting")
+            self.emit(p.Activity(text="starting up agent for the first time, this might take a while"))
+            try:
+                await self._start(first_message)
+            except BaseException:
+                await self.aclose(delete_workspace=True)
+                raise
+
+    async def _start(self, first_message: str) -> None:
+        rt = self.runtime
+        provisional = branch_name("agent", self.id)
+        title, branch, workspace, rag = await asyncio.gather(
+            self._ask(render("title", query=first_message)),
+            self._ask(render("branch", query=first_message)),
+            create_workspace(rt.repo_root, worktrees_dir=rt.worktrees_dir, branch=provisional, session_id=self.id),
+            self._rag_context(first_message),
+        )
+        self.workspace = workspace
+        self.title = clean_title(title) or first_message[:60]
+        self.emit(p.SessionRenamed(title=self.title))
+        self.workspace = await rename_branch(workspace, branch_name(branch or "agent", self.id))
+        self.emit(p.BranchRenamed(branch=self.workspace.branch))
+        self.executor = await self._start_executor(self.workspace)
+        self.registry = await build_tools(rt.config, resources=self._resources, warn=self._warn)
+        self.ctx = self._tool_context(self.workspace, self.executor)
+        await self._prime_history(rag)
+
+    async def _ask(self, prompt: str) -> str:
+        try:
+            response = await self.runtime.models.indexing.complete_prompt(prompt)
+        except KwaakError as exc:
+            log.warning("naming prompt failed: %s", exc)
+            return ""
+        self.count_usage(response.usage)
+        return response.message.content or ""
+
+    async def _rag_context(self, question: str) -> str | None:
+        index = self.runtime.index
+        if index is None:
+            return None
+        from kwaak.index import initial_context
+
+        self.emit(p.Activity(text="gathering context from the code index"))
+        try:
+            return await initial_context(
+                question, index=index, model=self.runtime.models.query, config=self.runtime.config
+            )
+        except KwaakError as exc:
+            self._warn(f"Could not build the initial context from the index: {exc.message}")
+            return None
+
+    async def _start_executor(self, workspace: AgentWorkspace) -> Executor:
+        from kwaak.executors.factory import start_executor
+
+        executor = await start_executor(
+            self.runtime.config,
+            workspace.path,
+            session_id=self.id,
+            repo_root=self.runtime.repo_root,
+            on_warning=self._warn,
+        )
+        self._resources.push_async_callback(executor.aclose)
+        return executor
+
+    def _warn(self, text: str) -> None:
+        self.emit(p.SystemMessage(text=text, level="warning"))
+
+    def _tool_context(self, workspace: AgentWorkspace, executor: Executor) -> ToolContext:
+        rt = self.runtime
+        services: dict[str, object] = {**rt.extras, "activity": lambda text: self.emit(p.Activity(text=text))}
+        if rt.index is not None:
+            services["explain"] = self._explain
+        return ToolContext(
+            session_id=self.id,
+            config=rt.config,
+            executor=executor,
+            workspace=WorkspaceInfo(path=workspace.path, branch=workspace.branch, start_ref=workspace.start_ref),
+            indexing_model=rt.models.indexing,
+            query_model=rt.models.query,
+            services=services,
+        )
+
+    async def _explain(self, query: str) -> str:
+        from kwaak.index import answer_question
+
+        assert self.runtime.index is not None and self.workspace is not None
+        return await answer_question(
+            query,
+            index=self.runtime.index,
+            model=self.runtime.models.query,
+            config=self.runtime.config,
+            overlay=self.workspace.path,
+        )
+
+    async def _prime_history(self, rag: str | None) -> None:
+        assert self.executor is not None and self.workspace is not None
+        config = self.runtime.config
+        history = self.state.history
+        history.append(
+            SystemMessage(content=system_prompt(config, instructions=read_instructions(self.workspace.path)))
+        )
+        if rag:
+            history.append(UserMessage(content=rag))
+        overview = await self.executor.exec(OVERVIEW_CMD, timeout=30)
+        if overview.ok and overview.output.strip():
+            history.append(UserMessage(content=render("initial_overview", overview=overview.output.strip())))
+
+    # -- turns ------------------------------------------------------------------------------
+
+    async def chat(self, message: str) -> TurnOutcome:
+        """Add a user message and run the agent until it stops or pauses."""
+        if self.running:
+            msg = "the agent is still working"
+            raise SessionError(msg, hint="wait for it, stop it with ctrl-x (/stop), or use another chat")
+        await self.ensure_started(message)
+        self.state.goal = self.state.goal or message
+        self.state.history.append(UserMessage(content=message))
+        self.emit(p.UserMessage(text=message))
+        return await self._run_turn()
+
+    async def retry(self) -> TurnOutcome:
+        """Redrive the last completion (drop its reply and tool results, ask again)."""
+        if not self.started:
+            msg = "No agent found (yet), is it starting up?"
+            raise SessionError(msg, hint="send a message first")
+        if self.running:
+            msg = "the agent is still working"
+            raise SessionError(msg, hint="stop it first with ctrl-x (/stop)")
+        self.state.rewind_last_completion()
+        return await self._run_turn()
+
+    async def _run_turn(self) -> TurnOutcome:
+        self.turn = asyncio.create_task(self._turn_body(), name=f"turn-{self.id[:8]}")
+        return await self.turn
+
+    async def _turn_body(self) -> TurnOutcome:
+        async with contextlib.AsyncExitStack() as stack:
+            if self.runtime.slots.locked():
+                self.emit(p.Activity(text="waiting for a free agent slot"))
+            await stack.enter_async_context(self.runtime.slots)
+            self.set_status("running")
+            self.meter.start_turn()
+            self.runtime.team.start_turn()
+            stack.callback(self.meter.end_turn)
+            stack.callback(self.runtime.team.end_turn)
+            try:
+                outcome = await self._loop().run(self.state)
+            except asyncio.CancelledError:
+                self.set_status("stopped", "stopped by the user")
+                raise
+            except BudgetExceeded as exc:
+                self.set_status("budget_exhausted", exc.message)
+                raise
+            except KwaakError as exc:
+                self.set_status("failed", exc.message)
+                raise
+            except Exception as exc:
+                self.set_status("failed", f"internal error: {exc}")
+                raise
+            self.set_status("done" if outcome == "stopped" else "idle")
+            return outcome
+
+    def _loop(self) -> AgentLoop:
+        assert self.registry is not None and self.ctx is not None and self.workspace is not None
+        assert self.executor is not None
+        rt, config = self.runtime, self.runtime.config
+        hooks = CodingHooks(
+            config=config,
+            workspace=self.workspace,
+            executor=self.executor,
+            registry=self.registry,
+            indexing_model=rt.models.indexing,
+            query_model=rt.models.query,
+            emit=self.emit,
+            on_usage=self.count_usage,
+        )
+        settings = LoopSettings(stop_on_assistant=config.stop_on_empty_messages and not config.endless_mode)
+        return AgentLoop(
+            model=rt.models.query,
+            registry=self.registry,
+            ctx=self.ctx,
+            hooks=hooks,
+            listener=EventListener(emit=self.emit, registry=self.registry, on_usage=self.count_usage),
+            settings=settings,
+            check_budget=self._check_budget,
+            count_step=self._count_step,
+        )
+
+    def _check_budget(self) -> None:
+        limits = self.runtime.config.limits
+        check_budget(self.meter, limits.agent, scope="agent")
+        check_budget(self.runtime.team, limits.team, scope="team")
+
+    def _count_step(self) -> None:
+        self.meter.steps += 1
+        self.runtime.team.steps += 1
+
+    async def stop(self, *, timeout: float = 5.0) -> bool:
+        """Cancel the running turn; returns False when nothing was running."""
+        turn = self.turn
+        if turn is None or turn.done():
+            return False
+        turn.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(asyncio.shield(turn), timeout)
+        return True
+
+    async def aclose(self, *, delete_workspace: bool = False) -> None:
+        """Stop the turn, close tools and the executor, and remove the worktree if asked."""
+        await self.stop()
+        await self._resources.aclose()
+        self.registry = None
+        if delete_workspace and self.workspace is not None:
+            keep = self.runtime.config.workspace.keep_worktrees
+            if not keep:
+                await remove_workspace(self.workspace, delete_branch=False)

@@ -1,0 +1,1 @@
+"""Headless front ends: ``run-agent`` and ``batch`` print events as text or JSON lines."""
