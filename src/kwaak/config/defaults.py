@@ -15,9 +15,7 @@ _REMOTE_RE = re.compile(
 
 def _git(repo: Path, *args: str) -> str | None:
     try:
-        proc = subprocess.run(
-            ["git", *args], cwd=repo, capture_output=True, text=True, timeout=10, check=False
-        )
+        proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return proc.stdout.strip() if proc.returncode == 0 else None
@@ -62,13 +60,14 @@ def default_main_branch(repo: Path) -> str:
 
 def default_cache_dir(project_name: str) -> Path:
     """``<user cache dir>/kwaak/<project>``."""
-    return Path(platformdirs.user_cache_dir("kwaak")) / _safe(project_name)
+    return Path(platformdirs.user_cache_dir("kwaak")) / safe_name(project_name)
 
 
 def default_log_dir(project_name: str) -> Path:
     """``<user cache dir>/kwaak/logs/<project>``."""
-    return Path(platformdirs.user_cache_dir("kwaak")) / "logs" / _safe(project_name)
+    return Path(platformdirs.user_cache_dir("kwaak")) / "logs" / safe_name(project_name)
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """``name`` reduced to characters that are safe in a file name."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "project"

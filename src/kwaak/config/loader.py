@@ -1,7 +1,10 @@
 """Load ``kwaak.toml`` the way kwaak does, with errors that name the file and the key.
 
 Precedence, lowest first: the base file (``--config-path``, else ``.config/kwaak.toml``, else
-``kwaak.toml``), then ``kwaak.local.toml``, then ``KWAAK__SECTION__KEY`` environment variables.
+``kwaak.toml``), then ``kwaak.local.toml`` in the repository root, then ``KWAAK__SECTION__KEY``
+environment variables. After merging, derived defaults are filled in (project name, paths, main
+branch), root API keys are seeded into the ``[llm.*]`` tables, the result is validated, and the
+provider capabilities of each role are checked.
 """
 
 from __future__ import annotations
@@ -17,21 +20,29 @@ from typing import Any
 from pydantic import ValidationError
 
 from kwaak.config import defaults
-from kwaak.config.model import PROVIDERS, Config
+from kwaak.config.checks import check_capabilities, translate_validation_error
+from kwaak.config.model import Config
+from kwaak.config.secrets import CONTEXT_KEY, SecretContext
 from kwaak.errors import ConfigError
 
 ENV_PREFIX = "KWAAK__"
-_ROOT_KEYS = {
+ROOT_KEYS = {
     "OpenAI": "openai_api_key",
     "AzureOpenAI": "azure_openai_api_key",
     "Anthropic": "anthropic_api_key",
     "OpenRouter": "open_router_api_key",
 }
-_HINT_DOCS = "see `kwaak print-config` and docs/configuration.md"
+"""Root-level secret seeded into llm tables of each provider that have no ``api_key``."""
+_KEY_ENV = {
+    "OpenAI": "OPENAI_API_KEY",
+    "AzureOpenAI": "AZURE_OPENAI_API_KEY",
+    "Anthropic": "ANTHROPIC_API_KEY",
+    "OpenRouter": "OPEN_ROUTER_API_KEY",
+}
 
 
 @dataclass
-class _Layers:
+class Layers:
     """The raw layers and where each came from (for error messages)."""
 
     base: dict[str, Any]
@@ -40,17 +51,35 @@ class _Layers:
     local_path: Path | None = None
     env: dict[str, Any] = field(default_factory=dict)
 
+    def source_of(self, loc: tuple[str | int, ...]) -> str:
+        """The layer that set the key at ``loc`` (the highest one), for messages."""
+        keys = [str(k) for k in loc]
+        for _ in range(len(keys)):
+            if self.env and _has_path(self.env, keys):
+                return "environment (KWAAK__" + "__".join(k.upper() for k in keys) + ")"
+            if self.local and _has_path(self.local, keys):
+                return str(self.local_path)
+            if _has_path(self.base, keys):
+                return str(self.base_path)
+            keys = keys[:-1]
+        return str(self.base_path)
+
+
+_Layers = Layers  # backwards-compatible name
+
 
 def find_config_file(root: Path, explicit: Path | None = None) -> Path:
-    """Pick the base config file.
+    """Pick the base config file: ``explicit``, else ``.config/kwaak.toml``, else ``kwaak.toml``.
 
     Raises:
         ConfigError: no file exists.
     """
     if explicit is not None:
-        path = explicit if explicit.is_absolute() else Path.cwd() / explicit
+        path = explicit.expanduser()
+        path = path if path.is_absolute() else Path.cwd() / path
         if not path.is_file():
-            msg = f"config file {str(explicit)!r} not found"
+            what = "is a directory, not a file" if path.is_dir() else "not found"
+            msg = f"config file {str(explicit)!r} {what}"
             raise ConfigError(msg, hint="check the path given to --config-path")
         return path
     for candidate in (root / ".config" / "kwaak.toml", root / "kwaak.toml"):
@@ -68,9 +97,12 @@ def read_toml(path: Path) -> dict[str, Any]:
     """
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"{path}: cannot read the file: {exc}"
-        raise ConfigError(msg, hint="check that the file exists and is readable UTF-8") from exc
+    except UnicodeDecodeError as exc:
+        msg = f"{path}: cannot read the file: it is not valid UTF-8 (byte {exc.start})"
+        raise ConfigError(msg, hint="save the file as UTF-8") from exc
+    except OSError as exc:
+        msg = f"{path}: cannot read the file: {exc.strerror or exc}"
+        raise ConfigError(msg, hint="check that the file exists and is readable") from exc
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -85,24 +117,31 @@ def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     coerced by validation (``"false"`` → ``False``).
     """
     result: dict[str, Any] = {}
-    for name, raw in environ.items():
-        if not name.upper().startswith(ENV_PREFIX) or name.upper() == ENV_PREFIX:
+    for name, raw in sorted(environ.items()):
+        if not name.upper().startswith(ENV_PREFIX):
             continue
         keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__") if k]
-        value: Any = raw
-        if raw.strip().startswith(("[", "{")):
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError:
-                value = raw
-        node = result
-        for key in keys[:-1]:
-            node = node.setdefault(key, {})
-            if not isinstance(node, dict):
-                break
-        else:
-            node[keys[-1]] = value
+        if keys:
+            _set_path(result, keys, _env_value(raw))
     return result
+
+
+def _env_value(raw: str) -> Any:
+    if raw.strip().startswith(("[", "{")):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def _set_path(node: dict[str, Any], keys: list[str], value: Any) -> None:
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            return
+        node = child
+    node[keys[-1]] = value
 
 
 def deep_merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,6 +155,22 @@ def deep_merge(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
+def load_layers(root: Path, *, config_path: Path | None = None, environ: Mapping[str, str] | None = None) -> Layers:
+    """Read the three layers without validating them.
+
+    Raises:
+        ConfigError: a file is missing, unreadable or not valid TOML.
+    """
+    environ = os.environ if environ is None else environ
+    base_path = find_config_file(root, config_path)
+    layers = Layers(base=read_toml(base_path), base_path=base_path)
+    local_path = root / "kwaak.local.toml"
+    if local_path.is_file():
+        layers.local, layers.local_path = read_toml(local_path), local_path
+    layers.env = env_overrides(environ)
+    return layers
+
+
 def load_config(
     root: Path,
     *,
@@ -124,22 +179,36 @@ def load_config(
 ) -> Config:
     """Load, layer, complete and validate the configuration of the repository at ``root``.
 
+    Args:
+        root: The repository root (where ``kwaak.toml`` and ``kwaak.local.toml`` live).
+        config_path: Use this base file instead of ``.config/kwaak.toml`` / ``kwaak.toml``.
+        environ: The environment for ``KWAAK__`` overrides and ``env:`` secrets (default: ``os.environ``).
+
     Raises:
         ConfigError: any problem, with the file, key path and a hint.
     """
     environ = os.environ if environ is None else environ
-    base_path = find_config_file(root, config_path)
-    layers = _Layers(base=read_toml(base_path), base_path=base_path)
-    local_path = root / "kwaak.local.toml"
-    if local_path.is_file():
-        layers.local, layers.local_path = read_toml(local_path), local_path
-    layers.env = env_overrides(environ)
+    layers = load_layers(root, config_path=config_path, environ=environ)
     data = deep_merge(deep_merge(layers.base, layers.local), layers.env)
-    return validate_config(data, root=root, layers=layers)
+    return validate_config(data, root=root, layers=layers, environ=environ)
 
 
-def validate_config(data: dict[str, Any], *, root: Path, layers: _Layers | None = None) -> Config:
+def validate_config(
+    data: Mapping[str, Any],
+    *,
+    root: Path,
+    layers: Layers | None = None,
+    environ: Mapping[str, str] | None = None,
+    resolve_secrets: bool = True,
+) -> Config:
     """Fill derived defaults and validate a merged config dict.
+
+    Args:
+        data: The merged raw configuration.
+        root: The repository root (defaults and relative paths).
+        layers: Where each key came from, for error messages.
+        environ: Environment for ``env:`` secrets (default: ``os.environ``).
+        resolve_secrets: ``False`` only checks the secrets' syntax (``kwaak init``).
 
     Raises:
         ConfigError: the first problem found, as one line with the key path.
@@ -147,29 +216,41 @@ def validate_config(data: dict[str, Any], *, root: Path, layers: _Layers | None 
     data = dict(data)
     _fill_defaults(data, root)
     _seed_root_keys(data, layers)
+    context = {
+        CONTEXT_KEY: SecretContext(
+            environ=os.environ if environ is None else environ, base_dir=root, resolve=resolve_secrets
+        )
+    }
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data, context=context)
     except ValidationError as exc:
-        raise _translate(exc, layers) from None
+        raise translate_validation_error(exc, layers.source_of if layers else None) from None
+    check_capabilities(config, layers.source_of if layers else None)
+    return config
 
 
 def _fill_defaults(data: dict[str, Any], root: Path) -> None:
     if not data.get("project_name"):
         data["project_name"] = defaults.default_project_name(root)
     name = str(data["project_name"])
-    for key, make in (("cache_dir", defaults.default_cache_dir), ("log_dir", defaults.default_log_dir)):
+    for key, make, suffix in (
+        ("cache_dir", defaults.default_cache_dir, ("kwaak",)),
+        ("log_dir", defaults.default_log_dir, ("kwaak", "logs")),
+    ):
         value = data.get(key)
         if value is None:
             data[key] = make(name)
         elif isinstance(value, str):
             path = Path(value).expanduser()
-            data[key] = path if path.is_absolute() else root / path
-    git = data.get("git")
+            path = path if path.is_absolute() else root / path
+            # kwaak appends the project name to shared cache/log roots so projects don't collide.
+            data[key] = path / defaults.safe_name(name) if path.parts[-len(suffix) :] == suffix else path
+    git = data.get("git", {})
     if isinstance(git, dict) and not git.get("main_branch"):
         data["git"] = {**git, "main_branch": defaults.default_main_branch(root)}
 
 
-def _seed_root_keys(data: dict[str, Any], layers: _Layers | None) -> None:
+def _seed_root_keys(data: dict[str, Any], layers: Layers | None) -> None:
     llm = data.get("llm")
     if not isinstance(llm, dict):
         return
@@ -178,27 +259,20 @@ def _seed_root_keys(data: dict[str, Any], layers: _Layers | None) -> None:
         if not isinstance(table, dict) or table.get("api_key"):
             continue
         provider = table.get("provider")
-        root_key = _ROOT_KEYS.get(provider) if isinstance(provider, str) else None
-        if root_key is None:
+        if not isinstance(provider, str) or provider not in ROOT_KEYS:
             continue
+        root_key = ROOT_KEYS[provider]
         if data.get(root_key):
             seeded[role] = {**table, "api_key": data[root_key]}
         elif not (provider == "OpenAI" and table.get("base_url")):
-            source = _source_of(("llm", role), layers)
-            msg = f"{source}: llm.{role}: {provider} config requires an `api_key`, and none was provided or available in the root"
-            env = {"OpenAI": "OPENAI_API_KEY", "Anthropic": "ANTHROPIC_API_KEY"}.get(provider, "YOUR_KEY_VAR")
-            raise ConfigError(msg, hint=f'add `{root_key} = "env:{env}"` at the top level of the file')
+            raise _missing_key_error(role, provider, root_key, layers)
     data["llm"] = seeded
 
 
-def _source_of(loc: tuple[str | int, ...], layers: _Layers | None) -> str:
-    if layers is None:
-        return "config"
-    keys = [str(k) for k in loc]
-    for name, layer in (("environment (KWAAK__...)", layers.env), (str(layers.local_path), layers.local)):
-        if layer and _has_path(layer, keys):
-            return name
-    return str(layers.base_path)
+def _missing_key_error(role: str, provider: str, root_key: str, layers: Layers | None) -> ConfigError:
+    source = layers.source_of(("llm", role)) if layers else "config"
+    msg = f"{source}: llm.{role}.api_key: {provider} needs an API key and none was given here or as `{root_key}`"
+    return ConfigError(msg, hint=f'add `{root_key} = "env:{_KEY_ENV[provider]}"` at the top of the file')
 
 
 def _has_path(data: Mapping[str, Any], keys: list[str]) -> bool:
@@ -208,42 +282,3 @@ def _has_path(data: Mapping[str, Any], keys: list[str]) -> bool:
             return False
         node = node[key]
     return True
-
-
-def _translate(exc: ValidationError, layers: _Layers | None) -> ConfigError:
-    err = exc.errors(include_url=False)[0]
-    loc = _clean_loc(err["loc"])
-    key = ".".join(str(p) for p in loc) or "(top level)"
-    source = _source_of(loc, layers)
-    kind = err["type"]
-    hint = _HINT_DOCS
-    if kind == "extra_forbidden":
-        message = f"unknown key `{loc[-1]}`"
-        hint = "remove it or check its spelling; " + _HINT_DOCS
-    elif kind == "missing":
-        message = "is required but missing"
-    elif kind in ("union_tag_invalid", "union_tag_not_found"):
-        got = err.get("input", {}).get("provider") if isinstance(err.get("input"), dict) else None
-        message = f"unknown provider {got!r}" if got else "a `provider` key is required"
-        hint = "provider must be one of: " + ", ".join(PROVIDERS)
-    elif kind == "literal_error":
-        message = f"invalid value {err.get('input')!r}: {err['msg'].lower()}"
-    elif _is_secret(loc):
-        message = err["msg"]  # never echo the input of a secret field
-    else:
-        message = f"{err['msg']} (got {_short(err.get('input'))})"
-    return ConfigError(f"{source}: {key}: {message}", hint=hint)
-
-
-def _clean_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    # Discriminated unions put the tag (e.g. "OpenAI") into the location; drop it.
-    return tuple(p for p in loc if p not in PROVIDERS)
-
-
-def _is_secret(loc: tuple[int | str, ...]) -> bool:
-    return any(isinstance(p, str) and (p.endswith("api_key") or p in ("env", "headers")) for p in loc)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

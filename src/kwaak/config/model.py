@@ -6,12 +6,44 @@ double as the reference documentation (see ``docs/configuration.md``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from kwaak.config.base import ConfigModel as _Model
+from kwaak.config.providers import (
+    PROVIDERS,
+    AnthropicConfig,
+    AzureOpenAIConfig,
+    FastEmbedConfig,
+    LLMConfig,
+    LLMConfigurations,
+    OllamaConfig,
+    OllamaEmbeddingModel,
+    OpenAIConfig,
+    OpenRouterConfig,
+    ScriptedConfig,
+)
 from kwaak.config.secrets import ApiKey
+
+__all__ = [
+    "BUILTIN_TOOL_NAMES",
+    "LANGUAGES",
+    "PROVIDERS",
+    "AnthropicConfig",
+    "AzureOpenAIConfig",
+    "Config",
+    "FastEmbedConfig",
+    "LLMConfig",
+    "LLMConfigurations",
+    "OllamaConfig",
+    "OllamaEmbeddingModel",
+    "OpenAIConfig",
+    "OpenRouterConfig",
+    "ScriptedConfig",
+]
 
 LANGUAGES: tuple[str, ...] = (
     "Rust",
@@ -29,138 +61,36 @@ _LANGUAGE_ALIASES = {name.lower(): name for name in LANGUAGES} | {"cpp": "C++", 
 
 Language = Literal["Rust", "Typescript", "Python", "Ruby", "Javascript", "Java", "Go", "Solidity", "C", "C++"]
 
+BUILTIN_TOOL_NAMES: tuple[str, ...] = (
+    "shell_command",
+    "read_file",
+    "read_file_with_line_numbers",
+    "write_file",
+    "search_file",
+    "git",
+    "reset_file",
+    "search_code",
+    "explain_code",
+    "create_or_update_pull_request",
+    "run_tests",
+    "run_coverage",
+    "search_web",
+    "github_search_code",
+    "fetch_url",
+    "add_lines",
+    "replace_lines",
+    "patch_file",
+    "stop",
+    "delegate_coding_agent",
+)
+"""Names accepted in ``[tools]`` (kwaak 0.16.2's built-in tools plus ``stop`` and PlanAct's delegate tool)."""
+
 
 def normalize_language(value: object) -> object:
     """Map case-insensitive names and the ``cpp`` alias to the canonical language name."""
     if isinstance(value, str):
         return _LANGUAGE_ALIASES.get(value.strip().lower(), value)
     return value
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-# --------------------------------------------------------------------------------------------
-# LLM providers
-# --------------------------------------------------------------------------------------------
-
-
-class OllamaEmbeddingModel(_Model):
-    """An Ollama embedding model; the vector size must be given."""
-
-    name: str
-    vector_size: int = Field(gt=0)
-
-
-class OpenAIConfig(_Model):
-    """OpenAI, or any OpenAI-compatible server through ``base_url`` (vLLM, LM Studio, llama.cpp)."""
-
-    provider: Literal["OpenAI"]
-    api_key: ApiKey | None = None
-    prompt_model: str = "gpt-4o-mini"
-    embedding_model: str = "text-embedding-3-large"
-    base_url: str | None = None
-    embedding_dimensions: int | None = Field(default=None, gt=0)
-    """Vector size for embedding models we do not know (custom servers)."""
-
-
-class AzureOpenAIConfig(_Model):
-    """Azure OpenAI: ``base_url``, ``api_version`` and ``deployment_id`` are required to build a client."""
-
-    provider: Literal["AzureOpenAI"]
-    api_key: ApiKey | None = None
-    prompt_model: str = "gpt-4o-mini"
-    embedding_model: str = "text-embedding-3-large"
-    base_url: str | None = None
-    api_version: str | None = None
-    deployment_id: str | None = None
-
-
-class OllamaConfig(_Model):
-    """A local Ollama server through its OpenAI-compatible endpoint."""
-
-    provider: Literal["Ollama"]
-    prompt_model: str | None = None
-    embedding_model: OllamaEmbeddingModel | None = None
-    base_url: str = "http://localhost:11434/v1"
-
-
-class OpenRouterConfig(_Model):
-    """OpenRouter (OpenAI-compatible). Cannot embed."""
-
-    provider: Literal["OpenRouter"]
-    api_key: ApiKey | None = None
-    prompt_model: str = "anthropic/claude-3.5-sonnet"
-    base_url: str = "https://openrouter.ai/api/v1"
-
-
-class AnthropicConfig(_Model):
-    """Anthropic's messages API. Cannot embed."""
-
-    provider: Literal["Anthropic"]
-    api_key: ApiKey | None = None
-    prompt_model: str = "claude-3-7-sonnet-latest"
-    base_url: str | None = None
-
-
-class FastEmbedConfig(_Model):
-    """Local, offline embeddings (kwaak's FastEmbed). Served by the ``local-embeddings`` extra."""
-
-    provider: Literal["FastEmbed", "Local"]
-    embedding_model: str = "all-MiniLM-L6-v2"
-
-
-class ScriptedConfig(_Model):
-    """A scripted model that needs no network (tests, demos, dry runs).
-
-    Without ``script`` it answers every prompt with "Kwek" and stops agents immediately (like
-    kwaak's ``Testing`` provider). ``script`` points to a JSON/JSONL file of responses.
-    """
-
-    provider: Literal["Scripted", "Testing"]
-    script: Path | None = None
-    prompt_model: str = "scripted"
-    embedding_dimensions: int = Field(default=64, gt=0)
-    delay_sec: float = Field(default=0.0, ge=0)
-    """Artificial latency per request (benchmarks)."""
-
-
-LLMConfig = Annotated[
-    OpenAIConfig
-    | AzureOpenAIConfig
-    | OllamaConfig
-    | OpenRouterConfig
-    | AnthropicConfig
-    | FastEmbedConfig
-    | ScriptedConfig,
-    Field(discriminator="provider"),
-]
-
-PROVIDERS: tuple[str, ...] = (
-    "OpenAI",
-    "AzureOpenAI",
-    "Ollama",
-    "OpenRouter",
-    "Anthropic",
-    "FastEmbed",
-    "Local",
-    "Scripted",
-    "Testing",
-)
-
-
-class LLMConfigurations(_Model):
-    """The three roles: ``indexing`` (small and fast), ``query`` (agents, answers), ``embedding``."""
-
-    indexing: LLMConfig
-    query: LLMConfig
-    embedding: LLMConfig
-
-
-# --------------------------------------------------------------------------------------------
-# Other sections
-# --------------------------------------------------------------------------------------------
 
 
 class CommandConfig(_Model):
@@ -178,7 +108,9 @@ class DockerConfig(_Model):
     """How to build the agents' container image."""
 
     dockerfile: Path = Path("Dockerfile")
-    context: Path = Path(".")
+    """The Dockerfile the agents' image is built from (relative to the repository root)."""
+    context: Path = Path()
+    """The build context."""
     workdir: str = "/app"
     """Where the agent's worktree appears inside the container."""
 
@@ -187,23 +119,34 @@ class BackoffConfig(_Model):
     """Exponential backoff for remote LLM clients (every field has a default, unlike kwaak)."""
 
     initial_interval_sec: float = Field(default=15, ge=0)
+    """First wait after a rate limit or transient failure."""
     multiplier: float = Field(default=2.0, ge=1)
+    """Each wait is this much longer than the previous one."""
     randomization_factor: float = Field(default=0.05, ge=0, le=1)
+    """Jitter, as a fraction of the wait."""
     max_elapsed_time_sec: float = Field(default=120, ge=0)
+    """Give up after retrying this long."""
 
 
 class GitConfig(_Model):
     """Git and GitHub settings."""
 
     owner: str | None = None
+    """GitHub owner (user or organisation); ``kwaak init`` fills it from the origin URL."""
     repository: str | None = None
+    """GitHub repository name."""
     main_branch: str | None = None
     """Base branch for pull requests; detected from ``origin/HEAD`` when unset, else ``main``."""
     auto_push_remote: bool = True
+    """Push the agent's branch after each completion (needs a GitHub token)."""
     auto_commit_disabled: bool = False
+    """Do not commit the agent's changes after each completion."""
     agent_user_name: str = "kwaak"
+    """Git author name of the agents' commits."""
     agent_user_email: str = "kwaak@bosun.ai"
+    """Git author email of the agents' commits."""
     generate_commit_message: bool = True
+    """Let the indexing model write conventional commit messages (else a fixed message)."""
     remote: str = "origin"
     """The remote agents push to."""
 
@@ -212,26 +155,37 @@ class UIConfig(_Model):
     """Terminal UI settings."""
 
     hide_header: bool = False
+    """Hide the header bar of the TUI."""
 
 
 class McpFilter(_Model):
     """Which tools of an MCP server to expose."""
 
     type: Literal["whitelist", "blacklist"]
+    """``whitelist`` exposes only ``tool_names``; ``blacklist`` hides them."""
     tool_names: tuple[str, ...] = ()
+    """The MCP tool names the filter applies to."""
 
 
 class McpServerConfig(_Model):
     """An MCP server: a subprocess over stdio (``command``) or streamable HTTP (``url``)."""
 
     name: str
+    """A name for the server (shown in ``list-tools``)."""
     command: str | None = None
+    """The program to start (stdio transport)."""
     args: tuple[str, ...] = ()
+    """Arguments of ``command``."""
     env: dict[str, ApiKey] | None = None
+    """Environment of the server; values are secrets. An inline table or kwaak's list of pairs."""
     url: str | None = None
+    """The endpoint of a streamable-HTTP server (instead of ``command``)."""
     headers: dict[str, ApiKey] | None = None
+    """HTTP headers for ``url``; values are secrets."""
     filter: McpFilter | None = None
+    """Which of the server's tools to expose."""
     timeout_sec: float = Field(default=30, gt=0)
+    """Timeout of one MCP call."""
 
     @field_validator("env", mode="before")
     @classmethod
@@ -260,9 +214,13 @@ class Budget(_Model):
     """Limits; ``None`` means unlimited."""
 
     max_steps: int | None = Field(default=None, gt=0)
+    """Model requests."""
     max_tokens: int | None = Field(default=None, gt=0)
+    """Input plus output tokens."""
     max_cost_usd: float | None = Field(default=None, gt=0)
+    """Cost in US dollars (needs prices for the models)."""
     max_wall_time_sec: float | None = Field(default=None, gt=0)
+    """Wall-clock time."""
 
 
 class LimitsConfig(_Model):
@@ -284,22 +242,29 @@ class ModelPrice(_Model):
     """Price of a model in US dollars per million tokens."""
 
     input: float = Field(ge=0)
+    """Dollars per million input tokens."""
     output: float = Field(ge=0)
+    """Dollars per million output tokens."""
     cached_input: float | None = Field(default=None, ge=0)
+    """Dollars per million cached input tokens (defaults to ``input``)."""
 
 
 class PolicyRule(_Model):
     """A command policy rule: commands starting with ``prefix`` are allowed, prompted or forbidden."""
 
     prefix: str
+    """Commands starting with this text (after whitespace normalisation) match."""
     decision: Literal["allow", "prompt", "forbid"]
+    """What happens to a matching command."""
     reason: str | None = None
+    """Shown to the user and the model."""
 
 
 class PolicyConfig(_Model):
     """Optional rules for risky shell commands (off by default)."""
 
     rules: tuple[PolicyRule, ...] = ()
+    """Rules, first match wins; commands matching no rule are allowed."""
     headless_prompt: Literal["forbid", "allow"] = "forbid"
     """What a ``prompt`` decision becomes without a UI to ask."""
 
@@ -315,7 +280,9 @@ class IndexConfig(_Model):
     """Code index settings (ours)."""
 
     max_file_bytes: int = Field(default=1_000_000, gt=0)
+    """Files larger than this are not indexed."""
     chunk_max_bytes: int = Field(default=2048, gt=100)
+    """Largest chunk of code stored in the index."""
     downweight_non_code: bool = True
     """Rank docs, changelogs and tests below source files for code questions."""
     qa_metadata: bool = False
@@ -326,60 +293,99 @@ class GitHubConfig(_Model):
     """GitHub API settings (ours)."""
 
     api_base_url: str = "https://api.github.com"
+    """GitHub REST API endpoint (GitHub Enterprise: ``https://HOST/api/v3``)."""
 
 
 class TavilyConfig(_Model):
     """Tavily web search settings (ours)."""
 
     base_url: str = "https://api.tavily.com"
+    """Tavily API endpoint."""
 
 
 ToolExecutor = Literal["docker", "sandbox", "local"]
+_REMOTE_PROVIDERS = frozenset({"OpenAI", "AzureOpenAI", "OpenRouter", "Anthropic"})
 
 
 class Config(_Model):
     """The whole, validated configuration."""
 
     project_name: str
+    """Defaults to the origin's repository name, else the directory name. Names caches, logs and images."""
     languages: tuple[Language, ...] = Field(alias="language", min_length=1)
-    """Accepts ``language = "rust"`` or ``languages = ["rust", "python"]``."""
+    """``language = "rust"`` or ``languages = ["rust", "python"]`` (case-insensitive; ``cpp`` is C++)."""
     llm: LLMConfigurations
-    commands: CommandConfig
-    git: GitConfig
+    """The ``[llm.indexing]``, ``[llm.query]`` and ``[llm.embedding]`` provider tables."""
+    commands: CommandConfig = CommandConfig()
+    """Project commands (``[commands]``)."""
+    git: GitConfig = GitConfig()
+    """Git and GitHub settings (``[git]``)."""
     cache_dir: Path
+    """Index, sessions and worktrees; default ``<user cache dir>/kwaak/<project>``."""
     log_dir: Path
+    """Log files; default ``<user cache dir>/kwaak/logs/<project>``."""
     agent: Literal["Coding", "PlanAct"] = "Coding"
+    """``Coding`` (alias ``V1``) or ``PlanAct`` (a planner that delegates to a coding agent)."""
     indexing_concurrency: int | None = Field(default=None, gt=0)
+    """Parallel indexing requests; default 4×CPUs for remote providers, CPUs for local ones."""
     indexing_batch_size: int | None = Field(default=None, gt=0)
+    """Chunks per embedding request; default 12 for remote providers, 256 for local ones."""
     indexing_garbage_collection_enabled: bool = True
+    """Remove index entries of deleted and changed files."""
     docker: DockerConfig = DockerConfig()
+    """How the docker executor builds its image (``[docker]``)."""
     backoff: BackoffConfig = BackoffConfig()
+    """Retry policy of remote LLM clients (``[backoff]``)."""
     tavily_api_key: ApiKey | None = None
+    """Secret; enables the ``search_web`` tool."""
     github_api_key: ApiKey | None = None
+    """Secret; enables pull requests, GitHub code search, pushing and ``/github fix``."""
     openai_api_key: ApiKey | None = None
+    """Secret; used by ``OpenAI`` llm tables without their own ``api_key``."""
     anthropic_api_key: ApiKey | None = None
+    """Secret; used by ``Anthropic`` llm tables without their own ``api_key``."""
     open_router_api_key: ApiKey | None = None
+    """Secret; used by ``OpenRouter`` llm tables without their own ``api_key``."""
     azure_openai_api_key: ApiKey | None = None
+    """Secret; used by ``AzureOpenAI`` llm tables without their own ``api_key``."""
     tool_executor: ToolExecutor = "docker"
+    """Where agents run commands: ``docker``, ``sandbox`` (bubblewrap) or ``local``."""
     executor_fallback: bool = True
     """Fall back docker → sandbox → local (with a warning) when the configured executor cannot start."""
     tools: dict[str, bool] = Field(default_factory=dict)
+    """``tool_name = false`` removes a built-in tool (``true`` cannot add one)."""
     endless_mode: bool = False
+    """Keep the agent going after it answers without tool calls (``run-agent`` forces it on)."""
     stop_on_empty_messages: bool = False
+    """In endless mode, stop when the model returns an empty message."""
     otel_enabled: bool = False
+    """Export OpenTelemetry traces (needs the ``otel`` extra; ``OTEL_*`` variables configure it)."""
     agent_edit_mode: Literal["patch", "whole", "line"] = "patch"
+    """File editing tools: ``patch`` (patch_file), ``line`` (add_lines/replace_lines) or ``whole`` (write_file)."""
     agent_custom_constraints: tuple[str, ...] | None = None
+    """Extra constraints appended to the agent's system prompt."""
     ui: UIConfig = UIConfig()
+    """TUI settings (``[ui]``)."""
     num_completions_for_summary: int = Field(default=10, gt=0)
+    """Summarize the conversation every N completions."""
     mcp: tuple[McpServerConfig, ...] | None = None
+    """MCP servers (``[[mcp]]``) whose tools are given to agents."""
     sandbox: SandboxConfig = SandboxConfig()
+    """The bubblewrap executor (``[sandbox]``)."""
     limits: LimitsConfig = LimitsConfig()
+    """Parallelism and budgets (``[limits]``)."""
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    """Model prices for cost accounting, ``[prices."gpt-4o"] input = 2.5 output = 10``."""
     policy: PolicyConfig = PolicyConfig()
+    """Command policy (``[policy]``)."""
     workspace: WorkspaceConfig = WorkspaceConfig()
+    """Per-agent worktrees (``[workspace]``)."""
     index: IndexConfig = IndexConfig()
+    """Code index (``[index]``)."""
     github: GitHubConfig = GitHubConfig()
+    """GitHub API (``[github]``)."""
     tavily: TavilyConfig = TavilyConfig()
+    """Tavily API (``[tavily]``)."""
 
     @field_validator("languages", mode="before")
     @classmethod
@@ -399,6 +405,30 @@ class Config(_Model):
     @classmethod
     def _executor_case(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("tools")
+    @classmethod
+    def _known_tools(cls, value: dict[str, bool]) -> dict[str, bool]:
+        unknown = sorted(set(value) - set(BUILTIN_TOOL_NAMES))
+        if unknown:
+            msg = f"unknown tool {unknown[0]!r}; known tools: {', '.join(BUILTIN_TOOL_NAMES)}"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def effective_indexing_concurrency(self) -> int:
+        """``indexing_concurrency``, else kwaak's default for the indexing provider."""
+        if self.indexing_concurrency is not None:
+            return self.indexing_concurrency
+        cpus = os.cpu_count() or 1
+        return 4 * cpus if self.llm.indexing.provider in _REMOTE_PROVIDERS else cpus
+
+    @property
+    def effective_indexing_batch_size(self) -> int:
+        """``indexing_batch_size``, else 12 for remote providers and 256 for local ones."""
+        if self.indexing_batch_size is not None:
+            return self.indexing_batch_size
+        return 12 if self.llm.indexing.provider in _REMOTE_PROVIDERS else 256
 
     @property
     def language(self) -> str:
