@@ -12,6 +12,7 @@ from pathlib import Path
 from kwaak.executors.base import ExecResult, ExecutorKind, resolve_in_workspace
 
 DEFAULT_TIMEOUT = 600.0
+TIMEOUT_MARKER = "\n[command timed out]"
 
 
 class LocalExecutor:
@@ -19,23 +20,40 @@ class LocalExecutor:
 
     kind: ExecutorKind = "local"
 
-    def __init__(self, root: Path, *, env: Mapping[str, str] | None = None, default_timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        default_timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        """Create an executor rooted at ``root``.
+
+        Args:
+            root: The agent's worktree; commands run there and file paths resolve inside it.
+            env: The complete base environment (default: this process's environment).
+            extra_env: Variables added on top of the base (e.g. the agent's git identity).
+            default_timeout: Seconds before a command is killed when ``exec`` gets no timeout.
+        """
         self.root = root.resolve()
         self.workdir = str(self.root)
         self._env = dict(env) if env is not None else None
+        self._extra_env = dict(extra_env or {})
         self.default_timeout = default_timeout
         self._closed = False
 
-    def argv(self, cmd: str | Sequence[str]) -> list[str]:
-        """The argv actually executed (subclasses wrap it, e.g. in bubblewrap)."""
+    def argv(self, cmd: str | Sequence[str], *, cwd: Path | None = None) -> list[str]:
+        """The argv actually executed in ``cwd`` (subclasses wrap it, e.g. in bubblewrap)."""
         return ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
 
     def environment(self, extra: Mapping[str, str] | None) -> dict[str, str]:
-        """The environment for a command: the executor's base env plus ``extra``."""
+        """The environment for a command: the executor's base env, its extra env, then ``extra``."""
         base = dict(os.environ) if self._env is None else dict(self._env)
         base.setdefault("GIT_TERMINAL_PROMPT", "0")
         base["PAGER"] = "cat"
         base["GIT_PAGER"] = "cat"
+        base.update(self._extra_env)
         if extra:
             base.update(extra)
         return base
@@ -48,28 +66,14 @@ class LocalExecutor:
         env: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> ExecResult:
-        """Run ``cmd`` with stdout and stderr combined."""
+        """Run ``cmd`` with stdout and stderr combined; on timeout return the output so far."""
         workdir = resolve_in_workspace(self.root, cwd) if cwd else self.root
-        proc = await asyncio.create_subprocess_exec(
-            *self.argv(cmd),
+        return await run_process(
+            self.argv(cmd, cwd=workdir),
             cwd=workdir,
             env=self.environment(env),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
+            timeout=timeout or self.default_timeout,
         )
-        try:
-            async with asyncio.timeout(timeout or self.default_timeout):
-                out, _ = await proc.communicate()
-        except TimeoutError:
-            await _kill_tree(proc)
-            partial = await _drain(proc)
-            return ExecResult(output=partial + "\n[command timed out]", exit_code=124, timed_out=True)
-        except BaseException:
-            await _kill_tree(proc)
-            raise
-        return ExecResult(output=out.decode("utf-8", errors="replace"), exit_code=proc.returncode or 0)
 
     async def read_file(self, path: str) -> bytes:
         """Read a file inside the workspace."""
@@ -90,23 +94,75 @@ class LocalExecutor:
         """Nothing to release for local processes (each is reaped when it ends)."""
         self._closed = True
 
+    async def __aenter__(self) -> LocalExecutor:
+        return self
 
-async def _kill_tree(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(proc.wait(), 5)
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
-async def _drain(proc: asyncio.subprocess.Process) -> str:
-    if proc.stdout is None:
-        return ""
+async def run_process(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None,
+    env: Mapping[str, str] | None,
+    timeout: float,
+    on_timeout: Sequence[str] | None = None,
+) -> ExecResult:
+    """Run ``argv`` in its own process group with stdout+stderr combined.
+
+    On timeout the group is killed and the output so far is returned with ``timed_out``; on
+    cancellation the group is killed and ``CancelledError`` propagates.
+
+    Args:
+        argv: The command.
+        cwd: Its working directory.
+        env: Its complete environment (``None``: inherit).
+        timeout: Seconds before the process group is killed.
+        on_timeout: A command run (best effort) after a timeout or cancel, e.g. to kill the
+            process inside a container, which killing the local ``docker exec`` does not do.
+    """
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+    )
+    buffer = bytearray()
     try:
-        data = await asyncio.wait_for(proc.stdout.read(), 1)
-    except (TimeoutError, Exception):
-        return ""
-    return data.decode("utf-8", errors="replace")
+        async with asyncio.timeout(timeout):
+            await _pump(proc, buffer)
+            await proc.wait()
+    except TimeoutError:
+        await _kill_tree(proc, on_timeout)
+        output = buffer.decode("utf-8", errors="replace") + TIMEOUT_MARKER
+        return ExecResult(output=output, exit_code=124, timed_out=True)
+    except BaseException:
+        await asyncio.shield(_kill_tree(proc, on_timeout))
+        raise
+    return ExecResult(output=buffer.decode("utf-8", errors="replace"), exit_code=proc.returncode or 0)
+
+
+async def _pump(proc: asyncio.subprocess.Process, buffer: bytearray) -> None:
+    assert proc.stdout is not None
+    while chunk := await proc.stdout.read(65536):
+        buffer += chunk
+
+
+async def _kill_tree(proc: asyncio.subprocess.Process, on_timeout: Sequence[str] | None = None) -> None:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(proc.wait(), 5)
+    if on_timeout:
+        with contextlib.suppress(Exception):
+            killer = await asyncio.create_subprocess_exec(
+                *on_timeout, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+            )
+            await asyncio.wait_for(killer.wait(), 10)

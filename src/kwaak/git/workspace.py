@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
 import re
 import shutil
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from kwaak.errors import GitError
-from kwaak.git.cli import git_out, run_git
+from kwaak.executors.owner import current_owner, owner_alive
+from kwaak.git.cli import GitResult, git_out, run_git
 
 BRANCH_PREFIX = "kwaak/"
+LOCK_REASON_PREFIX = "kwaak session "
 _locks: dict[Path, asyncio.Lock] = {}
+_LOCK_ERROR = re.compile(r"\.lock'?:? File exists|cannot lock ref|Unable to create '[^']*\.lock'|could not lock", re.I)
+_RETRIES = 8
+log = logging.getLogger(__name__)
+_Hook = Callable[[], Awaitable[None]]
 
 
 def _repo_lock(repo: Path) -> asyncio.Lock:
@@ -61,17 +70,51 @@ async def create_workspace(
         GitError: the repository has no commits, or git failed.
     """
     repo_root = repo_root.resolve()
-    sha = (await run_git(repo_root, "rev-parse", "--verify", "--quiet", f"{start_ref}^{{commit}}", check=False)).stdout.strip()
+    sha = (
+        await run_git(repo_root, "rev-parse", "--verify", "--quiet", f"{start_ref}^{{commit}}", check=False)
+    ).stdout.strip()
     if not sha:
         msg = f"cannot start an agent: {start_ref!r} does not name a commit in {str(repo_root)!r}"
         raise GitError(msg, hint="make an initial commit first (`git commit --allow-empty -m init`)")
-    path = worktrees_dir / session_id
     worktrees_dir.mkdir(parents=True, exist_ok=True)
+    path = worktrees_dir.resolve() / session_id
+    reason = f"{LOCK_REASON_PREFIX}{session_id} owner {current_owner().token()}"
     async with _repo_lock(repo_root):
         if path.exists():
             await remove_workspace_path(repo_root, path)
-        await run_git(repo_root, "worktree", "add", "--quiet", "-B", branch, str(path), sha)
+        add = ("worktree", "add", "--quiet", "--lock", "--reason", reason, "-B", branch, str(path), sha)
+        await run_git_retrying(repo_root, *add, before_retry=lambda: _clear_half_made(repo_root, path))
     return AgentWorkspace(repo_root=repo_root, path=path, branch=branch, start_ref=sha)
+
+
+async def run_git_retrying(repo: Path, *args: str, before_retry: _Hook | None = None) -> GitResult:
+    """Run git, retrying with jittered backoff while another process holds one of git's lock files.
+
+    Several kwaak processes (or agents) may add worktrees or move refs in one repository at the
+    same time; git then fails fast with "Unable to create '....lock': File exists".
+
+    Raises:
+        GitError: the command failed for another reason, or the lock never came free.
+    """
+    delay = 0.05
+    for attempt in range(_RETRIES):
+        try:
+            return await run_git(repo, *args)
+        except GitError as exc:
+            if attempt == _RETRIES - 1 or not _LOCK_ERROR.search(exc.stderr or exc.message):
+                raise
+            log.debug("git lock busy (%s); retrying in %.2fs", exc.stderr.strip(), delay)
+        await asyncio.sleep(delay * (1 + random.random()))
+        delay = min(delay * 2, 2.0)
+        if before_retry is not None:
+            await before_retry()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _clear_half_made(repo_root: Path, path: Path) -> None:
+    # A failed `worktree add` may leave the directory behind; the retry needs it gone.
+    if path.exists():
+        await remove_workspace_path(repo_root, path)
 
 
 async def rename_branch(workspace: AgentWorkspace, new_branch: str) -> AgentWorkspace:
@@ -79,13 +122,16 @@ async def rename_branch(workspace: AgentWorkspace, new_branch: str) -> AgentWork
     if new_branch == workspace.branch:
         return workspace
     async with _repo_lock(workspace.repo_root):
-        await run_git(workspace.path, "branch", "-M", workspace.branch, new_branch)
-    return AgentWorkspace(repo_root=workspace.repo_root, path=workspace.path, branch=new_branch, start_ref=workspace.start_ref)
+        await run_git_retrying(workspace.path, "branch", "-M", workspace.branch, new_branch)
+    return AgentWorkspace(
+        repo_root=workspace.repo_root, path=workspace.path, branch=new_branch, start_ref=workspace.start_ref
+    )
 
 
 async def remove_workspace_path(repo_root: Path, path: Path) -> None:
     """Remove a worktree directory and its git bookkeeping (the branch is kept)."""
-    await run_git(repo_root, "worktree", "remove", "--force", str(path), check=False)
+    await run_git(repo_root, "worktree", "unlock", str(path), check=False)
+    await run_git(repo_root, "worktree", "remove", "--force", "--force", str(path), check=False)
     if path.exists():
         await asyncio.to_thread(shutil.rmtree, path, True)
     await run_git(repo_root, "worktree", "prune", check=False)
@@ -102,3 +148,92 @@ async def remove_workspace(workspace: AgentWorkspace, *, delete_branch: bool = F
 async def current_head(repo: Path) -> str:
     """The commit sha of HEAD."""
     return await git_out(repo, "rev-parse", "HEAD")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorktreeInfo:
+    """One entry of ``git worktree list --porcelain``."""
+
+    path: Path
+    head: str | None
+    branch: str | None
+    locked_reason: str | None
+
+    @property
+    def owner_token(self) -> str | None:
+        """The owner token kwaak put in the lock reason, if this is a kwaak worktree."""
+        reason = self.locked_reason or ""
+        if not reason.startswith(LOCK_REASON_PREFIX) or " owner " not in reason:
+            return None
+        return reason.rsplit(" owner ", 1)[1].strip()
+
+
+async def list_worktrees(repo_root: Path) -> list[WorktreeInfo]:
+    """All worktrees git knows about in ``repo_root`` (the main checkout first)."""
+    out = (await run_git(repo_root, "worktree", "list", "--porcelain")).stdout
+    infos: list[WorktreeInfo] = []
+    for block in out.strip().split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in block.splitlines():
+            key, _, value = line.partition(" ")
+            fields[key] = value
+        if "worktree" in fields:
+            infos.append(
+                WorktreeInfo(
+                    path=Path(fields["worktree"]),
+                    head=fields.get("HEAD"),
+                    branch=fields.get("branch", "").removeprefix("refs/heads/") or None,
+                    locked_reason=fields.get("locked"),
+                )
+            )
+    return infos
+
+
+def default_worktrees_dir(cache_dir: Path) -> Path:
+    """Where agents' worktrees live: ``<cache_dir>/worktrees``."""
+    return cache_dir / "worktrees"
+
+
+async def cleanup_orphans(
+    repo_root: Path, worktrees_dir: Path, keep: set[str], *, include_live: bool = False
+) -> list[Path]:
+    """Remove kwaak worktrees under ``worktrees_dir`` whose session id is not in ``keep``.
+
+    Worktrees still owned by another running kwaak process are left alone unless
+    ``include_live``. Stray directories (a crash in the middle of ``worktree add``) are removed
+    too, and git's bookkeeping is pruned. Branches are always kept: they hold committed work.
+
+    Args:
+        repo_root: The user's repository.
+        worktrees_dir: kwaak's worktree directory for this repository.
+        keep: Session ids (directory names) or worktree paths that must survive.
+        include_live: Also remove worktrees whose owner process still runs.
+
+    Returns:
+        The removed worktree paths.
+    """
+    root = worktrees_dir.resolve()
+    kept = set(keep) | {Path(k).name for k in keep if "/" in k}
+    removed: list[Path] = []
+    async with _repo_lock(repo_root):
+        for info in await list_worktrees(repo_root):
+            path = info.path.resolve()
+            if path.parent != root or path.name in kept:
+                continue
+            if not include_live and owner_alive(info.owner_token):
+                continue
+            await remove_workspace_path(repo_root, path)
+            removed.append(path)
+        removed += await _remove_strays(repo_root, root, kept)
+        await run_git(repo_root, "worktree", "prune", check=False)
+    return removed
+
+
+async def _remove_strays(repo_root: Path, root: Path, kept: set[str]) -> list[Path]:
+    if not root.is_dir():
+        return []
+    registered = {info.path.resolve() for info in await list_worktrees(repo_root)}
+    strays = [p for p in root.iterdir() if p.is_dir() and p.name not in kept and p.resolve() not in registered]
+    for path in strays:
+        await asyncio.to_thread(shutil.rmtree, path, True)
+    return strays

@@ -1,0 +1,108 @@
+"""What an isolated executor must mount so that git works in an agent's worktree, and no more.
+
+A worktree's ``.git`` is a *file* pointing at ``<repo>/.git/worktrees/<name>`` (the worktree's own
+git dir: ``HEAD``, ``index``, logs), whose ``commondir`` points back at ``<repo>/.git`` (objects,
+refs, config, hooks). Sandboxed agents get:
+
+* the common dir **read-only** (so nobody can plant hooks or config that the host's git would run,
+  rewrite other branches, or delete history);
+* the worktree's git dir **read-write** (``git status``/``git add`` rewrite the index), but its
+  ``HEAD``, ``commondir``, ``gitdir`` and ``locked`` files — and the worktree's ``.git`` pointer —
+  read-only on top, so the agent can neither switch branches nor redirect the host's git elsewhere;
+* a private object directory ``<worktree git dir>/kwaak-objects`` for the blobs its own
+  ``git add`` writes (``GIT_OBJECT_DIRECTORY``), with the shared objects as an alternate.
+
+Commits are made by the host after each completion (:mod:`kwaak.git.commit`), outside the sandbox.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from kwaak.errors import ExecutorError
+from kwaak.git.diffs import PRIVATE_OBJECTS
+
+_PINNED = ("HEAD", "commondir", "gitdir", "locked")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mount:
+    """A bind mount: ``source`` on the host appears at ``target``."""
+
+    source: Path
+    target: str
+    read_only: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorktreeGit:
+    """The git directories behind one worktree (all absolute, resolved host paths)."""
+
+    worktree: Path
+    git_dir: Path
+    """The worktree's own git dir (``<repo>/.git/worktrees/<name>``); the worktree itself when it is a main checkout."""
+    common_dir: Path
+
+    @property
+    def is_linked(self) -> bool:
+        """Whether this is a linked worktree (``.git`` is a pointer file)."""
+        return self.git_dir != self.common_dir
+
+    @property
+    def private_objects(self) -> Path:
+        """The agent's private object directory."""
+        return self.git_dir / PRIVATE_OBJECTS
+
+    def mounts(self, workdir: str) -> list[Mount]:
+        """Mounts, in order, for a worktree that appears at ``workdir`` inside the sandbox."""
+        mounts = [
+            Mount(source=self.common_dir, target=str(self.common_dir), read_only=True),
+            Mount(source=self.git_dir, target=str(self.git_dir), read_only=False),
+        ]
+        mounts += [
+            Mount(source=self.git_dir / name, target=str(self.git_dir / name), read_only=True)
+            for name in _PINNED
+            if self.is_linked and (self.git_dir / name).exists()
+        ]
+        mounts.append(Mount(source=self.worktree, target=workdir, read_only=False))
+        if self.is_linked:
+            mounts.append(Mount(source=self.worktree / ".git", target=f"{workdir}/.git", read_only=True))
+        return mounts
+
+    def env(self) -> dict[str, str]:
+        """Environment that sends new objects to the private directory."""
+        if not self.is_linked:
+            return {}
+        return {
+            "GIT_OBJECT_DIRECTORY": str(self.private_objects),
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(self.common_dir / "objects"),
+        }
+
+
+def worktree_git(worktree: Path) -> WorktreeGit:
+    """Find the git dirs of ``worktree`` and create its private object directory.
+
+    Raises:
+        ExecutorError: ``worktree`` is not a git work tree.
+    """
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir"],
+            cwd=worktree,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError) as exc:
+        msg = f"{str(worktree)!r} is not a git worktree"
+        raise ExecutorError(msg, hint="the agent's workspace must be created with `create_workspace`") from exc
+    layout = WorktreeGit(
+        worktree=worktree.resolve(), git_dir=Path(out[0]).resolve(), common_dir=Path(out[1]).resolve()
+    )
+    if layout.is_linked:
+        (layout.private_objects / "info").mkdir(parents=True, exist_ok=True)
+        (layout.private_objects / "pack").mkdir(parents=True, exist_ok=True)
+    return layout
