@@ -117,6 +117,7 @@ INIT_PARAMS: list[click.Parameter] = [
     _opt("-y", "--yes", is_flag=True, help="Do not ask; take detected defaults and the flags below."),
     _opt("--project-name", help="Project name (default: from the origin remote or the directory)."),
     _opt("--language", "languages", multiple=True, help="Language(s) (default: detected). Repeatable."),
+    _opt("--main-branch", help="Base branch for pull requests (default: detected)."),
     _opt("--provider", help="OpenAI, Anthropic, OpenRouter, Ollama, AzureOpenAI or Scripted (offline)."),
     _opt("--api-key", help="Secret for the provider, e.g. env:OPENAI_API_KEY."),
     _opt("--base-url", help="Custom endpoint of the provider (OpenAI-compatible, Ollama, Azure)."),
