@@ -8,6 +8,7 @@ routes. Use them as context managers (or call :meth:`start` / :meth:`stop`).
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Mapping
@@ -61,8 +62,7 @@ class FakeHTTPServer:
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self.lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self._dispatch))
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), _make_handler(self._dispatch))
         self._thread = threading.Thread(target=self._serve, name=type(self).__name__, daemon=True)
 
     @property
@@ -103,6 +103,16 @@ class FakeHTTPServer:
             return self.handle(request)
         except Exception:  # a bug in a fake must show up as a 500, not kill the thread
             return Response.text(traceback.format_exc(), status=500)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that hang up early (size limits, keep-alive closed) are expected, not errors.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def _make_handler(dispatch: Callable[[RecordedRequest], Response]) -> type[BaseHTTPRequestHandler]:

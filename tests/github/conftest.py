@@ -53,7 +53,10 @@ def github_config(
             "github": {"api_base_url": fake_github.url},
             "tavily": {"base_url": fake_tavily.url},
         }
-        return make_config(**{**settings, **overrides})
+        for key, value in overrides.items():
+            base = settings.get(key)
+            settings[key] = {**base, **value} if isinstance(base, dict) and isinstance(value, dict) else value
+        return make_config(**settings)
 
     return factory
 

@@ -165,7 +165,9 @@ def test_from_config_requires_token_owner_and_repo(
     assert info.value.hint
 
 
-async def test_from_config_uses_base_url_and_token(github_config: Callable[..., Config], fake_github: FakeGitHub) -> None:
+async def test_from_config_uses_base_url_and_token(
+    github_config: Callable[..., Config], fake_github: FakeGitHub
+) -> None:
     fake_github.add_issue(4, "Four")
     async with GitHubClient.from_config(github_config()) as gh:
         assert (await gh.get_issue(4)).title == "Four"

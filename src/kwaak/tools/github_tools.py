@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from kwaak.errors import GitError, GitHubError
 from kwaak.git.cli import run_git
+from kwaak.git.commit import agent_identity_env, has_changes
 from kwaak.git.github import GitHubClient, GitHubValidationError, PullRequest
+from kwaak.git.push import push_branch
 from kwaak.tools.base import Tool, ToolContext, ToolError, WorkspaceInfo, string_params
 from kwaak.tools.templates import render
 
@@ -56,14 +58,29 @@ async def github_client(config: Config, client: GitHubClient | None = None) -> A
 
 
 async def commit_pending_changes(config: Config, workspace: WorkspaceInfo, message: str) -> bool:
-    """Commit every change in the worktree (argv git, as the agent's identity). True if it committed."""
+    """Commit every change in the worktree as the agent (argv git, no shell). True if it committed.
+
+    Raises:
+        GitError: staging or committing failed.
+    """
     repo = workspace.path
-    await run_git(repo, "add", "--all")
-    staged = await run_git(repo, "diff", "--cached", "--quiet", check=False)
-    if staged.returncode == 0:
+    if not await has_changes(repo):
         return False
-    identity = ("-c", f"user.name={config.git.agent_user_name}", "-c", f"user.email={config.git.agent_user_email}")
-    await run_git(repo, *identity, "commit", "--quiet", "-m", message)
+    # Re-read the index from HEAD first: a sandboxed agent's own `git add` may have written blobs
+    # to a private object directory that the host repository cannot see (see kwaak.git.commit).
+    await run_git(repo, "reset", "--quiet", check=False)
+    await run_git(repo, "add", "--all")
+    await run_git(
+        repo,
+        "-c",
+        "commit.gpgsign=false",
+        "commit",
+        "--quiet",
+        "--no-verify",
+        "-m",
+        message,
+        env=agent_identity_env(config),
+    )
     return True
 
 
@@ -92,8 +109,6 @@ async def publish_pull_request(
         GitError: committing or pushing failed.
         GitHubError: GitHub is not configured or the API refused the request.
     """
-    from kwaak.git.push import push_branch
-
     token = config.github_api_key.reveal() if config.github_api_key else None
     async with github_client(config, client) as gh:
         await commit_pending_changes(config, workspace, title)
