@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kwaak.errors import GitError
-from kwaak.executors.owner import current_owner, owner_alive
 from kwaak.git.cli import GitResult, git_out, run_git
+from kwaak.git.owner import current_owner, owner_alive
 
 BRANCH_PREFIX = "kwaak/"
 LOCK_REASON_PREFIX = "kwaak session "
