@@ -59,7 +59,9 @@ def say(text: str) -> Step:
     return Step(text=text)
 
 
-Policy = Callable[[Sequence[Message], Sequence[ToolSpec]], "AssistantMessage | Step | Awaitable[AssistantMessage | Step]"]
+Policy = Callable[
+    [Sequence[Message], Sequence[ToolSpec]], "AssistantMessage | Step | Awaitable[AssistantMessage | Step]"
+]
 
 
 def estimate_tokens(text: str) -> int:
@@ -145,7 +147,9 @@ def load_script(path: Path) -> list[Step]:
     ``tool_calls`` items are ``{"name": ..., "arguments": {...}}``.
     """
     raw = path.read_text(encoding="utf-8").strip()
-    items: Iterable[Any] = json.loads(raw) if raw.startswith("[") else (json.loads(line) for line in raw.splitlines() if line.strip())
+    items: Iterable[Any] = (
+        json.loads(raw) if raw.startswith("[") else (json.loads(line) for line in raw.splitlines() if line.strip())
+    )
     steps: list[Step] = []
     for item in items:
         calls = tuple((c["name"], c.get("arguments", {})) for c in item.get("tool_calls", []))

