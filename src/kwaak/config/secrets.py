@@ -70,8 +70,8 @@ class ApiKey:
             SecretNotFound: the variable is unset or the file cannot be read.
             ValueError: the prefix is missing.
         """
-        prefix, _, rest = raw.partition(":")
-        if f"{prefix}:" not in PREFIXES:
+        prefix, sep, rest = raw.partition(":")
+        if not sep or f"{prefix}:" not in PREFIXES:
             msg = "expected a secret prefixed with `env:`, `text:` or `file:`"
             raise ValueError(msg)
         if not resolve:
@@ -84,6 +84,9 @@ class ApiKey:
 
     @classmethod
     def _from_env(cls, name: str, environ: Mapping[str, str]) -> ApiKey:
+        if not name:
+            msg = "`env:` needs a variable name"
+            raise ValueError(msg)
         value = environ.get(name)
         if value is None:
             msg = f"environment variable {name!r} is not set"
