@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import time
 from collections.abc import Callable
@@ -172,3 +173,21 @@ async def test_from_config_uses_base_url_and_token(
     async with GitHubClient.from_config(github_config()) as gh:
         assert (await gh.get_issue(4)).title == "Four"
         assert gh.full_name == "acme/widgets"
+
+
+def test_empty_token_counts_as_missing(github_config: Callable[..., Config]) -> None:
+    with pytest.raises(GitHubError, match="`github_api_key` missing"):
+        GitHubClient.from_config(github_config(github_api_key="text:"))
+
+
+async def test_token_never_reaches_the_logs(
+    github_client: GitHubClient, fake_github: FakeGitHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_github.add_issue(1, "One")
+    caplog.set_level(logging.DEBUG)
+    await github_client.get_issue(1)
+    with pytest.raises(GitHubNotFound):
+        await github_client.get_issue(2)
+    assert caplog.records, "httpx/httpcore should have logged the requests"
+    assert GITHUB_TOKEN not in caplog.text
+    assert GITHUB_TOKEN not in repr(github_client)

@@ -157,26 +157,15 @@ class GitHubClient:
         Raises:
             GitHubError: the token, owner or repository is not configured.
         """
-        missing = [
-            key
-            for key, value in (
-                ("github_api_key", config.github_api_key),
-                ("git.owner", config.git.owner),
-                ("git.repository", config.git.repository),
-            )
-            if not value
-        ]
-        if missing or config.github_api_key is None or not config.git.owner or not config.git.repository:
-            msg = f"GitHub is not configured: {', '.join(f'`{key}`' for key in missing)} missing"
+        token = config.github_api_key.reveal() if config.github_api_key is not None else ""
+        owner, repo = config.git.owner or "", config.git.repository or ""
+        required = (("github_api_key", token), ("git.owner", owner), ("git.repository", repo))
+        missing = [f"`{key}`" for key, value in required if not value.strip()]
+        if missing:
+            msg = f"GitHub is not configured: {', '.join(missing)} missing"
             hint = 'set them in kwaak.toml, e.g. `github_api_key = "env:GITHUB_TOKEN"` and `[git] owner = "..."`'
             raise GitHubError(msg, hint=hint)
-        return cls(
-            token=config.github_api_key.reveal(),
-            owner=config.git.owner,
-            repo=config.git.repository,
-            base_url=config.github.api_base_url,
-            transport=transport,
-        )
+        return cls(token=token, owner=owner, repo=repo, base_url=config.github.api_base_url, transport=transport)
 
     def __repr__(self) -> str:
         return f"GitHubClient(repo={self.full_name!r}, base_url={self.base_url!r})"
