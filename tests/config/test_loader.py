@@ -8,6 +8,7 @@ import pytest
 
 from kwaak.config import load_config
 from kwaak.config.loader import env_overrides
+from kwaak.config.providers import AnthropicConfig, ScriptedConfig
 from kwaak.errors import ConfigError
 
 BASE = """
@@ -55,8 +56,8 @@ def test_env_values_are_coerced_and_json_parsed(tmp_git_repo: Path) -> None:
     assert config.git.auto_push_remote is False
     assert config.num_completions_for_summary == 3
     assert config.agent_custom_constraints == ("a", "b")
-    assert config.llm.query.provider == "Scripted"
-    assert getattr(config.llm.query, "prompt_model") == "from-env"
+    assert isinstance(config.llm.query, ScriptedConfig)
+    assert config.llm.query.prompt_model == "from-env"
 
 
 def test_env_overrides_shape() -> None:
@@ -88,7 +89,8 @@ def test_root_keys_are_seeded(tmp_git_repo: Path) -> None:
     text = BASE.replace('[llm.query]\nprovider = "Scripted"', '[llm.query]\nprovider = "Anthropic"')
     write(tmp_git_repo / "kwaak.toml", 'anthropic_api_key = "text:root-key"\n' + text)
     config = load_config(tmp_git_repo, environ={})
-    key = getattr(config.llm.query, "api_key")
+    assert isinstance(config.llm.query, AnthropicConfig)
+    key = config.llm.query.api_key
     assert key is not None and key.reveal() == "root-key"
 
 
