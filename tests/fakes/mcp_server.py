@@ -26,6 +26,7 @@ import argparse
 import base64
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -130,7 +131,7 @@ async def _call(ctx: ServerRequestContext[Any], name: str, args: dict[str, Any])
         case "pid":
             return _text(str(os.getpid()))
         case "cwd":
-            return _text(os.getcwd())
+            return _text(str(Path.cwd()))
         case _ if name.startswith("filler_"):
             return _text(name)
     return _text(f"unknown tool {name}", error=True)
