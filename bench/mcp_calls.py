@@ -1,0 +1,67 @@
+"""MCP overhead: server start (initialize + tools/list) and per-call latency through McpToolset.
+
+Run: .venv/bin/python bench/mcp_calls.py [N_CALLS]
+Uses our fake server (tests/fakes/mcp_server.py) over stdio and, when installed by
+.ci/setup-mcp.sh, @modelcontextprotocol/server-everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from kwaak.config.model import McpServerConfig
+from kwaak.mcp import McpToolset
+from kwaak.tools.base import ToolContext
+
+ROOT = Path(__file__).resolve().parents[1]
+EVERYTHING = Path.home() / ".cache/kwaak-ci/mcp/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+
+
+class _Limits:
+    tool_timeout_sec = 30.0
+
+
+class _Config:
+    limits = _Limits()
+
+
+async def bench(server: McpServerConfig, calls: int) -> None:
+    ctx: Any = ToolContext(session_id="bench", config=_Config(), executor=None)
+    started = time.perf_counter()
+    async with McpToolset([server]) as toolset:
+        ready = time.perf_counter() - started
+        echo = next(t for t in toolset.tools() if t.name == "echo")
+        samples = []
+        for i in range(calls):
+            t0 = time.perf_counter()
+            await echo.handler(ctx, {"message": f"m{i}"})
+            samples.append((time.perf_counter() - t0) * 1000)
+        closing = time.perf_counter()
+    closed = time.perf_counter() - closing
+    samples.sort()
+    print(
+        f"{server.name:12s} start {ready * 1000:7.0f} ms | echo p50 {statistics.median(samples):6.2f} ms "
+        f"p90 {samples[int(len(samples) * 0.9)]:6.2f} ms | close {closed * 1000:6.0f} ms"
+    )
+
+
+async def main() -> None:
+    calls = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    servers = [
+        McpServerConfig(
+            name="fake-stdio", command=sys.executable, args=(str(ROOT / "tests/fakes/mcp_server.py"), "--stdio")
+        )
+    ]
+    if EVERYTHING.is_file():
+        servers.append(McpServerConfig(name="everything", command="node", args=(str(EVERYTHING), "stdio")))
+    for server in servers:
+        await bench(server, calls)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
