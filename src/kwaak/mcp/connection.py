@@ -214,6 +214,8 @@ class McpConnection:
                 log.debug("MCP server %r ended with an error: %r", self.name, exc)
         finally:
             self._client = None
+            if not self._ready.done():  # the runner itself was cancelled: never leave start() waiting
+                self._ready.set_exception(self._startup_error(None))
 
     async def _open(self, stack: AsyncExitStack) -> Client:
         from mcp import Client
