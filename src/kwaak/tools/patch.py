@@ -139,9 +139,9 @@ def _effective_hunks(hunks: list[Hunk], matcher: Matcher) -> tuple[list[Hunk], l
 
 def _room_for_all(hunk: Hunk, twins: list[Hunk], matcher: Matcher) -> bool:
     starts = {twin.old_start for twin in twins}
-    if hunk.old_start is None or hunk.old_start in starts or not hunk.old:
+    if hunk.old_start is None or hunk.old_start in starts:
         return False
-    return len(matcher.find(hunk.old, LEVELS[2])) > len(twins)
+    return not hunk.old or len(matcher.find(hunk.old, LEVELS[2])) > len(twins)
 
 
 def _locate_all(hunks: list[Hunk], matcher: Matcher) -> tuple[list[Match], list[HunkFailure]]:
