@@ -122,15 +122,24 @@ async def run_process(
         on_timeout: A command run (best effort) after a timeout or cancel, e.g. to kill the
             process inside a container, which killing the local ``docker exec`` does not do.
     """
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=cwd,
-        env=dict(env) if env is not None else None,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
+    spawn = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
     )
+    try:
+        proc = await asyncio.shield(spawn)
+    except asyncio.CancelledError:
+        # Cancelled while the child was being forked: it exists, so wait for it and kill it.
+        with contextlib.suppress(Exception):
+            await _kill_tree(await spawn, on_timeout)
+        raise
     buffer = bytearray()
     try:
         async with asyncio.timeout(timeout):
