@@ -375,3 +375,44 @@ class Event:
 
 
 SYSTEM_SESSION: SessionId = "system"
+
+
+_EVENT_TYPES: dict[str, type[Any]] = {
+    cls.__dataclass_fields__["kind"].default: cls  # type: ignore[attr-defined]
+    for cls in (
+        SessionRenamed,
+        BranchRenamed,
+        StatusChanged,
+        Activity,
+        AssistantDelta,
+        AssistantMessage,
+        UserMessage,
+        ToolCallStarted,
+        ToolCallFinished,
+        SystemMessage,
+        DiffShown,
+        UsageUpdated,
+        Committed,
+        IndexProgress,
+        ApprovalRequested,
+        CommandCompleted,
+    )
+}
+
+
+def event_from_json(record: dict[str, Any]) -> Event | None:
+    """Rebuild an :class:`Event` from :meth:`Event.to_json` output (``None`` for unknown types)."""
+    data = dict(record)
+    cls = _EVENT_TYPES.get(str(data.pop("type", "")))
+    if cls is None:
+        return None
+    session_id = str(data.pop("session_id", SYSTEM_SESSION))
+    submission_id = data.pop("submission_id", None)
+    timestamp = float(data.pop("timestamp", 0.0))
+    if cls is AssistantMessage:
+        data["tool_calls"] = tuple(ToolCallInfo(**c) for c in data.get("tool_calls", ()))
+    if cls is UsageUpdated:
+        data = {"session": UsageInfo(**data["session"]), "team": UsageInfo(**data["team"])}
+    fields = cls.__dataclass_fields__
+    msg = cls(**{k: v for k, v in data.items() if k in fields and k != "kind"})
+    return Event(session_id=session_id, msg=msg, submission_id=submission_id, timestamp=timestamp)

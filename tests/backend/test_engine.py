@@ -82,7 +82,7 @@ def _per_session_policy(messages: list) -> Step:
 
 
 async def test_stop_cancels_a_long_tool_at_once_and_session_continues(make_backend, tmp_git_repo: Path) -> None:
-    model = ScriptedModel([call("shell_command", cmd="sleep 30"), call("stop")])
+    model = ScriptedModel([call("shell_command", cmd="sleep 31.37"), call("stop")])
     backend, rec = make_backend(model)
     chat = asyncio.create_task(backend.run_op("s", p.Chat(message="wait a while")))
     for _ in range(200):
@@ -98,7 +98,7 @@ async def test_stop_cancels_a_long_tool_at_once_and_session_continues(make_backe
     assert backend.sessions["s"].status == "stopped"
     assert any(m.text == "Agent stopped" for m in rec.of(p.SystemMessage, "s"))
     # No orphaned sleep process is left behind.
-    assert "sleep 30" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert "sleep 31.37" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     # History stays valid: the interrupted call has a result; the session continues.
     history = backend.sessions["s"].state.history
     assert isinstance(history[-1], ToolResult) and history[-1].is_error

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 from kwaak import protocol as p
 from kwaak.backend.actions import dispatch
+from kwaak.backend.persistence import SessionStore, list_stores, sessions_root
+from kwaak.backend.restore import load_session
 from kwaak.backend.runtime import Models, Runtime
 from kwaak.backend.session import Session
 from kwaak.config import Config
@@ -41,8 +43,8 @@ class Backend:
         *,
         models: Models | None = None,
         index: CodeIndex | None = None,
-        keep_workspaces_on_quit: bool = False,
         buffer_events: bool = True,
+        persist: bool = True,
     ) -> None:
         self.runtime = Runtime(
             config=config,
@@ -52,7 +54,8 @@ class Backend:
             index=index,
         )
         self.sessions: dict[p.SessionId, Session] = {}
-        self.keep_workspaces_on_quit = keep_workspaces_on_quit
+        self.persist = persist
+        """Store sessions under the cache dir so that they survive restarts."""
         self.buffer_events = buffer_events
         """Queue events for :meth:`events`; front ends that only use listeners turn this off."""
         self._queue: asyncio.Queue[p.Event] = asyncio.Queue()
@@ -73,6 +76,12 @@ class Backend:
 
     def _emit(self, session_id: p.SessionId, msg: p.EventMsg) -> None:
         event = p.Event(session_id=session_id, msg=msg, submission_id=_submission.get())
+        session = self.sessions.get(session_id)
+        if session is not None and session.store is not None and session.store.exists:
+            try:
+                session.store.append_event(event)
+            except OSError:
+                log.exception("could not record an event for session %s", session_id)
         for listener in self._listeners:
             try:
                 listener(event)
@@ -100,8 +109,25 @@ class Backend:
         existing = self.sessions.get(session_id)
         if existing is None:
             existing = Session(id=session_id, runtime=self.runtime)
+            if self.persist:
+                existing.store = SessionStore(sessions_root(self.config.cache_dir), session_id)
             self.sessions[session_id] = existing
         return existing
+
+    def restore_sessions(self) -> list[Session]:
+        """Load every stored session (oldest first). Sessions that were mid-turn become ``interrupted``."""
+        restored: list[Session] = []
+        for store in list_stores(self.config.cache_dir):
+            if store.session_id in self.sessions:
+                continue
+            try:
+                session = load_session(store, self.runtime)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("skipping unreadable session %s: %s", store.session_id, exc)
+                continue
+            self.sessions[session.id] = session
+            restored.append(session)
+        return restored
 
     def require(self, session_id: p.SessionId) -> Session:
         """The started session with this id.
@@ -185,10 +211,7 @@ class Backend:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await asyncio.gather(
-            *(s.aclose(delete_workspace=not self.keep_workspaces_on_quit) for s in self.sessions.values()),
-            return_exceptions=True,
-        )
+        await asyncio.gather(*(s.aclose(delete_workspace=True) for s in self.sessions.values()), return_exceptions=True)
         if self.runtime.index is not None:
             await self.runtime.index.close()
         await self.runtime.models.aclose()

@@ -34,6 +34,8 @@ class CodingHooks:
     query_model: Model
     emit: Callable[[p.EventMsg], None]
     on_usage: Callable[[Usage], None]
+    on_step: Callable[[], None] = lambda: None
+    """Called after each completion (the session persists its history)."""
     commits_enabled: bool = True
 
     async def after_tool(self, call: ToolCall, result: ToolResult) -> ToolResult:
@@ -56,9 +58,11 @@ class CodingHooks:
 
     async def after_completion(self, state: AgentState) -> None:
         """Lint, commit and push, then summarize the conversation every N completions."""
+        self.on_step()
         if self.commits_enabled:
             await self.commit()
         await self.maybe_summarize(state)
+        self.on_step()
 
     async def commit(self) -> None:
         """Run lint_and_fix and commit the worktree's changes (see :mod:`kwaak.git.commit`)."""

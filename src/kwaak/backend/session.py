@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from kwaak import protocol as p
 from kwaak.agent.budget import Meter, check_budget
@@ -19,6 +19,8 @@ from kwaak.agent.loop import AgentLoop, AgentState, LoopSettings, TurnOutcome
 from kwaak.agent.prompts import clean_title, read_instructions, render, system_prompt
 from kwaak.backend.hooks import CodingHooks
 from kwaak.backend.listener import EventListener
+from kwaak.backend.persistence import SessionMeta, SessionStore
+from kwaak.backend.resume import commit_work_in_progress, reattach_workspace
 from kwaak.backend.runtime import Runtime, usage_info
 from kwaak.backend.tooling import build_tools
 from kwaak.errors import BudgetExceeded, KwaakError, SessionError
@@ -46,6 +48,8 @@ class Session:
     registry: ToolRegistry | None = None
     ctx: ToolContext | None = None
     turn: asyncio.Task[TurnOutcome] | None = None
+    store: SessionStore | None = None
+    created_at: float | None = None
     _resources: AsyncExitStack = field(default_factory=AsyncExitStack)
     _start_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -59,6 +63,38 @@ class Session:
         """Change and announce the status."""
         self.status = status
         self.emit(p.StatusChanged(status=status, reason=reason))
+        self.persist()
+
+    def persist(self) -> None:
+        """Write new history and the metadata to the session store (if persistence is on)."""
+        if self.store is None:
+            return
+        self.store.sync_history(self.state.history)
+        self.store.save_meta(self.meta())
+
+    def meta(self) -> SessionMeta:
+        """The session's metadata record."""
+        ws = self.workspace
+        executor = self.executor.kind if self.executor is not None else None
+        meta = SessionMeta(
+            id=self.id,
+            title=self.title,
+            branch=ws.branch if ws else None,
+            worktree=str(ws.path) if ws else None,
+            start_ref=ws.start_ref if ws else None,
+            executor=executor,
+            status=self.status,
+            goal=self.state.goal,
+            completions_since_summary=self.state.completions_since_summary,
+            usage=asdict(self.meter.usage),
+            steps=self.meter.steps,
+            active_seconds=round(self.meter.wall_seconds, 3),
+        )
+        if self.created_at is not None:
+            meta.created_at = self.created_at
+        else:
+            self.created_at = meta.created_at
+        return meta
 
     def count_usage(self, usage: Usage) -> None:
         """Add usage to this agent and the team, and announce the totals."""
@@ -83,12 +119,16 @@ class Session:
         async with self._start_lock:
             if self.started:
                 return
+            resuming = self.workspace is not None
             self.set_status("starting")
-            self.emit(p.Activity(text="starting up agent for the first time, this might take a while"))
+            if resuming:
+                self.emit(p.Activity(text="resuming the agent"))
+            else:
+                self.emit(p.Activity(text="starting up agent for the first time, this might take a while"))
             try:
-                await self._start(first_message)
+                await (self._resume() if resuming else self._start(first_message))
             except BaseException:
-                await self.aclose(delete_workspace=True)
+                await self.aclose(delete_workspace=not resuming)
                 raise
 
     async def _start(self, first_message: str) -> None:
@@ -109,6 +149,13 @@ class Session:
         self.registry = await build_tools(rt.config, resources=self._resources, warn=self._warn)
         self.ctx = self._tool_context(self.workspace, self.executor)
         await self._prime_history(rag)
+
+    async def _resume(self) -> None:
+        assert self.workspace is not None
+        self.workspace = await reattach_workspace(self.workspace)
+        self.executor = await self._start_executor(self.workspace)
+        self.registry = await build_tools(self.runtime.config, resources=self._resources, warn=self._warn)
+        self.ctx = self._tool_context(self.workspace, self.executor)
 
     async def _ask(self, prompt: str) -> str:
         try:
@@ -201,10 +248,13 @@ class Session:
         self.state.goal = self.state.goal or message
         self.state.history.append(UserMessage(content=message))
         self.emit(p.UserMessage(text=message))
+        self.persist()
         return await self._run_turn()
 
     async def retry(self) -> TurnOutcome:
         """Redrive the last completion (drop its reply and tool results, ask again)."""
+        if not self.started and self.workspace is not None:
+            await self.ensure_started(self.state.goal or "")
         if not self.started:
             msg = "No agent found (yet), is it starting up?"
             raise SessionError(msg, hint="send a message first")
@@ -258,6 +308,7 @@ class Session:
             query_model=rt.models.query,
             emit=self.emit,
             on_usage=self.count_usage,
+            on_step=self.persist,
         )
         settings = LoopSettings(stop_on_assistant=config.stop_on_empty_messages and not config.endless_mode)
         return AgentLoop(
@@ -291,11 +342,18 @@ class Session:
         return True
 
     async def aclose(self, *, delete_workspace: bool = False) -> None:
-        """Stop the turn, close tools and the executor, and remove the worktree if asked."""
-        await self.stop()
+        """Stop the turn, close tools and the executor, save the session, and remove the worktree.
+
+        Uncommitted work is committed to the agent's branch first, so removing the worktree loses
+        nothing; a resumed session recreates the worktree from its branch.
+        """
+        was_running = await self.stop()
         await self._resources.aclose()
-        self.registry = None
-        if delete_workspace and self.workspace is not None:
-            keep = self.runtime.config.workspace.keep_worktrees
-            if not keep:
-                await remove_workspace(self.workspace, delete_branch=False)
+        self._resources = AsyncExitStack()
+        self.registry = self.ctx = self.executor = None
+        if was_running:
+            self.status = "interrupted"
+        self.persist()
+        if delete_workspace and self.workspace is not None and not self.runtime.config.workspace.keep_worktrees:
+            await commit_work_in_progress(self.workspace, self.runtime.config)
+            await remove_workspace(self.workspace, delete_branch=False)

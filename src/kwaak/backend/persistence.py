@@ -1,0 +1,190 @@
+"""Durable sessions: metadata, full history and events, written as they happen.
+
+Layout under ``<cache_dir>/sessions/<session id>/``:
+
+- ``meta.json``: title, branch, worktree, start ref, status, usage... (replaced atomically);
+- ``history.jsonl``: append-only records ``{"m": message}`` and ``{"truncate": n}`` (a retry
+  rewinds the history); each append is flushed and fsynced;
+- ``events.jsonl``: append-only protocol events (for ``kwaak sessions show``).
+
+A ``kill -9`` can at worst leave a torn last line, which loading ignores, so at most the step in
+flight is lost and the store never corrupts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kwaak import protocol as p
+from kwaak.messages import (
+    AssistantMessage,
+    Message,
+    SummaryMessage,
+    SystemMessage,
+    ToolCall,
+    ToolResult,
+    Usage,
+    UserMessage,
+)
+
+_KINDS: dict[str, type[Any]] = {
+    "system": SystemMessage,
+    "user": UserMessage,
+    "assistant": AssistantMessage,
+    "tool": ToolResult,
+    "summary": SummaryMessage,
+}
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    """A JSON-ready dict of a history message."""
+    return asdict(message)
+
+
+def message_from_dict(data: dict[str, Any]) -> Message:
+    """Rebuild a history message from :func:`message_to_dict` output."""
+    cls = _KINDS[data["kind"]]
+    values = {k: v for k, v in data.items() if k != "kind"}
+    if cls is AssistantMessage:
+        values["tool_calls"] = tuple(ToolCall(**c) for c in values.get("tool_calls", ()))
+    message: Message = cls(**values)
+    return message
+
+
+@dataclass
+class SessionMeta:
+    """Everything about a session except its history."""
+
+    id: str
+    title: str | None = None
+    branch: str | None = None
+    worktree: str | None = None
+    start_ref: str | None = None
+    executor: str | None = None
+    status: str = "idle"
+    goal: str | None = None
+    completions_since_summary: int = 0
+    usage: dict[str, Any] = field(default_factory=dict)
+    steps: int = 0
+    active_seconds: float = 0.0
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+
+    def usage_value(self) -> Usage:
+        """The stored usage as a :class:`Usage`."""
+        return Usage(**self.usage) if self.usage else Usage()
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+
+
+def _append(path: Path, record: dict[str, Any]) -> None:
+    line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    records: list[dict[str, Any]] = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # a torn last line from a crash: everything before it is intact
+    return records
+
+
+class SessionStore:
+    """The on-disk record of one session."""
+
+    def __init__(self, root: Path, session_id: str) -> None:
+        self.dir = root / session_id
+        self.session_id = session_id
+        self._persisted = 0
+        """How many history messages are on disk."""
+
+    @property
+    def exists(self) -> bool:
+        """Whether this session has been stored."""
+        return (self.dir / "meta.json").exists()
+
+    def save_meta(self, meta: SessionMeta) -> None:
+        """Replace ``meta.json`` atomically."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        meta.updated_at = time.time()
+        _atomic_write(self.dir / "meta.json", json.dumps(asdict(meta), indent=2, default=str))
+
+    def load_meta(self) -> SessionMeta:
+        """Read ``meta.json``."""
+        data = json.loads((self.dir / "meta.json").read_text(encoding="utf-8"))
+        known = SessionMeta.__dataclass_fields__
+        return SessionMeta(**{k: v for k, v in data.items() if k in known})
+
+    def sync_history(self, history: list[Message]) -> None:
+        """Append what is new in ``history`` (or record a rewind first)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.dir / "history.jsonl"
+        if len(history) < self._persisted:
+            _append(path, {"truncate": len(history)})
+            self._persisted = len(history)
+        for message in history[self._persisted :]:
+            _append(path, {"m": message_to_dict(message)})
+        self._persisted = len(history)
+
+    def load_history(self) -> list[Message]:
+        """Replay ``history.jsonl``."""
+        history: list[Message] = []
+        for record in _read_jsonl(self.dir / "history.jsonl"):
+            if "truncate" in record:
+                del history[int(record["truncate"]) :]
+            elif "m" in record:
+                history.append(message_from_dict(record["m"]))
+        self._persisted = len(history)
+        return history
+
+    def append_event(self, event: p.Event) -> None:
+        """Record one event (deltas are skipped: the full message follows)."""
+        if isinstance(event.msg, p.AssistantDelta):
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        _append(self.dir / "events.jsonl", event.to_json())
+
+    def load_events(self) -> list[dict[str, Any]]:
+        """Read the recorded events."""
+        return _read_jsonl(self.dir / "events.jsonl")
+
+    def delete(self) -> None:
+        """Remove everything stored for this session."""
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(self.dir)
+
+
+def sessions_root(cache_dir: Path) -> Path:
+    """Where sessions are stored for a project."""
+    return cache_dir / "sessions"
+
+
+def list_stores(cache_dir: Path) -> list[SessionStore]:
+    """Every stored session, oldest first."""
+    root = sessions_root(cache_dir)
+    if not root.is_dir():
+        return []
+    stores = [SessionStore(root, d.name) for d in root.iterdir() if (d / "meta.json").is_file()]
+    return sorted(stores, key=lambda s: s.load_meta().created_at)
