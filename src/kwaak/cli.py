@@ -67,7 +67,7 @@ def _global_params() -> list[click.Parameter]:
     return [
         click.Option(
             ["-c", "--config-path"],
-            type=click.Path(path_type=Path, dir_okay=False),
+            type=click.Path(path_type=Path),
             help="Use this config file instead of kwaak.toml / .config/kwaak.toml.",
             **common,
         ),

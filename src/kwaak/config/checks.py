@@ -28,13 +28,23 @@ def translate_validation_error(exc: ValidationError, source_of: SourceOf | None)
     """The first validation problem as a :class:`ConfigError` naming the layer and key path."""
     errors = exc.errors(include_url=False)
     err = errors[0]
-    loc = tuple(p for p in err["loc"] if p not in PROVIDERS)
+    loc = _clean_loc(err["loc"])
     key = ".".join(str(p) for p in loc) or "(top level)"
     source = source_of(loc) if source_of else "config"
     message, hint = _describe(err, loc)
-    more = len(errors) - 1
+    # Follow-on errors about a parent of the first problem's key are the same problem.
+    more = sum(1 for e in errors[1:] if _clean_loc(e["loc"]) != loc[: len(_clean_loc(e["loc"]))])
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return ConfigError(f"{source}: {key}: {message}{suffix}", hint=hint)
+
+
+def _clean_loc(raw: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    # Discriminated unions put the tag (e.g. "OpenAI") into the location; a single `language`
+    # string is validated as a one-item list, whose index would only confuse.
+    loc = tuple(p for p in raw if p not in PROVIDERS)
+    if loc and loc[0] in ("language", "languages"):
+        return (loc[0],)
+    return loc
 
 
 def _describe(err: Any, loc: tuple[str | int, ...]) -> tuple[str, str]:
