@@ -193,3 +193,19 @@ def test_cli_test_tool(cli_repo: Path) -> None:
     proc = run_cli(cli_repo, "test-tool", "echo", '{"message":"hi"}')
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("Echo: hi")
+
+
+async def test_session_tooling_merges_mcp_tools(make_config: Callable[..., Config]) -> None:
+    from contextlib import AsyncExitStack
+
+    from kwaak.backend.tooling import build_tools
+
+    warnings: list[str] = []
+    config = make_config(mcp=[fake_entry("fake"), fake_entry("twin")])
+    async with AsyncExitStack() as resources:
+        registry = await build_tools(config, resources=resources, warn=warnings.append)
+        names = set(registry.names())
+    assert {"fake__echo", "twin__echo", "fake__add", "twin__add"} <= names
+    if HAS_CATALOG:
+        assert "shell_command" in names
+    assert warnings == []

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import math
 import os
@@ -222,16 +223,18 @@ class McpConnection:
         from mcp_types import Implementation
 
         info = Implementation(name="kwaak", version=kwaak.__version__)
-        client = Client(self._transport(stack), mode=PROTOCOL_MODE, client_info=info, cache=None)
+        client = Client(await self._transport(stack), mode=PROTOCOL_MODE, client_info=info, cache=None)
         return await stack.enter_async_context(client)
 
-    def _transport(self, stack: AsyncExitStack) -> Any:
+    async def _transport(self, stack: AsyncExitStack) -> Any:
         if self.config.url:
             import httpx2
             from mcp.client.streamable_http import streamable_http_client
 
             headers = {key: secret.reveal() for key, secret in (self.config.headers or {}).items()}
-            http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(HTTP_TIMEOUT, read=HTTP_READ_TIMEOUT))
+            timeout = httpx2.Timeout(HTTP_TIMEOUT, read=HTTP_READ_TIMEOUT)
+            # Building the client loads the TLS trust store (~0.1-0.2 s): keep it off the event loop.
+            http = await asyncio.to_thread(httpx2.AsyncClient, headers=headers, timeout=timeout)
             stack.push_async_callback(http.aclose)
             return streamable_http_client(self.config.url, http_client=http)
         return self._stdio_transport()
@@ -283,6 +286,12 @@ class McpConnection:
         tail = self.stderr_tail().splitlines()[-3:]
         said = f"; last stderr lines: {' | '.join(tail)}" if tail else ""
         return f"MCP server `{self.name}` is no longer running{detail}{said}"
+
+
+def import_sdk() -> None:
+    """Import the MCP SDK (~1 s); call it in a worker thread so the event loop never stalls on it."""
+    for module in ("httpx2", "mcp_types", "mcp", "mcp.client.stdio", "mcp.client.streamable_http"):
+        importlib.import_module(module)
 
 
 def server_environment(config: McpServerConfig) -> dict[str, str]:

@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from kwaak.errors import McpError
-from kwaak.mcp.connection import McpConnection, McpConnectionLost, McpToolInfo
+from kwaak.mcp.connection import McpConnection, McpConnectionLost, McpToolInfo, import_sdk
 from kwaak.mcp.content import render_result
 from kwaak.mcp.names import safe_tool_name
 from kwaak.tools.base import Tool, ToolContext, ToolError
@@ -72,6 +72,8 @@ class McpToolset:
         """Servers that failed to start, by name."""
 
     async def __aenter__(self) -> McpToolset:
+        if self._servers:
+            await asyncio.to_thread(import_sdk)
         self._connections = [McpConnection(server, cwd=self._cwd) for server in self._servers]
         try:
             results = await asyncio.gather(*(conn.start() for conn in self._connections), return_exceptions=True)
