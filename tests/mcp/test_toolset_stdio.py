@@ -211,3 +211,12 @@ async def test_no_servers_is_a_no_op() -> None:
     async with McpToolset([]) as toolset:
         assert toolset.tools() == []
     assert toolset.errors == {}
+
+
+async def test_calls_after_exit_fail_without_a_crash_warning(tool_ctx: ToolContext) -> None:
+    warnings: list[str] = []
+    async with McpToolset([fake_stdio("fake")], on_warning=warnings.append) as toolset:
+        echo = by_name(toolset.tools())["echo"]
+    with pytest.raises(ToolError, match="was shut down with its session"):
+        await echo.handler(tool_ctx, {"message": "late"})
+    assert warnings == []

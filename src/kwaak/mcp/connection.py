@@ -102,6 +102,11 @@ class McpConnection:
         return self.config.name
 
     @property
+    def closed(self) -> bool:
+        """Whether :meth:`aclose` was called."""
+        return self._closing.is_set()
+
+    @property
     def alive(self) -> bool:
         """Whether the connection is up and usable."""
         return self._client is not None and not self.lost
@@ -132,6 +137,8 @@ class McpConnection:
         from mcp import MCPError
         from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
+        if self.closed:
+            raise McpConnectionLost(f"MCP server `{self.name}` was shut down with its session")
         client = self._client
         if client is None or self.lost:
             raise McpConnectionLost(self._gone_message())

@@ -126,7 +126,7 @@ class McpToolset:
 
     def _make_tool(self, conn: McpConnection, info: McpToolInfo) -> Tool:
         def lost(exc: McpConnectionLost) -> ToolError:
-            if not conn.loss_reported:
+            if not conn.loss_reported and not conn.closed:
                 conn.loss_reported = True
                 self._warn(f"{exc}; its tools are unavailable for the rest of this session.")
             return ToolError(f"{ERROR_PREFIX}{exc}")
