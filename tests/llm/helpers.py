@@ -15,8 +15,12 @@ def openai_cfg(srv: FakeProviderServer, **kw: Any) -> OpenAIConfig:
 
 
 def azure_cfg(srv: FakeProviderServer, **kw: Any) -> AzureOpenAIConfig:
-    values: dict[str, Any] = {"api_key": ApiKey("azure-test-key"), "base_url": srv.url, "api_version": "2024-10-21",
-                              "deployment_id": "my-deployment"} | kw
+    values: dict[str, Any] = {
+        "api_key": ApiKey("azure-test-key"),
+        "base_url": srv.url,
+        "api_version": "2024-10-21",
+        "deployment_id": "my-deployment",
+    } | kw
     return AzureOpenAIConfig(provider="AzureOpenAI", **values)
 
 
@@ -37,10 +41,13 @@ def full_history() -> list[Message]:
     return [
         SystemMessage(content="You are a coding agent."),
         UserMessage(content="Fix the bug in calc.py"),
-        AssistantMessage(content="Let me look.", tool_calls=(
-            ToolCall(id="call_a", name="read_file", arguments='{"file_name": "calc.py"}'),
-            ToolCall(id="call_b", name="search_file", arguments='{"query": "add"}'),
-        )),
+        AssistantMessage(
+            content="Let me look.",
+            tool_calls=(
+                ToolCall(id="call_a", name="read_file", arguments='{"file_name": "calc.py"}'),
+                ToolCall(id="call_b", name="search_file", arguments='{"query": "add"}'),
+            ),
+        ),
         ToolResult(call_id="call_a", name="read_file", content="def add(a, b): return a - b"),
         ToolResult(call_id="call_b", name="search_file", content="no such tool", is_error=True),
         SummaryMessage(content="# Summary\nYou read calc.py."),

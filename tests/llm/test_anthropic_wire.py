@@ -15,23 +15,32 @@ def test_every_message_kind_translates_and_passes_validation() -> None:
     assert wire.system == [{"type": "text", "text": "You are a coding agent.", "cache_control": EPHEMERAL}]
     assert wire.messages == [
         {"role": "user", "content": [{"type": "text", "text": "Fix the bug in calc.py"}]},
-        {"role": "assistant", "content": [
-            {"type": "text", "text": "Let me look."},
-            {"type": "tool_use", "id": "call_a", "name": "read_file", "input": {"file_name": "calc.py"}},
-            {"type": "tool_use", "id": "call_b", "name": "search_file", "input": {"query": "add"}},
-        ]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "Let me look."},
+                {"type": "tool_use", "id": "call_a", "name": "read_file", "input": {"file_name": "calc.py"}},
+                {"type": "tool_use", "id": "call_b", "name": "search_file", "input": {"query": "add"}},
+            ],
+        },
         # both tool results and the summary (a user turn for Anthropic) merge into one user turn
-        {"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": "call_a", "content": "def add(a, b): return a - b"},
-            {"type": "tool_result", "tool_use_id": "call_b", "content": "no such tool", "is_error": True},
-            {"type": "text", "text": "# Summary\nYou read calc.py."},
-        ]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "call_a", "content": "def add(a, b): return a - b"},
+                {"type": "tool_result", "tool_use_id": "call_b", "content": "no such tool", "is_error": True},
+                {"type": "text", "text": "# Summary\nYou read calc.py."},
+            ],
+        },
         {"role": "assistant", "content": [{"type": "tool_use", "id": "call_c", "name": "write_file", "input": {}}]},
-        {"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": "call_c", "content": "ok"},
-            {"type": "text", "text": "Remember the constraints."},
-            {"type": "text", "text": "continue", "cache_control": EPHEMERAL},
-        ]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "call_c", "content": "ok"},
+                {"type": "text", "text": "Remember the constraints."},
+                {"type": "text", "text": "continue", "cache_control": EPHEMERAL},
+            ],
+        },
     ]
     assert validate_anthropic({"max_tokens": 10, "messages": wire.messages}) is None
 
@@ -49,8 +58,11 @@ def test_tool_results_come_before_text_in_a_user_turn() -> None:
 
 
 def test_empty_text_is_dropped_and_empty_results_get_placeholder() -> None:
-    history = [UserMessage(content="hi"), AssistantMessage(content="  ", tool_calls=(ToolCall(id="t", name="x"),)),
-               ToolResult(call_id="t", name="x", content="")]
+    history = [
+        UserMessage(content="hi"),
+        AssistantMessage(content="  ", tool_calls=(ToolCall(id="t", name="x"),)),
+        ToolResult(call_id="t", name="x", content=""),
+    ]
     wire = to_anthropic(history, cache=False)
     assert wire.system == []
     assert wire.messages[1]["content"] == [{"type": "tool_use", "id": "t", "name": "x", "input": {}}]
@@ -73,15 +85,21 @@ def test_last_tool_carries_the_cache_breakpoint() -> None:
     specs = [ToolSpec(name="a", description="A"), ToolSpec(name="b", description="B")]
     tools = to_anthropic_tools(specs)
     assert "cache_control" not in tools[0]
-    assert tools[1] == {"name": "b", "description": "B", "input_schema": {"type": "object", "properties": {}},
-                        "cache_control": EPHEMERAL}
+    assert tools[1] == {
+        "name": "b",
+        "description": "B",
+        "input_schema": {"type": "object", "properties": {}},
+        "cache_control": EPHEMERAL,
+    }
     assert to_anthropic_tools([]) == []
 
 
 def test_validator_catches_unanswered_tool_use() -> None:
-    messages = [{"role": "user", "content": "x"},
-                {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "a", "input": {}}]},
-                {"role": "user", "content": "no result"}]
+    messages = [
+        {"role": "user", "content": "x"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "a", "input": {}}]},
+        {"role": "user", "content": "no result"},
+    ]
     problem = validate_anthropic({"max_tokens": 5, "messages": messages})
     assert problem is not None and "t1" in problem and "tool_result" in problem
 

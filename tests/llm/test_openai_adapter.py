@@ -12,9 +12,15 @@ from kwaak.messages import ToolSpec, UserMessage
 from tests.fakes.provider_server import FakeProviderServer, FakeToolCall, Reply, reply, tool_call
 from tests.llm.helpers import azure_cfg, full_history, ollama_cfg, openai_cfg, openrouter_cfg
 
-READ_FILE = ToolSpec(name="read_file", description="Read a file", parameters={
-    "type": "object", "properties": {"file_name": {"type": "string"}, "start": {"type": "integer"}},
-    "required": ["file_name"]})
+READ_FILE = ToolSpec(
+    name="read_file",
+    description="Read a file",
+    parameters={
+        "type": "object",
+        "properties": {"file_name": {"type": "string"}, "start": {"type": "integer"}},
+        "required": ["file_name"],
+    },
+)
 STOP = ToolSpec(name="stop", description="Stop the agent")
 
 
@@ -39,8 +45,9 @@ async def test_openai_request_shape(provider_server: FakeProviderServer, fast_ba
 
 
 @pytest.mark.parametrize("model_name", ["o3-mini", "o4-mini", "o1"])
-async def test_o_series_omits_parallel_tool_calls(provider_server: FakeProviderServer, fast_backoff: BackoffConfig,
-                                                  model_name: str) -> None:
+async def test_o_series_omits_parallel_tool_calls(
+    provider_server: FakeProviderServer, fast_backoff: BackoffConfig, model_name: str
+) -> None:
     model = make_model(openai_cfg(provider_server, prompt_model=model_name), backoff=fast_backoff)
     await model.complete([UserMessage(content="hi")], tools=[STOP])
     assert "parallel_tool_calls" not in provider_server.requests[0].body
@@ -54,25 +61,41 @@ async def test_no_tools_sends_no_tool_fields(provider_server: FakeProviderServer
     assert body["model"] == "gpt-4o-mini"
 
 
-async def test_tool_calls_are_parsed_and_optional_nulls_removed(provider_server: FakeProviderServer,
-                                                               fast_backoff: BackoffConfig) -> None:
-    provider_server.enqueue(Reply(text="Reading", tool_calls=(
-        FakeToolCall("read_file", {"file_name": "a.py", "start": None}),
-        FakeToolCall("read_file", {"file_name": "b.py", "start": 3}),
-    )))
+async def test_tool_calls_are_parsed_and_optional_nulls_removed(
+    provider_server: FakeProviderServer, fast_backoff: BackoffConfig
+) -> None:
+    provider_server.enqueue(
+        Reply(
+            text="Reading",
+            tool_calls=(
+                FakeToolCall("read_file", {"file_name": "a.py", "start": None}),
+                FakeToolCall("read_file", {"file_name": "b.py", "start": 3}),
+            ),
+        )
+    )
     model = make_model(openai_cfg(provider_server), backoff=fast_backoff)
     response = await model.complete([UserMessage(content="read")], tools=[READ_FILE])
     assert response.message.content == "Reading"
     assert [json.loads(c.arguments) for c in response.message.tool_calls] == [
-        {"file_name": "a.py"}, {"file_name": "b.py", "start": 3}]
+        {"file_name": "a.py"},
+        {"file_name": "b.py", "start": 3},
+    ]
     assert all(c.id.startswith("call_") for c in response.message.tool_calls)
     assert response.finish_reason == "tool_calls"
 
 
-async def test_streaming_emits_deltas_and_assembles_tool_calls(provider_server: FakeProviderServer,
-                                                               fast_backoff: BackoffConfig) -> None:
-    provider_server.enqueue(Reply(text="Let me read the file first.", input_tokens=1000, output_tokens=50,
-                                  cached_tokens=400, tool_calls=(FakeToolCall("read_file", {"file_name": "x.py"}),)))
+async def test_streaming_emits_deltas_and_assembles_tool_calls(
+    provider_server: FakeProviderServer, fast_backoff: BackoffConfig
+) -> None:
+    provider_server.enqueue(
+        Reply(
+            text="Let me read the file first.",
+            input_tokens=1000,
+            output_tokens=50,
+            cached_tokens=400,
+            tool_calls=(FakeToolCall("read_file", {"file_name": "x.py"}),),
+        )
+    )
     model = make_model(openai_cfg(provider_server, prompt_model="gpt-4o"), backoff=fast_backoff)
     deltas: list[str] = []
     response = await model.complete([UserMessage(content="go")], tools=[READ_FILE], on_text_delta=deltas.append)
@@ -88,8 +111,9 @@ async def test_streaming_emits_deltas_and_assembles_tool_calls(provider_server: 
     assert usage.cost_usd == pytest.approx((600 * 2.5 + 400 * 1.25 + 50 * 10) / 1e6)
 
 
-async def test_usage_and_cost_without_streaming_and_price_override(provider_server: FakeProviderServer,
-                                                                   fast_backoff: BackoffConfig) -> None:
+async def test_usage_and_cost_without_streaming_and_price_override(
+    provider_server: FakeProviderServer, fast_backoff: BackoffConfig
+) -> None:
     provider_server.enqueue(Reply(text="ok", input_tokens=2_000_000, output_tokens=1_000_000))
     prices = {"my-model": ModelPrice(input=1.0, output=2.0)}
     model = make_model(openai_cfg(provider_server, prompt_model="my-model"), backoff=fast_backoff, prices=prices)
@@ -105,8 +129,9 @@ async def test_unknown_model_costs_nothing(provider_server: FakeProviderServer, 
     assert response.usage.input_tokens > 0
 
 
-async def test_full_history_round_trip_is_accepted(provider_server: FakeProviderServer,
-                                                   fast_backoff: BackoffConfig) -> None:
+async def test_full_history_round_trip_is_accepted(
+    provider_server: FakeProviderServer, fast_backoff: BackoffConfig
+) -> None:
     model = make_model(openai_cfg(provider_server), backoff=fast_backoff)
     response = await model.complete(full_history(), tools=[READ_FILE, STOP])
     assert response.message.tool_calls[0].name == "stop"
@@ -122,16 +147,22 @@ async def test_multi_step_agent_conversation(provider_server: FakeProviderServer
     model = make_model(openai_cfg(provider_server), backoff=fast_backoff)
     history: list[Message] = [UserMessage(content="task")]
     first = await model.complete(history, tools=[READ_FILE])
-    history += [first.message, *(ToolResult(call_id=c.id, name=c.name, content="x = 1")
-                                 for c in first.message.tool_calls)]
+    history += [
+        first.message,
+        *(ToolResult(call_id=c.id, name=c.name, content="x = 1") for c in first.message.tool_calls),
+    ]
     second = await model.complete(history, tools=[READ_FILE])
     assert second.message.content == "All done"
     assert provider_server.requests[1].body["messages"][-1] == {
-        "role": "tool", "tool_call_id": first.message.tool_calls[0].id, "content": "x = 1"}
+        "role": "tool",
+        "tool_call_id": first.message.tool_calls[0].id,
+        "content": "x = 1",
+    }
 
 
-async def test_azure_uses_deployment_path_api_version_and_api_key_header(provider_server: FakeProviderServer,
-                                                                        fast_backoff: BackoffConfig) -> None:
+async def test_azure_uses_deployment_path_api_version_and_api_key_header(
+    provider_server: FakeProviderServer, fast_backoff: BackoffConfig
+) -> None:
     model = make_model(azure_cfg(provider_server), backoff=fast_backoff)
     deltas: list[str] = []
     response = await model.complete([UserMessage(content="x")], on_text_delta=deltas.append)
@@ -143,10 +174,12 @@ async def test_azure_uses_deployment_path_api_version_and_api_key_header(provide
     assert "authorization" not in request.headers
 
 
-async def test_openrouter_sends_attribution_headers(provider_server: FakeProviderServer,
-                                                    fast_backoff: BackoffConfig) -> None:
-    model = make_model(openrouter_cfg(provider_server, prompt_model="anthropic/claude-3.5-sonnet"),
-                       backoff=fast_backoff)
+async def test_openrouter_sends_attribution_headers(
+    provider_server: FakeProviderServer, fast_backoff: BackoffConfig
+) -> None:
+    model = make_model(
+        openrouter_cfg(provider_server, prompt_model="anthropic/claude-3.5-sonnet"), backoff=fast_backoff
+    )
     provider_server.enqueue(Reply(text="hi", input_tokens=1_000_000, output_tokens=0))
     response = await model.complete([UserMessage(content="x")])
     (request,) = provider_server.requests
@@ -171,8 +204,9 @@ async def test_custom_openai_compatible_base_url(fast_backoff: BackoffConfig) ->
         from kwaak.config.model import OpenAIConfig
         from kwaak.config.secrets import ApiKey
 
-        cfg = OpenAIConfig(provider="OpenAI", api_key=ApiKey("k"), base_url=srv.url + "/custom/prefix",
-                           prompt_model="qwen2.5-coder")
+        cfg = OpenAIConfig(
+            provider="OpenAI", api_key=ApiKey("k"), base_url=srv.url + "/custom/prefix", prompt_model="qwen2.5-coder"
+        )
         model = make_model(cfg, backoff=fast_backoff)
         assert await model.prompt("x") == "Kwek"
         assert srv.requests[0].path == "/custom/prefix/chat/completions"

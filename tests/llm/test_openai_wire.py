@@ -21,16 +21,32 @@ def test_every_message_kind_translates_and_passes_validation() -> None:
     assert wire == [
         {"role": "system", "content": "You are a coding agent."},
         {"role": "user", "content": "Fix the bug in calc.py"},
-        {"role": "assistant", "content": "Let me look.", "tool_calls": [
-            {"id": "call_a", "type": "function", "function": {"name": "read_file", "arguments": '{"file_name": "calc.py"}'}},
-            {"id": "call_b", "type": "function", "function": {"name": "search_file", "arguments": '{"query": "add"}'}},
-        ]},
+        {
+            "role": "assistant",
+            "content": "Let me look.",
+            "tool_calls": [
+                {
+                    "id": "call_a",
+                    "type": "function",
+                    "function": {"name": "read_file", "arguments": '{"file_name": "calc.py"}'},
+                },
+                {
+                    "id": "call_b",
+                    "type": "function",
+                    "function": {"name": "search_file", "arguments": '{"query": "add"}'},
+                },
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_a", "content": "def add(a, b): return a - b"},
         {"role": "tool", "tool_call_id": "call_b", "content": "no such tool"},
         {"role": "assistant", "content": "# Summary\nYou read calc.py."},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_c", "type": "function", "function": {"name": "write_file", "arguments": "{}"}},
-        ]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_c", "type": "function", "function": {"name": "write_file", "arguments": "{}"}},
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_c", "content": "ok"},
         {"role": "system", "content": "Remember the constraints."},
         {"role": "user", "content": "continue"},
@@ -73,15 +89,27 @@ def test_strict_schema_requires_everything_and_nulls_optionals() -> None:
 
 
 def test_schemas_that_cannot_be_strict_are_sent_as_is() -> None:
-    free_dict = {"type": "object", "properties": {"env": {"type": "object", "additionalProperties": {"type": "string"}}}}
-    one_of = {"type": "object", "properties": {"x": {"oneOf": [{"type": "string"}, {"type": "integer"}]}}, "required": ["x"]}
-    nested_optional = {"type": "object", "properties": {"o": {"type": "object", "properties": {"k": {"type": "string"}}}},
-                       "required": ["o"]}
+    free_dict = {
+        "type": "object",
+        "properties": {"env": {"type": "object", "additionalProperties": {"type": "string"}}},
+    }
+    one_of = {
+        "type": "object",
+        "properties": {"x": {"oneOf": [{"type": "string"}, {"type": "integer"}]}},
+        "required": ["x"],
+    }
+    nested_optional = {
+        "type": "object",
+        "properties": {"o": {"type": "object", "properties": {"k": {"type": "string"}}}},
+        "required": ["o"],
+    }
     any_value = {"type": "object", "properties": {"v": {}}, "required": ["v"]}
     for schema in (free_dict, one_of, nested_optional, any_value):
         assert strict_parameters(schema) is None
         tools = to_openai_tools([ToolSpec(name="t", description="d", parameters=schema)])
-        assert tools.tools == [{"type": "function", "function": {"name": "t", "description": "d", "parameters": schema}}]
+        assert tools.tools == [
+            {"type": "function", "function": {"name": "t", "description": "d", "parameters": schema}}
+        ]
         assert validate_openai({"messages": [{"role": "user", "content": "x"}], "tools": tools.tools}) is None
 
 
@@ -101,19 +129,41 @@ def test_refs_and_defs_are_strictified() -> None:
 
 
 def test_kwaak_style_tools_are_strict_and_accepted_by_the_validator() -> None:
-    spec = ToolSpec(name="read_file", description="Read a file", parameters={
-        "type": "object", "properties": {"file_name": {"type": "string", "description": "path"}}, "required": ["file_name"]})
+    spec = ToolSpec(
+        name="read_file",
+        description="Read a file",
+        parameters={
+            "type": "object",
+            "properties": {"file_name": {"type": "string", "description": "path"}},
+            "required": ["file_name"],
+        },
+    )
     empty = ToolSpec(name="stop", description="Stop")
     tools = to_openai_tools([spec, empty])
     assert [t["function"]["strict"] for t in tools.tools] == [True, True]
-    assert tools.tools[1]["function"]["parameters"] == {"type": "object", "properties": {}, "required": [],
-                                                        "additionalProperties": False}
+    assert tools.tools[1]["function"]["parameters"] == {
+        "type": "object",
+        "properties": {},
+        "required": [],
+        "additionalProperties": False,
+    }
     assert validate_openai({"messages": [{"role": "user", "content": "x"}], "tools": tools.tools}) is None
 
 
 def test_validator_rejects_lax_strict_schemas() -> None:
-    lax = {"type": "function", "function": {"name": "f", "strict": True, "parameters": {
-        "type": "object", "properties": {"a": {"type": "string"}}, "required": [], "additionalProperties": False}}}
+    lax = {
+        "type": "function",
+        "function": {
+            "name": "f",
+            "strict": True,
+            "parameters": {
+                "type": "object",
+                "properties": {"a": {"type": "string"}},
+                "required": [],
+                "additionalProperties": False,
+            },
+        },
+    }
     problem = validate_openai({"messages": [{"role": "user", "content": "x"}], "tools": [lax]})
     assert problem is not None and "Missing 'a'" in problem
 

