@@ -128,7 +128,7 @@ def test_eval_and_sessions_dispatch(
 
     sessions = stand_in(monkeypatch, "sessions_cmd")
     assert cli.run(["sessions"]) == 0
-    assert sessions[0][1] == {"action": "list", "session_id": None}
+    assert (sessions[0][1]["action"], sessions[0][1]["session_id"]) == ("list", None)
     assert cli.run(["sessions", "resume"]) == 2
     assert "needs a session id" in capsys.readouterr().err
 
