@@ -189,6 +189,8 @@ VERBS: list[Verb] = [
         [
             _arg("action", type=click.Choice(["list", "show", "resume", "delete"]), default="list", required=False),
             _arg("session_id", required=False),
+            _opt("-m", "--message", help="resume: send this message instead of retrying the last step."),
+            _opt("--output", type=_OUTPUT, default="text", show_default=True),
         ],
         check=_check_sessions,
     ),

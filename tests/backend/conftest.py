@@ -27,14 +27,18 @@ class Recorder:
         self.events.append(event)
 
     def of(self, kind: type[Any], session_id: str | None = None) -> list[Any]:
-        return [e.msg for e in self.events if isinstance(e.msg, kind) and (session_id is None or e.session_id == session_id)]
+        return [
+            e.msg for e in self.events if isinstance(e.msg, kind) and (session_id is None or e.session_id == session_id)
+        ]
 
     def kinds(self, session_id: str) -> list[str]:
         return [e.msg.kind for e in self.events if e.session_id == session_id]
 
 
 @pytest.fixture
-async def make_backend(make_config: Callable[..., Config], tmp_git_repo: Path) -> AsyncIterator[Callable[..., tuple[Backend, Recorder]]]:
+async def make_backend(
+    make_config: Callable[..., Config], tmp_git_repo: Path
+) -> AsyncIterator[Callable[..., tuple[Backend, Recorder]]]:
     """Build backends; they are closed at the end of the test."""
     created: list[Backend] = []
 

@@ -25,7 +25,10 @@ async def test_multi_step_task_completes_commits_and_leaves_checkout_alone(make_
     head_before = git(tmp_git_repo, "rev-parse", "HEAD")
     model = ScriptedModel(
         [
-            Step(text="Let me read the file.", tool_calls=(("read_file_with_line_numbers", {"file_name": "src/calc.py"}),)),
+            Step(
+                text="Let me read the file.",
+                tool_calls=(("read_file_with_line_numbers", {"file_name": "src/calc.py"}),),
+            ),
             call("write_file", file_name="src/calc.py", content=FIXED),
             call("run_tests"),
             Step(text="Done.", tool_calls=(("stop", {}),)),
@@ -47,12 +50,24 @@ async def test_multi_step_task_completes_commits_and_leaves_checkout_alone(make_
     assert git(tmp_git_repo, "status", "--porcelain") == ""
     kinds = rec.kinds("s1")
     assert kinds[0] == "status_changed"
-    for kind in ("session_renamed", "branch_renamed", "user_message", "assistant_message", "tool_call_started",
-                 "tool_call_finished", "usage_updated", "committed"):
+    for kind in (
+        "session_renamed",
+        "branch_renamed",
+        "user_message",
+        "assistant_message",
+        "tool_call_started",
+        "tool_call_finished",
+        "usage_updated",
+        "committed",
+    ):
         assert kind in kinds
     assert kinds[-1] == "command_completed"
     assert [m.name for m in rec.of(p.ToolCallFinished, "s1")] == [
-        "read_file_with_line_numbers", "write_file", "run_tests", "stop"]
+        "read_file_with_line_numbers",
+        "write_file",
+        "run_tests",
+        "stop",
+    ]
     assert all(m.ok for m in rec.of(p.ToolCallFinished, "s1"))
     assert [m.status for m in rec.of(p.StatusChanged, "s1")] == ["starting", "running", "done"]
 
@@ -70,7 +85,9 @@ async def test_two_sessions_run_in_parallel(make_backend) -> None:
     model = ScriptedModel(lambda msgs, tools: _per_session_policy(msgs), delay=0.5)
     backend, _ = make_backend(model)
     t0 = time.monotonic()
-    a, b = await asyncio.gather(backend.run_op("a", p.Chat(message="task A")), backend.run_op("b", p.Chat(message="task B")))
+    a, b = await asyncio.gather(
+        backend.run_op("a", p.Chat(message="task A")), backend.run_op("b", p.Chat(message="task B"))
+    )
     both = time.monotonic() - t0
     assert a.ok and b.ok
     assert both < one * 1.6, (one, both)
@@ -159,7 +176,9 @@ async def test_text_only_replies_pause_with_stop_on_empty_messages(make_backend)
 
 
 async def test_diff_and_exec_ops(make_backend) -> None:
-    backend, rec = make_backend(ScriptedModel([call("write_file", file_name="hello.txt", content="world\n"), call("stop")]))
+    backend, rec = make_backend(
+        ScriptedModel([call("write_file", file_name="hello.txt", content="world\n"), call("stop")])
+    )
     assert (await backend.run_op("s", p.Chat(message="change hello"))).ok
     assert (await backend.run_op("s", p.ShowDiff())).ok
     diff = rec.of(p.DiffShown, "s")[-1].diff

@@ -20,15 +20,15 @@ async def dispatch(backend: Backend, sid: p.SessionId, op: p.Op) -> None:
         case p.Chat(message=message):
             await backend.session(sid).chat(message)
         case p.RetryChat():
-            await backend.require(sid).retry()
+            await (await backend.require_ready(sid)).retry()
         case p.StopAgent():
             await _stop(backend, sid)
         case p.ShowDiff():
-            await _show_diff(backend.require(sid))
+            await _show_diff(await backend.require_ready(sid))
         case p.PullDiff():
-            await _pull_diff(backend, backend.require(sid))
+            await _pull_diff(backend, await backend.require_ready(sid))
         case p.Exec(cmd=cmd):
-            await _exec(backend.require(sid), cmd)
+            await _exec(await backend.require_ready(sid), cmd)
         case p.IndexRepository():
             await index_repository(backend, sid)
         case p.ShowConfig():
@@ -40,7 +40,7 @@ async def dispatch(backend: Backend, sid: p.SessionId, op: p.Op) -> None:
         case p.GithubFix(number=number):
             await _github_fix(backend, sid, number)
         case p.CreatePullRequest():
-            await _create_pr(backend.require(sid))
+            await _create_pr(await backend.require_ready(sid))
         case p.ApproveCommand():
             backend.runtime.emit(sid, p.SystemMessage(text="No command is waiting for approval", level="warning"))
         case p.Stats():
@@ -110,6 +110,8 @@ async def _delete(backend: Backend, sid: p.SessionId) -> None:
     session = backend.sessions.pop(sid, None)
     if session is not None:
         await session.aclose(delete_workspace=True)
+        if session.store is not None:
+            session.store.delete()
 
 
 async def _github_fix(backend: Backend, sid: p.SessionId, number: int) -> None:

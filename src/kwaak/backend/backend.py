@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from kwaak import protocol as p
 from kwaak.backend.actions import dispatch
 from kwaak.backend.persistence import SessionStore, list_stores, sessions_root
-from kwaak.backend.restore import load_session
+from kwaak.backend.restore import cleanup_leftovers, load_session
 from kwaak.backend.runtime import Models, Runtime
 from kwaak.backend.session import Session
 from kwaak.config import Config
@@ -114,6 +114,17 @@ class Backend:
             self.sessions[session_id] = existing
         return existing
 
+    async def start(self, *, restore: bool = True) -> list[Session]:
+        """Restore saved sessions (if ``restore``) and remove what crashed runs left behind.
+
+        Orphaned containers (their kwaak process is gone) and worktrees that belong to no saved
+        session are removed; worktrees of saved sessions are kept for resuming.
+        """
+        restored = self.restore_sessions() if restore and self.persist else []
+        stored = {s.session_id for s in list_stores(self.config.cache_dir)} | set(self.sessions)
+        await cleanup_leftovers(self.config, self.runtime.repo_root, keep=stored)
+        return restored
+
     def restore_sessions(self) -> list[Session]:
         """Load every stored session (oldest first). Sessions that were mid-turn become ``interrupted``."""
         restored: list[Session] = []
@@ -140,6 +151,13 @@ class Backend:
             msg = "No agent found (yet), is it starting up?"
             raise SessionNotFound(msg, hint="send the agent a message first")
         return session
+
+    async def require_ready(self, session_id: p.SessionId) -> Session:
+        """Like :meth:`require`, but a restored session is resumed (worktree, executor, tools) first."""
+        session = self.sessions.get(session_id)
+        if session is not None and not session.started and session.workspace is not None:
+            await session.ensure_started(session.state.goal or "")
+        return self.require(session_id)
 
     # -- operations -------------------------------------------------------------------------
 

@@ -117,8 +117,8 @@ class SessionStore:
     def __init__(self, root: Path, session_id: str) -> None:
         self.dir = root / session_id
         self.session_id = session_id
-        self._persisted = 0
-        """How many history messages are on disk."""
+        self._persisted: list[Message] = []
+        """The history messages on disk (compared by identity to find rewinds)."""
 
     @property
     def exists(self) -> bool:
@@ -141,12 +141,16 @@ class SessionStore:
         """Append what is new in ``history`` (or record a rewind first)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         path = self.dir / "history.jsonl"
-        if len(history) < self._persisted:
-            _append(path, {"truncate": len(history)})
-            self._persisted = len(history)
-        for message in history[self._persisted :]:
+        common = 0
+        for on_disk, current in zip(self._persisted, history, strict=False):
+            if on_disk is not current:
+                break
+            common += 1
+        if common < len(self._persisted):
+            _append(path, {"truncate": common})
+        for message in history[common:]:
             _append(path, {"m": message_to_dict(message)})
-        self._persisted = len(history)
+        self._persisted = list(history)
 
     def load_history(self) -> list[Message]:
         """Replay ``history.jsonl``."""
@@ -156,7 +160,7 @@ class SessionStore:
                 del history[int(record["truncate"]) :]
             elif "m" in record:
                 history.append(message_from_dict(record["m"]))
-        self._persisted = len(history)
+        self._persisted = list(history)
         return history
 
     def append_event(self, event: p.Event) -> None:

@@ -253,8 +253,6 @@ class Session:
 
     async def retry(self) -> TurnOutcome:
         """Redrive the last completion (drop its reply and tool results, ask again)."""
-        if not self.started and self.workspace is not None:
-            await self.ensure_started(self.state.goal or "")
         if not self.started:
             msg = "No agent found (yet), is it starting up?"
             raise SessionError(msg, hint="send a message first")

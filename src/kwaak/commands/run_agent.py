@@ -88,6 +88,7 @@ async def _main(config: Config, repo_root: Path, message: str, printer: EventPri
     completed: p.CommandCompleted | None = None
     async with Backend(config, repo_root, buffer_events=False) as backend:
         backend.add_listener(printer)
+        await backend.start(restore=False)
         if not skip_indexing:
             try:
                 await index_repository(backend, p.SYSTEM_SESSION)
