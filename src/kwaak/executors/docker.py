@@ -36,6 +36,7 @@ from kwaak.executors.base import ExecResult, ExecutorKind, resolve_in_workspace
 from kwaak.executors.docker_cli import LogFn, check_daemon, docker, docker_binary, ensure_image, image_tag
 from kwaak.executors.gitmounts import Mount, worktree_git
 from kwaak.executors.local import DEFAULT_TIMEOUT, run_process
+from kwaak.git.commit import agent_identity_env
 from kwaak.git.owner import current_owner
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class DockerExecutor:
         git = await asyncio.to_thread(worktree_git, workspace_path)
         workdir = config.docker.workdir
         env = {"HOME": "/tmp", "GIT_TERMINAL_PROMPT": "0", "PAGER": "cat", "GIT_PAGER": "cat", **git.env()}
+        env.update(agent_identity_env(config))
         env.update(extra_env or {})
         args = run_args(
             name=name,

@@ -23,7 +23,7 @@ from kwaak.errors import ExecutorUnavailable, ImageBuildFailed
 
 log = logging.getLogger(__name__)
 LogFn = Callable[[str], None]
-_DAEMON_HINT = "start the docker daemon (or Docker Desktop), check `docker info`, or set `tool_executor = \"sandbox\"`"
+_DAEMON_HINT = 'start the docker daemon (or Docker Desktop), check `docker info`, or set `tool_executor = "sandbox"`'
 _built: set[tuple[str, ...]] = set()
 _pending: dict[tuple[str, ...], asyncio.Task[str]] = {}
 
@@ -51,7 +51,7 @@ def docker_binary() -> str:
     found = shutil.which("docker")
     if found is None:
         msg = "the docker executor cannot start: the `docker` command was not found"
-        raise ExecutorUnavailable(msg, hint="install docker, or set `tool_executor = \"sandbox\"`")
+        raise ExecutorUnavailable(msg, hint='install docker, or set `tool_executor = "sandbox"`')
     return found
 
 
@@ -120,7 +120,7 @@ def dockerfile_path(config: Config, repo_root: Path) -> tuple[Path, Path]:
         msg = f"Dockerfile not found at {str(dockerfile)!r}"
         hint = (
             "create a Dockerfile for the agents (e.g. `FROM python:3.12` plus your tools), point "
-            "`docker.dockerfile`/`docker.context` at it, or set `tool_executor = \"sandbox\"`"
+            '`docker.dockerfile`/`docker.context` at it, or set `tool_executor = "sandbox"`'
         )
         raise ExecutorUnavailable(msg, hint=hint)
     return dockerfile, context
@@ -157,6 +157,7 @@ async def ensure_image(config: Config, repo_root: Path, *, on_log: LogFn | None 
 async def _build(tag: str, digest: str, dockerfile: Path, context: Path, project: str, on_log: LogFn | None) -> str:
     args = [
         "build",
+        "--force-rm",
         "--tag",
         tag,
         "--label",

@@ -56,7 +56,12 @@ class WorktreeGit:
         return self.git_dir / PRIVATE_OBJECTS
 
     def mounts(self, workdir: str) -> list[Mount]:
-        """Mounts, in order, for a worktree that appears at ``workdir`` inside the sandbox."""
+        """Mounts, in order, for a worktree that appears at ``workdir`` inside the sandbox.
+
+        A main checkout (not a linked worktree) is mounted as a whole, its ``.git`` included.
+        """
+        if not self.is_linked:
+            return [Mount(source=self.worktree, target=workdir, read_only=False)]
         mounts = [
             Mount(source=self.common_dir, target=str(self.common_dir), read_only=True),
             Mount(source=self.git_dir, target=str(self.git_dir), read_only=False),
@@ -64,11 +69,10 @@ class WorktreeGit:
         mounts += [
             Mount(source=self.git_dir / name, target=str(self.git_dir / name), read_only=True)
             for name in _PINNED
-            if self.is_linked and (self.git_dir / name).exists()
+            if (self.git_dir / name).exists()
         ]
         mounts.append(Mount(source=self.worktree, target=workdir, read_only=False))
-        if self.is_linked:
-            mounts.append(Mount(source=self.worktree / ".git", target=f"{workdir}/.git", read_only=True))
+        mounts.append(Mount(source=self.worktree / ".git", target=f"{workdir}/.git", read_only=True))
         return mounts
 
     def env(self) -> dict[str, str]:
@@ -99,9 +103,7 @@ def worktree_git(worktree: Path) -> WorktreeGit:
     except (OSError, subprocess.SubprocessError) as exc:
         msg = f"{str(worktree)!r} is not a git worktree"
         raise ExecutorError(msg, hint="the agent's workspace must be created with `create_workspace`") from exc
-    layout = WorktreeGit(
-        worktree=worktree.resolve(), git_dir=Path(out[0]).resolve(), common_dir=Path(out[1]).resolve()
-    )
+    layout = WorktreeGit(worktree=worktree.resolve(), git_dir=Path(out[0]).resolve(), common_dir=Path(out[1]).resolve())
     if layout.is_linked:
         (layout.private_objects / "info").mkdir(parents=True, exist_ok=True)
         (layout.private_objects / "pack").mkdir(parents=True, exist_ok=True)

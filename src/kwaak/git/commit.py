@@ -106,9 +106,7 @@ async def _stage_all(workspace_path: Path) -> None:
     await run_git(workspace_path, "add", "--all")
 
 
-async def _message(
-    workspace_path: Path, config: Config, message_for: Callable[[str], Awaitable[str]] | None
-) -> str:
+async def _message(workspace_path: Path, config: Config, message_for: Callable[[str], Awaitable[str]] | None) -> str:
     if message_for is None or not config.git.generate_commit_message:
         return DEFAULT_MESSAGE
     diff = (await run_git(workspace_path, "diff", "--staged", "--no-color", "--no-ext-diff")).stdout
