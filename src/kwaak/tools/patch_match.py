@@ -78,50 +78,65 @@ class Match:
 
 
 class Matcher:
-    """Finds hunks in one file; caches the normalized file lines per level."""
+    """Finds hunks in one file; caches normalized lines and a line → positions index per level."""
 
     def __init__(self, lines: Sequence[str]) -> None:
         self.lines = list(lines)
-        self._normalized: dict[str, list[str]] = {}
+        self._views: dict[str, _View] = {}
 
     def normalized(self, level: Level) -> list[str]:
         """The file's lines under ``level``'s normalization."""
-        cached = self._normalized.get(level.name)
-        if cached is None:
-            cached = [level.normalize(line) for line in self.lines]
-            self._normalized[level.name] = cached
-        return cached
+        return self._view(level).lines
+
+    def _view(self, level: Level) -> _View:
+        view = self._views.get(level.name)
+        if view is None:
+            view = _View([level.normalize(line) for line in self.lines])
+            self._views[level.name] = view
+        return view
 
     def find(self, old: Sequence[str], level: Level) -> list[tuple[int, int, tuple[int | None, ...]]]:
         """Every ``(start, end, mapping)`` where ``old`` matches at ``level``."""
         if not old:
             return []
-        file_norm = self.normalized(level)
+        view = self._view(level)
         old_norm = [level.normalize(line) for line in old]
         if level.skip_blanks:
-            return _find_skipping_blanks(file_norm, old_norm)
+            return _find_skipping_blanks(view, old_norm)
         width = len(old_norm)
-        first = old_norm[0]
         return [
             (i, i + width, tuple(range(i, i + width)))
-            for i in range(len(file_norm) - width + 1)
-            if file_norm[i] == first and file_norm[i : i + width] == old_norm
+            for i in view.positions.get(old_norm[0], ())
+            if view.lines[i : i + width] == old_norm
         ]
 
 
-def _find_skipping_blanks(file_norm: list[str], old_norm: list[str]) -> list[tuple[int, int, tuple[int | None, ...]]]:
-    file_idx = [i for i, text in enumerate(file_norm) if text]
-    file_text = [file_norm[i] for i in file_idx]
+class _View:
+    """A file's normalized lines, with indexes for fast candidate lookup."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.positions: dict[str, list[int]] = {}
+        for i, text in enumerate(lines):
+            self.positions.setdefault(text, []).append(i)
+        self.nonblank_idx = [i for i, text in enumerate(lines) if text]
+        self.nonblank = [lines[i] for i in self.nonblank_idx]
+        self.nonblank_positions: dict[str, list[int]] = {}
+        for p, text in enumerate(self.nonblank):
+            self.nonblank_positions.setdefault(text, []).append(p)
+
+
+def _find_skipping_blanks(view: _View, old_norm: list[str]) -> list[tuple[int, int, tuple[int | None, ...]]]:
     old_idx = [k for k, text in enumerate(old_norm) if text]
     old_text = [old_norm[k] for k in old_idx]
     if not old_idx:
         return []
     found = []
-    for p in range(len(file_text) - len(old_text) + 1):
-        if file_text[p : p + len(old_text)] != old_text:
+    for p in view.nonblank_positions.get(old_text[0], ()):
+        if view.nonblank[p : p + len(old_text)] != old_text:
             continue
-        anchors = file_idx[p : p + len(old_text)]
-        mapping = _map_blanks(len(old_norm), old_idx, anchors, file_norm)
+        anchors = view.nonblank_idx[p : p + len(old_text)]
+        mapping = _map_blanks(len(old_norm), old_idx, anchors, view.lines)
         used = [i for i in mapping if i is not None]
         found.append((min(used), max(used) + 1, tuple(mapping)))
     return found
