@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import importlib.util
 import os
 import threading
@@ -158,10 +159,8 @@ def _load_sentence_transformer(name: str) -> Any:
                        ("TRANSFORMERS_VERBOSITY", "error"), ("TOKENIZERS_PARALLELISM", "false")):
         os.environ.setdefault(var, value)
     try:
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    except ImportError:
+        importlib.import_module("transformers.utils.logging").disable_progress_bar()
+    except (ImportError, AttributeError):
         pass
     try:
         if name.lower().removeprefix("sentence-transformers/") == BUNDLED_LOCAL_MODEL:
