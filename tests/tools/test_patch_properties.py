@@ -111,3 +111,33 @@ def test_arbitrary_input_either_applies_or_raises_patch_error(original: str, pat
     else:
         assert isinstance(result, PatchResult)
         assert isinstance(result.text, str)
+
+
+@SETTINGS
+@given(pair=edited_unique_lines(), context=st.integers(1, 3), pad=st.sampled_from([" ", "\t", "  \t"]))
+def test_trailing_whitespace_on_context_lines_is_tolerated(
+    pair: tuple[list[str], list[str]], context: int, pad: str
+) -> None:
+    a, b = pair
+    if a == b:
+        return
+    lines = unified(a, b, context).split("\n")
+    drifted = [line + pad if line.startswith(" ") else line for line in lines]
+    assert apply_patch(text_of(a), "\n".join(drifted)).text == text_of(b)
+
+
+@SETTINGS
+@given(pair=edited_unique_lines(), context=st.integers(1, 3), indent=st.sampled_from(["  ", "    ", "\t"]))
+def test_consistently_over_indented_hunks_are_reindented(
+    pair: tuple[list[str], list[str]], context: int, indent: str
+) -> None:
+    a, b = pair
+    if a == b:
+        return
+    lines = unified(a, b, context).split("\n")
+    body = (" ", "-", "+")
+    drifted = [
+        line[0] + indent + line[1:] if line.startswith(body) and not line.startswith(("---", "+++")) else line
+        for line in lines
+    ]
+    assert apply_patch(text_of(a), "\n".join(drifted)).text == text_of(b)

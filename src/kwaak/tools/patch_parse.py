@@ -71,6 +71,7 @@ def parse_patch(patch: str) -> list[Hunk]:
         PatchParseError: no hunk with any change was found.
     """
     lines = _clean_lines(patch)
+    _refuse_several_files(lines)
     if not any(line.startswith("@@") for line in lines):
         return _headerless(lines)
     hunks: list[Hunk] = []
@@ -93,6 +94,19 @@ def _clean_lines(patch: str) -> list[str]:
     while lines and (not lines[-1].strip() or lines[-1].strip().startswith("```")):
         lines.pop()
     return lines
+
+
+def _refuse_several_files(lines: list[str]) -> None:
+    targets = {
+        line[4:].split("\t")[0].strip().removeprefix("b/")
+        for index, line in enumerate(lines)
+        if line.startswith("+++ ") and index > 0 and lines[index - 1].startswith("--- ")
+    }
+    targets.discard("/dev/null")
+    if len(targets) > 1:
+        names = ", ".join(f"`{name}`" for name in sorted(targets))
+        msg = f"the patch changes several files ({names}); call `patch_file` once per file"
+        raise PatchParseError(msg)
 
 
 def _is_file_header(lines: list[str], index: int) -> bool:
