@@ -86,6 +86,9 @@ class ScriptedModel(Model):
     name: str = "scripted"
     requests: list[tuple[list[Message], list[ToolSpec]]] = field(default_factory=list)
     """Every request received (for assertions)."""
+    per_conversation: bool = False
+    """Replay the whole script for each conversation (keyed by the user's task) instead of sharing it."""
+    _cursors: dict[str, int] = field(default_factory=dict)
 
     async def complete(
         self,
@@ -119,7 +122,13 @@ class ScriptedModel(Model):
             if inspect.isawaitable(produced):
                 produced = await produced
             return await self._realize(produced)
-        if self.script:
+        if self.per_conversation:
+            key = conversation_key(messages)
+            position = self._cursors.get(key, 0)
+            if position < len(self.script):
+                self._cursors[key] = position + 1
+                return await self._realize(self.script[position])
+        elif self.script:
             return await self._realize(self.script.pop(0))
         if any(t.name == "stop" for t in tools):
             return Step(tool_calls=(("stop", {}),)).to_message()
@@ -139,6 +148,17 @@ class ScriptedModel(Model):
     def remaining(self) -> int:
         """Steps not yet played (0 for a policy)."""
         return 0 if callable(self.script) else len(self.script)
+
+
+def conversation_key(messages: Sequence[Message]) -> str:
+    """The user's task: the last user message before the first assistant reply."""
+    key = ""
+    for message in messages:
+        if isinstance(message, AssistantMessage):
+            break
+        if message.kind == "user":
+            key = message.content
+    return key
 
 
 def load_script(path: Path) -> list[Step]:
