@@ -1,0 +1,401 @@
+"""The Textual application: a team of agents in one screen.
+
+The app renders backend events and posts operations; it holds no agent logic. The backend is
+built by ``connect`` in a thread after the first frame (importing the engine takes longer than
+drawing), and ops sent before it is ready are queued by the :class:`~kwaak.ui.bridge.Bridge`.
+Events arrive in batches (at most one per frame) and are applied inside one ``batch_update``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import ContentSwitcher
+
+from kwaak import __version__
+from kwaak import protocol as p
+from kwaak.ui import commands
+from kwaak.ui.bridge import BackendLike, Bridge, EventBatch
+from kwaak.ui.chat_log import ChatLog
+from kwaak.ui.chrome import ChatList, HeaderBar, HelpPanel, Mode, StatusBar
+from kwaak.ui.composer import ChatInput, CommandMenu, Composer
+from kwaak.ui.logs import LogsView, UILogHandler
+from kwaak.ui.splash import SplashScreen
+from kwaak.ui.state import ChatState, counts_as_unread, format_usage
+
+log = logging.getLogger(__name__)
+SHUTDOWN_SECONDS = 5.0
+SUBTITLE = "^s send · / commands · ^x stop"
+_CHAT_ACTIONS = frozenset({"send", "stop_agent", "new_chat", "next_chat", "scroll_chat", "mode"})
+
+
+class KwaakApp(App[int]):
+    """kwaak's terminal UI."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "kwaak"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("ctrl+s", "send", "Send", priority=True),
+        Binding("ctrl+x", "stop_agent", "Stop agent", priority=True),
+        Binding("ctrl+n", "new_chat", "New chat", priority=True),
+        Binding("tab", "next_chat", "Next chat", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1", "mode('chats')", "Chats", priority=True),
+        Binding("f2", "mode('logs')", "Logs", priority=True),
+        Binding("pageup", "scroll_chat(-1)", "Scroll up", priority=True),
+        Binding("pagedown", "scroll_chat(1)", "Scroll down", priority=True),
+    ]
+
+    def __init__(
+        self,
+        connect: Callable[[], BackendLike],
+        *,
+        skip_indexing: bool = False,
+        hide_header: bool = False,
+        version: str = __version__,
+        new_session_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        max_entries: int = 200,
+        log_handler: UILogHandler | None = None,
+    ) -> None:
+        """Create the app.
+
+        Args:
+            connect: Builds the backend (called once, in a thread, after the first frame).
+            skip_indexing: Skip the start-up indexing and its splash screen (``-s``).
+            hide_header: ``ui.hide_header``.
+            version: Shown in the header and on the splash screen.
+            new_session_id: Makes the session id of each new chat.
+            max_entries: Transcript widgets kept mounted per chat.
+            log_handler: The handler feeding the Logs tab (one is created and installed if omitted).
+        """
+        super().__init__()
+        self._connect = connect
+        self.skip_indexing = skip_indexing
+        self.hide_header = hide_header
+        self.version = version
+        self._new_session_id = new_session_id
+        self.max_entries = max_entries
+        self.log_handler = log_handler or UILogHandler()
+        self._owns_handler = log_handler is None
+        self.bridge = Bridge(self.post_message)
+        self.chats: list[ChatState] = []
+        self.current = 0
+        self.frame = 0
+        self.team_usage = p.UsageInfo()
+        self.booting = False
+        self._logs: dict[p.SessionId, ChatLog] = {}
+        self._log_ids = 0
+        self._quitting = False
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """Header, the Chats and Logs modes, and the status bar."""
+        header = HeaderBar(self.version, id="header")
+        header.display = not self.hide_header
+        yield header
+        with ContentSwitcher(initial="chats-mode", id="modes"):
+            with Horizontal(id="chats-mode"):
+                with Vertical(id="main"):
+                    yield ContentSwitcher(id="chat-logs")
+                    yield Composer(id="composer")
+                with Vertical(id="sidebar"):
+                    yield ChatList(id="chat-list")
+                    yield HelpPanel(id="help")
+            yield LogsView(self.log_handler, id="logs-mode")
+        yield StatusBar(id="status")
+
+    def on_mount(self) -> None:
+        """Open the first chat, start connecting, and show the splash unless skipped."""
+        if self._owns_handler:
+            logging.getLogger().addHandler(self.log_handler)
+        self.input.border_subtitle = SUBTITLE
+        chat = self._add_chat()
+        self._logs[chat.session_id].add_system(commands.WELCOME)
+        if not self.skip_indexing:
+            self.booting = True
+            self.push_screen(SplashScreen(self.version))
+            self.bridge.submit(p.SYSTEM_SESSION, p.IndexRepository())
+        self.set_interval(0.1, self._tick)
+        # Build the backend after the first frame is on screen (importing the engine takes longer).
+        self.call_after_refresh(self.run_worker, self._attach_backend(), name="connect", exit_on_error=False)
+
+    async def on_unmount(self) -> None:
+        """However the app ends: close the backend (if still open) and remove the log handler."""
+        await self._close_backend()
+        if self._owns_handler:
+            logging.getLogger().removeHandler(self.log_handler)
+
+    async def _attach_backend(self) -> None:
+        try:
+            backend = await asyncio.to_thread(self._connect)
+        except Exception as exc:
+            log.exception("could not start the backend")
+            self._close_splash()
+            hint = getattr(exc, "hint", None)
+            self.current_log.add_system(f"Could not start kwaak's backend: {exc}", level="error", hint=hint)
+            return
+        if self.bridge.closed:  # the user quit while it was starting
+            await backend.aclose()
+            return
+        self.bridge.attach(backend)
+
+    # -- accessors ------------------------------------------------------------------------
+
+    @property
+    def input(self) -> ChatInput:
+        """The input box."""
+        return self.query_one(ChatInput)
+
+    @property
+    def current_chat(self) -> ChatState:
+        """The selected chat."""
+        return self.chats[self.current]
+
+    @property
+    def current_log(self) -> ChatLog:
+        """The selected chat's transcript."""
+        return self._logs[self.current_chat.session_id]
+
+    def chat_log(self, session_id: p.SessionId) -> ChatLog:
+        """The transcript of a chat."""
+        return self._logs[session_id]
+
+    # -- chats ----------------------------------------------------------------------------
+
+    def _add_chat(self) -> ChatState:
+        chat = ChatState(session_id=self._new_session_id(), name=f"Chat #{len(self.chats) + 1}")
+        self._log_ids += 1
+        chat_log = ChatLog(chat.session_id, max_entries=self.max_entries, id=f"chat-{self._log_ids}")
+        self.chats.append(chat)
+        self._logs[chat.session_id] = chat_log
+        self.query_one("#chat-logs", ContentSwitcher).mount(chat_log)
+        self._select(len(self.chats) - 1)
+        return chat
+
+    def _select(self, index: int) -> None:
+        self.current = index % len(self.chats)
+        chat = self.current_chat
+        chat.unread = 0
+        switcher = self.query_one("#chat-logs", ContentSwitcher)
+        switcher.current = self._logs[chat.session_id].id
+        self._refresh_chrome()
+
+    def _remove_current_chat(self) -> None:
+        chat = self.chats.pop(self.current)
+        self._logs.pop(chat.session_id).remove()
+        if not self.chats:
+            self._add_chat()
+            self.current_log.add_system("Nice, you managed to delete the last chat!")
+            return
+        self._select(self.current)
+
+    # -- events from the backend ----------------------------------------------------------
+
+    def on_event_batch(self, message: EventBatch) -> None:
+        """Apply a batch of backend events, then repaint the chrome once."""
+        with self.batch_update():
+            for event in message.events:
+                self._apply(event)
+            self._refresh_chrome()
+
+    def _apply(self, event: p.Event) -> None:
+        msg = event.msg
+        if isinstance(msg, p.UsageUpdated):
+            self.team_usage = msg.team
+        if event.session_id == p.SYSTEM_SESSION:
+            self._apply_system(msg)
+            return
+        chat = next((c for c in self.chats if c.session_id == event.session_id), None)
+        if chat is None:  # a deleted chat's late events
+            return
+        chat.observe(msg)
+        self._logs[chat.session_id].show(msg)
+        if chat is not self.current_chat and counts_as_unread(msg):
+            chat.unread += 1
+
+    def _apply_system(self, msg: p.EventMsg) -> None:
+        screen = self.screen
+        match msg:
+            case p.IndexProgress(done=done, total=total, message=text) if isinstance(screen, SplashScreen):
+                screen.progress(done, total, text)
+            case p.Activity(text=text) if isinstance(screen, SplashScreen):
+                screen.activity(text)
+            case p.CommandCompleted(command="index_repository", ok=ok, error=error, hint=hint) if self.booting:
+                self._close_splash()
+                if not ok:
+                    self.current_log.add_system(
+                        f"Indexing the repository failed: {error}. Agents still work, without the code index.",
+                        level="error",
+                        hint=hint,
+                    )
+            case p.SystemMessage(text=text, level=level, hint=hint):
+                self.current_log.add_system(text, level=level, hint=hint)
+            case _:
+                pass
+
+    def _close_splash(self) -> None:
+        if self.booting:
+            self.booting = False
+            if isinstance(self.screen, SplashScreen):
+                self.pop_screen()
+            self.input.focus()
+
+    # -- chrome ---------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        if any(chat.busy for chat in self.chats) and self.animation_level != "none":
+            self.frame += 1
+            self._refresh_chrome()
+
+    def _refresh_chrome(self) -> None:
+        chat = self.current_chat
+        self.query_one(ChatList).show(self.chats, self.current, self.frame)
+        self.query_one(StatusBar).show(chat, format_usage(self.team_usage))
+        self.input.border_title = chat.throbber(self.frame) if chat.busy else None
+
+    # -- input ----------------------------------------------------------------------------
+
+    def on_chat_input_submitted(self, message: ChatInput.Submitted) -> None:
+        """Send a message to the current agent, or run a slash command."""
+        self.send(message.text)
+
+    def on_chat_input_scroll_to_end(self, _: ChatInput.ScrollToEnd) -> None:
+        """End in an empty input box."""
+        self.current_log.scroll_to_latest()
+
+    def on_chat_list_selected(self, message: ChatList.Selected) -> None:
+        """A chat was clicked."""
+        self._select(message.index)
+        self.input.focus()
+
+    def on_header_bar_tab_clicked(self, message: HeaderBar.TabClicked) -> None:
+        """A tab was clicked."""
+        self.action_mode(message.mode)
+
+    def send(self, text: str) -> None:
+        """Handle what the user typed (a chat message or ``/command``)."""
+        chat, chat_log = self.current_chat, self.current_log
+        chat.has_messages = True
+        chat_log.scroll_to_latest()
+        if not text.startswith("/"):
+            self._submit(chat, p.Chat(message=text))
+            return
+        parsed = commands.parse(text)
+        if parsed is None:
+            chat_log.add_system("Unknown command", level="warning", hint="type /help to list the commands")
+            return
+        chat_log.add_command(parsed.label)
+        if parsed.op is not None:
+            self._submit(chat, parsed.op)
+        if parsed.local is not None:
+            self._run_local(parsed.local)
+
+    def _submit(self, chat: ChatState, op: p.Op) -> None:
+        chat.pending += 1
+        self.bridge.submit(chat.session_id, op)
+        self._refresh_chrome()
+
+    def _run_local(self, action: commands.LocalAction) -> None:
+        chat_log = self.current_log
+        match action:
+            case "help":
+                chat_log.add_system(commands.help_text(), markdown=True)
+            case "quit":
+                self.request_quit()
+            case "copy":
+                self._copy_last()
+            case "new_chat":
+                self.action_new_chat()
+            case "next_chat":
+                self.action_next_chat()
+            case "delete_chat":
+                self._remove_current_chat()
+            case "sessions":
+                chat_log.add_system(
+                    "Saved sessions are not available in this version yet.", hint="open a new chat with ^n"
+                )
+
+    def _copy_last(self) -> None:
+        text = self.current_chat.last_text
+        if text:
+            self.copy_to_clipboard(text)
+            self.current_log.add_system("Copied last message to clipboard")
+        else:
+            self.current_log.add_system("No message to copy")
+
+    # -- actions --------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Tab completes a slash command while the menu is open; chat keys wait for the splash."""
+        if action == "next_chat" and self.query_one(CommandMenu).display:
+            return False
+        return not (self.booting and action in _CHAT_ACTIONS)
+
+    def action_send(self) -> None:
+        """Send the input (ctrl-s)."""
+        # Queued behind keys the input has not processed yet (priority bindings jump the queue).
+        self.input.call_later(self.input.action_submit)
+
+    def action_stop_agent(self) -> None:
+        """Stop the current agent (ctrl-x)."""
+        self._submit(self.current_chat, p.StopAgent())
+
+    def action_new_chat(self) -> None:
+        """Open a chat with a new agent (ctrl-n)."""
+        self._add_chat()
+        self.input.focus()
+
+    def action_next_chat(self) -> None:
+        """Switch to the next chat (tab)."""
+        self._select(self.current + 1)
+
+    def action_mode(self, mode: Mode) -> None:
+        """Show the Chats (F1) or Logs (F2) tab."""
+        self.query_one("#modes", ContentSwitcher).current = f"{mode}-mode"
+        self.query_one(HeaderBar).mode = mode
+        if mode == "chats":
+            self.input.focus()
+        else:
+            self.query_one(LogsView).focus()
+
+    def action_scroll_chat(self, direction: int) -> None:
+        """PageUp/PageDown in the transcript or the log (stops following until End)."""
+        modes = self.query_one("#modes", ContentSwitcher)
+        target = self.query_one(LogsView).log_view if modes.current == "logs-mode" else self.current_log
+        if direction < 0:
+            target.scroll_page_up(animate=False)
+        else:
+            target.scroll_page_down(animate=False)
+
+    async def action_quit(self) -> None:
+        """Stop every agent, clean up their workspaces, and exit (ctrl-q)."""
+        self.request_quit()
+
+    def request_quit(self) -> None:
+        """Start the clean shutdown (at most :data:`SHUTDOWN_SECONDS`), then exit with 0."""
+        if self._quitting:
+            return
+        self._quitting = True
+        self.notify("Stopping agents and cleaning up ...", timeout=SHUTDOWN_SECONDS)
+        self.run_worker(self._shutdown(), name="shutdown", exit_on_error=False)
+
+    async def _shutdown(self) -> None:
+        await self._close_backend()
+        self.exit(0)
+
+    async def _close_backend(self) -> None:
+        try:
+            async with asyncio.timeout(SHUTDOWN_SECONDS):
+                await self.bridge.aclose()
+        except TimeoutError:
+            log.warning("the backend did not shut down within %s seconds", SHUTDOWN_SECONDS)
+        except Exception:
+            log.exception("error while shutting down the backend")

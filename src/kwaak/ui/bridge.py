@@ -1,0 +1,109 @@
+"""The link between the Textual app and the backend: ops go down, batched events come up.
+
+The backend calls :meth:`Bridge.receive` synchronously for every event (a listener on the same
+event loop). Events are collected and posted to the app as one :class:`EventBatch` message at most
+once per frame, so ten agents streaming tokens cost the UI a few dozen updates a second, not
+thousands. Operations submitted before the backend is connected (it is built after the first
+frame, off the UI's critical path) are queued and sent in order once it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from textual.message import Message
+
+from kwaak import protocol as p
+
+FRAME_SECONDS = 1 / 30
+
+
+class BackendLike(Protocol):
+    """What the UI needs from :class:`kwaak.backend.Backend`."""
+
+    buffer_events: bool
+
+    def submit(self, session_id: p.SessionId, op: p.Op) -> p.SubmissionId:
+        """Start handling ``op``; it ends with one ``CommandCompleted``."""
+        ...
+
+    def add_listener(self, listener: Callable[[p.Event], None]) -> None:
+        """Call ``listener`` for every event."""
+        ...
+
+    async def aclose(self) -> None:
+        """Cancel everything and release resources."""
+        ...
+
+
+class EventBatch(Message):
+    """Events that arrived since the last batch, oldest first."""
+
+    def __init__(self, events: list[p.Event]) -> None:
+        super().__init__()
+        self.events = events
+
+
+class Bridge:
+    """Forwards ops to the backend and batches its events for ``post``."""
+
+    def __init__(self, post: Callable[[Message], object], *, frame: float = FRAME_SECONDS) -> None:
+        self._post = post
+        self._frame = frame
+        self.backend: BackendLike | None = None
+        self._queued: list[tuple[p.SessionId, p.Op]] = []
+        self._events: list[p.Event] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._last_flush = 0.0
+        self.closed = False
+
+    @property
+    def connected(self) -> bool:
+        """Whether the backend is attached."""
+        return self.backend is not None
+
+    def attach(self, backend: BackendLike) -> None:
+        """Start receiving ``backend``'s events and send the queued ops."""
+        # The UI consumes events through the listener; don't also keep them in the backend's queue.
+        backend.buffer_events = False
+        backend.add_listener(self.receive)
+        self.backend = backend
+        queued, self._queued = self._queued, []
+        for session_id, op in queued:
+            backend.submit(session_id, op)
+
+    def submit(self, session_id: p.SessionId, op: p.Op) -> None:
+        """Send ``op`` for ``session_id`` now, or as soon as the backend is attached."""
+        if self.backend is None:
+            self._queued.append((session_id, op))
+        else:
+            self.backend.submit(session_id, op)
+
+    def receive(self, event: p.Event) -> None:
+        """Collect an event; a flush is scheduled at most one frame after the previous one."""
+        self._events.append(event)
+        if self._flush_handle is None:
+            delay = max(0.0, self._last_flush + self._frame - time.monotonic())
+            self._flush_handle = asyncio.get_running_loop().call_later(delay, self.flush)
+
+    def flush(self) -> None:
+        """Post the collected events as one batch."""
+        self._flush_handle = None
+        self._last_flush = time.monotonic()
+        if self._events:
+            events, self._events = self._events, []
+            self._post(EventBatch(events))
+
+    async def aclose(self) -> None:
+        """Stop the backend (cancels agents, closes executors, removes worktrees); idempotent."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if self.backend is not None:
+            await self.backend.aclose()

@@ -1,0 +1,194 @@
+"""One chat's transcript: a scrolling column of entries built from the chat's events.
+
+Entries are added in batches: :meth:`ChatLog.show` updates or creates widgets, and one flush per
+message-loop turn mounts the new ones, refreshes streaming replies and drops the oldest entries
+beyond ``max_entries`` (the full history stays in the backend). The log is anchored to the bottom
+(auto-tail) once it overflows, until the user scrolls up; scrolling back to the end, or End,
+anchors it again.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from kwaak import protocol as p
+from kwaak.ui.messages import (
+    AssistantEntry,
+    ChatEntry,
+    CommandEntry,
+    DiffEntry,
+    SystemEntry,
+    ToolCallEntry,
+    UserEntry,
+)
+
+Level = Literal["info", "warning", "error"]
+HIDDEN_TOOLS = frozenset({"stop"})
+"""Tool calls kwaak never shows as a line."""
+
+
+def completion_entry(done: p.CommandCompleted) -> SystemEntry:
+    """kwaak's "Command X successful in N seconds" / "Failed to handle command: ..." line."""
+    seconds = round(done.seconds)
+    if done.ok:
+        return SystemEntry(f"Command {done.command} successful in {seconds} seconds")
+    if done.error_kind == "stopped":
+        return SystemEntry(f"Command {done.command} stopped after {seconds} seconds", level="warning")
+    return SystemEntry(f"Failed to handle command: {done.error}", level="error", hint=done.hint)
+
+
+class ChatLog(VerticalScroll):
+    """The message pane of one chat."""
+
+    def __init__(self, session_id: p.SessionId, *, max_entries: int = 200, id: str | None = None) -> None:
+        super().__init__(id=id, classes="chat-log")
+        self.session_id = session_id
+        self.max_entries = max_entries
+        self.trimmed = 0
+        """How many old entries were unmounted."""
+        self._streams: dict[str, AssistantEntry] = {}
+        self._tools: dict[str, ToolCallEntry] = {}
+        self._pending: list[ChatEntry] = []
+        self._dirty: set[ChatEntry] = set()
+        self._flush_scheduled = False
+        self._notice = Static("", classes="trimmed")
+        self._notice.display = False
+
+    def on_mount(self) -> None:
+        """Mount the (hidden) notice about unmounted old entries."""
+        self.mount(self._notice)
+
+    # -- adding entries -------------------------------------------------------------------
+
+    def add(self, entry: ChatEntry) -> None:
+        """Queue an entry; it is mounted with the rest of the batch."""
+        self._pending.append(entry)
+        self._schedule()
+
+    def show(self, msg: p.EventMsg) -> None:
+        """Render one event of this chat (events without a transcript line are ignored)."""
+        match msg:
+            case p.UserMessage(text=text):
+                self.add(UserEntry(text))
+            case p.AssistantDelta(message_id=mid, text=text):
+                self._delta(mid, text)
+            case p.AssistantMessage():
+                self._assistant(msg)
+            case p.ToolCallStarted(call_id=cid, name=name, summary=summary):
+                self._tool(cid, name, summary)
+            case p.ToolCallFinished(call_id=cid, name=name, ok=ok, output=output, preview=preview):
+                entry = self._tool(cid, name, name)
+                if entry is not None:
+                    entry.finish(ok=ok, output=output or preview)
+            case p.SystemMessage(text=text, level=level, hint=hint):
+                self.add(SystemEntry(text, level=level, hint=hint))
+            case p.DiffShown(diff=diff):
+                self.add(DiffEntry(diff))
+            case p.Committed(sha=sha, message=message, pushed=pushed):
+                first = message.strip().splitlines()[0] if message.strip() else ""
+                self.add(SystemEntry(f"Committed {sha[:8]}: {first}" + (" (pushed)" if pushed else "")))
+            case p.ApprovalRequested(command=command, reason=reason):
+                self.add(SystemEntry(f"The agent wants to run `{command}`: {reason}", level="warning"))
+            case p.CommandCompleted():
+                self.add(completion_entry(msg))
+            case _:
+                pass
+
+    def add_command(self, label: str) -> None:
+        """Show ``» <label>`` for a slash command."""
+        self.add(CommandEntry(label))
+
+    def add_system(self, text: str, *, level: Level = "info", hint: str | None = None, markdown: bool = False) -> None:
+        """Show a system line."""
+        self.add(SystemEntry(text, level=level, hint=hint, markdown=markdown))
+
+    def _delta(self, message_id: str, text: str) -> None:
+        entry = self._streams.get(message_id)
+        if entry is None:
+            entry = self._streams[message_id] = AssistantEntry(message_id)
+            self.add(entry)
+        entry.append(text)
+        self._dirty.add(entry)
+        self._schedule()
+
+    def _assistant(self, msg: p.AssistantMessage) -> None:
+        entry = self._streams.pop(msg.message_id, None)
+        text = (msg.text or "").strip()
+        if text:
+            if entry is None:
+                entry = AssistantEntry(msg.message_id)
+                self.add(entry)
+            entry.complete(text)
+        elif entry is not None:
+            self._discard(entry)
+        for call in msg.tool_calls:
+            self._tool(call.call_id, call.name, call.summary, arguments=call.arguments)
+
+    def _tool(self, call_id: str, name: str, summary: str, *, arguments: str = "") -> ToolCallEntry | None:
+        if name in HIDDEN_TOOLS:
+            return None
+        entry = self._tools.get(call_id)
+        if entry is None:
+            entry = self._tools[call_id] = ToolCallEntry(call_id, name=name, summary=summary, arguments=arguments)
+            self.add(entry)
+        elif arguments and not entry.arguments:
+            entry.arguments = arguments
+        return entry
+
+    def _discard(self, entry: ChatEntry) -> None:
+        if entry in self._pending:
+            self._pending.remove(entry)
+        elif entry.is_attached:
+            entry.remove()
+        self._dirty.discard(entry)
+
+    # -- flushing -------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.call_later(self.flush)
+
+    def flush(self) -> None:
+        """Mount queued entries, repaint streaming replies, and drop the oldest beyond the cap."""
+        self._flush_scheduled = False
+        for entry in self._dirty:
+            entry.refresh(layout=True)
+        self._dirty.clear()
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self.mount_all(pending)
+        self._trim()
+        self.call_after_refresh(self._follow)
+
+    def _follow(self) -> None:
+        # Anchoring a log shorter than its view would push it to the bottom: anchor on overflow.
+        if not self.is_anchored and self.max_scroll_y > 0:
+            self.anchor()
+
+    @property
+    def entries(self) -> list[ChatEntry]:
+        """The mounted entries, oldest first."""
+        return [child for child in self.children if isinstance(child, ChatEntry)]
+
+    def _trim(self) -> None:
+        entries = self.entries
+        excess = len(entries) - self.max_entries
+        if excess <= 0:
+            return
+        old = entries[:excess]
+        for entry in old:
+            if isinstance(entry, ToolCallEntry):
+                self._tools.pop(entry.call_id, None)
+        self.trimmed += excess
+        self._notice.update(f"… {self.trimmed} earlier messages are not shown here")
+        self._notice.display = True
+        self.remove_children(old)
+
+    def scroll_to_latest(self) -> None:
+        """Jump to the newest message and follow again (End)."""
+        self.scroll_end(animate=False)
+        self._follow()

@@ -1,0 +1,160 @@
+"""Slash commands: parsing, completion and the help text (pure; no widgets).
+
+``parse`` turns what the user typed after ``/`` into a :class:`Parsed` command: either a backend
+operation to submit for the current chat, a local action the app performs itself, or both
+(``/delete_chat`` stops and removes the agent, then removes the chat). Unknown commands and
+malformed arguments give ``None`` ("Unknown command").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from kwaak import protocol as p
+
+LocalAction = Literal["help", "quit", "copy", "new_chat", "next_chat", "delete_chat", "sessions"]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandDoc:
+    """One slash command as listed in the help and the completion menu."""
+
+    name: str
+    """The command without its slash."""
+    summary: str
+    """One line describing it."""
+    usage: tuple[str, ...] = ()
+    """Extra usage lines for commands with arguments."""
+
+
+COMMANDS: tuple[CommandDoc, ...] = (
+    CommandDoc("help", "Shows this help message"),
+    CommandDoc("copy", "Copies the last message to the clipboard"),
+    CommandDoc("delete_chat", "Deletes the current chat and stops its agent"),
+    CommandDoc(
+        "diff",
+        "Shows or pulls the agent's changes",
+        ("/diff show - Shows the diff in the chat", "/diff pull - Pulls the diff into a new branch"),
+    ),
+    CommandDoc("exec", "Runs a shell command in the agent's workspace", ("/exec CMD - e.g. /exec ls -la",)),
+    CommandDoc(
+        "github",
+        "Works on GitHub issues (alias /gh)",
+        ("/github fix [number] - Fetch, analyze, and fix a github issue",),
+    ),
+    CommandDoc("index_repository", "Indexes the repository (only changed files)"),
+    CommandDoc("new_chat", "Opens a new chat with a new agent"),
+    CommandDoc("next_chat", "Switches to the next chat"),
+    CommandDoc("pr", "Pushes the agent's branch and creates or updates its pull request"),
+    CommandDoc("quit", "Quits kwaak"),
+    CommandDoc("retry", "Retries the last completion"),
+    CommandDoc("sessions", "Lists saved sessions"),
+    CommandDoc("show_config", "Shows the configuration (secrets masked)"),
+    CommandDoc("stats", "Shows tokens, cost and steps per agent and for the team"),
+    CommandDoc("stop", "Stops the current agent"),
+)
+ALIASES = {"gh": "github"}
+
+KEYBINDINGS: tuple[tuple[str, str], ...] = (
+    ("Page Up/Down", "Scroll"),
+    ("End", "Scroll to end"),
+    ("Tab", "Next chat"),
+    ("^s", "Send message"),
+    ("^x", "Stop agent"),
+    ("^n", "New chat"),
+    ("^q", "Quit"),
+    ("F1/F2", "Chats / Logs"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A recognized slash command."""
+
+    label: str
+    """What the chat shows after ``»`` (e.g. ``diff pull``)."""
+    op: p.Op | None = None
+    """The backend operation to submit for the current chat, if any."""
+    local: LocalAction | None = None
+    """What the app does itself, if anything."""
+
+
+_SIMPLE_OPS: dict[str, p.Op] = {
+    "show_config": p.ShowConfig(),
+    "index_repository": p.IndexRepository(),
+    "retry": p.RetryChat(),
+    "stop": p.StopAgent(),
+    "stats": p.Stats(),
+    "pr": p.CreatePullRequest(),
+}
+_LOCAL: dict[str, LocalAction] = {
+    "help": "help",
+    "quit": "quit",
+    "copy": "copy",
+    "new_chat": "new_chat",
+    "next_chat": "next_chat",
+    "sessions": "sessions",
+}
+
+
+def parse(text: str) -> Parsed | None:
+    """Parse an input starting with ``/``; ``None`` when the command is unknown or malformed."""
+    body = text.strip().removeprefix("/")
+    name, _, rest = body.partition(" ")
+    name = ALIASES.get(name, name)
+    args = rest.split()
+    if name in _SIMPLE_OPS and not args:
+        return Parsed(name, op=_SIMPLE_OPS[name])
+    if name in _LOCAL and not args:
+        return Parsed(name, local=_LOCAL[name])
+    if name == "delete_chat" and not args:
+        return Parsed(name, op=p.DeleteSession(), local="delete_chat")
+    if name == "diff":
+        return _parse_diff(args)
+    if name == "exec" and rest.strip():
+        return Parsed(f"exec {rest.strip()}", op=p.Exec(cmd=rest.strip()))
+    if name == "github":
+        return _parse_github(args)
+    return None
+
+
+def _parse_diff(args: list[str]) -> Parsed | None:
+    if args in ([], ["show"]):
+        return Parsed("diff show", op=p.ShowDiff())
+    if args == ["pull"]:
+        return Parsed("diff pull", op=p.PullDiff())
+    return None
+
+
+def _parse_github(args: list[str]) -> Parsed | None:
+    if len(args) == 2 and args[0] == "fix" and args[1].lstrip("#").isdigit():
+        number = int(args[1].lstrip("#"))
+        return Parsed(f"github fix {number}", op=p.GithubFix(number=number))
+    return None
+
+
+def complete(typed: str) -> list[CommandDoc]:
+    """Commands whose name starts with what was typed after ``/`` (empty list once a space is typed)."""
+    if not typed.startswith("/") or " " in typed or "\n" in typed:
+        return []
+    prefix = typed[1:]
+    return [doc for doc in COMMANDS if doc.name.startswith(prefix)]
+
+
+def help_text() -> str:
+    """The ``/help`` message (markdown), like kwaak's ``templates/help.md``."""
+    lines = ["You can use the following slash commands to interact with kwaak and the agent:", ""]
+    for doc in sorted(COMMANDS, key=lambda d: d.name):
+        lines.append(f"- **/{doc.name}** - {doc.summary}")
+        lines.extend(f"  - `{usage}`" for usage in doc.usage)
+    lines += ["", "Keybindings:", ""]
+    lines.extend(f"- **{key}** - {what}" for key, what in KEYBINDINGS)
+    lines += ["", "If you encounter any issues, reach out to us on github or discord, we're happy to help!"]
+    return "\n".join(lines)
+
+
+WELCOME = (
+    "Let's get kwekking. Start chatting with an agent and confirm with ^s to send! "
+    "At any time you can type `/help` to list keybindings and other slash commands."
+)

@@ -1,0 +1,240 @@
+"""The widgets of a chat transcript: one per message, tool call or diff.
+
+Each widget keeps its own small state and renders it in ``render`` (so it can be updated before it
+is mounted). Role prefixes and colours follow kwaak: ``▶`` user (cyan italic), ``✦`` assistant
+(lavender bold), ``ℹ`` system (dim; warnings yellow, errors red), ``»`` command (magenta bold),
+``⚙`` tool calls (dim while running, green ``✓`` when done, red ``✗`` when failed).
+
+Assistant replies stream as plain text and are rendered as Markdown once, when complete (Textual's
+Markdown widget is too slow for long transcripts; a rich ``Markdown`` in a plain widget is not).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from rich.console import Group, RenderableType
+from rich.markdown import Markdown
+from rich.table import Table
+from rich.text import Text
+from textual.binding import Binding
+from textual.events import Click
+from textual.reactive import reactive
+from textual.widget import Widget
+
+USER_STYLE = "italic cyan"
+ASSISTANT_STYLE = "bold rgb(200,160,255)"
+COMMAND_STYLE = "bold bright_magenta"
+SYSTEM_STYLES = {"info": "dim", "warning": "yellow", "error": "bold red"}
+MAX_OUTPUT_LINES = 60
+MAX_ARGUMENT_CHARS = 2_000
+
+
+def prefixed(prefix: str, style: str, body: RenderableType) -> Table:
+    """Put ``prefix`` left of ``body`` so that wrapped lines stay indented."""
+    grid = Table.grid(padding=0, expand=True)
+    grid.add_column(width=2, no_wrap=True)
+    grid.add_column(ratio=1)
+    grid.add_row(Text(prefix, style=style), body)
+    return grid
+
+
+def clip_lines(text: str, limit: int = MAX_OUTPUT_LINES) -> str:
+    """Keep the first ``limit`` lines and say how many were left out."""
+    lines = text.splitlines()
+    if len(lines) <= limit:
+        return text
+    return "\n".join([*lines[:limit], f"... ({len(lines) - limit} more lines)"])
+
+
+class ChatEntry(Widget):
+    """Base class of transcript entries (styled in ``app.tcss``)."""
+
+    DEFAULT_CLASSES = "entry"
+
+
+class UserEntry(ChatEntry):
+    """``▶ <text>``: a message the user sent."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(classes="user")
+        self.text = text
+
+    def render(self) -> RenderableType:
+        """The message in the user's colour."""
+        return prefixed("▶ ", USER_STYLE, Text(self.text, style=USER_STYLE))
+
+
+class CommandEntry(ChatEntry):
+    """``» <command>``: a slash command the user ran."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__(classes="command")
+        self.label = label
+
+    def render(self) -> RenderableType:
+        """The command name."""
+        return prefixed("» ", COMMAND_STYLE, Text(self.label, style=COMMAND_STYLE))
+
+
+class SystemEntry(ChatEntry):
+    """``ℹ <text>``: a message from kwaak (results, warnings, errors with a hint)."""
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        level: Literal["info", "warning", "error"] = "info",
+        hint: str | None = None,
+        markdown: bool = False,
+    ) -> None:
+        super().__init__(classes=f"system -{level}")
+        self.text = text
+        self.level = level
+        self.hint = hint
+        self.markdown = markdown
+
+    def render(self) -> RenderableType:
+        """The text, in the level's style, and the hint below it."""
+        style = SYSTEM_STYLES[self.level]
+        body: RenderableType = Markdown(self.text) if self.markdown else Text(self.text, style=style)
+        if self.hint:
+            body = Group(body, Text(f"hint: {self.hint}", style="italic"))
+        return prefixed("ℹ ", style, body)
+
+
+class AssistantEntry(ChatEntry):
+    """``✦ <reply>``: plain text while streaming, Markdown once complete."""
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(classes="assistant")
+        self.message_id = message_id
+        self._parts: list[str] = []
+        self._final: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The reply so far (or the final text)."""
+        return self._final if self._final is not None else "".join(self._parts)
+
+    def append(self, delta: str) -> None:
+        """Add a streamed fragment (call :meth:`refresh` once per batch)."""
+        self._parts.append(delta)
+
+    def complete(self, text: str) -> None:
+        """Set the final text; it is now rendered as Markdown."""
+        self._final = text
+        self._parts = []
+        self.refresh(layout=True)
+
+    def render(self) -> RenderableType:
+        """Plain text while streaming, Markdown when complete."""
+        if self._final is None:
+            return prefixed("✦ ", ASSISTANT_STYLE, Text("".join(self._parts)))
+        return prefixed("✦ ", ASSISTANT_STYLE, Markdown(self._final))
+
+
+ToolState = Literal["running", "ok", "failed"]
+
+
+class ToolCallEntry(ChatEntry, can_focus=True):
+    """``⚙ <summary>``: a tool call; click or Enter shows its arguments and output."""
+
+    BINDINGS = [Binding("enter", "toggle_details", "Expand", show=False)]
+    expanded: reactive[bool] = reactive(False, layout=True)
+
+    def __init__(self, call_id: str, *, name: str, summary: str, arguments: str = "") -> None:
+        super().__init__(classes="tool")
+        self.call_id = call_id
+        self.tool_name = name
+        self.summary = summary
+        self.arguments = arguments
+        self.state: ToolState = "running"
+        self.output = ""
+
+    def finish(self, *, ok: bool, output: str) -> None:
+        """Mark the call done (✓) or failed (✗) and keep its output."""
+        self.state = "ok" if ok else "failed"
+        self.output = output
+        self.set_class(not ok, "-failed")
+        self.refresh(layout=self.expanded)
+
+    def action_toggle_details(self) -> None:
+        """Show or hide the arguments and output."""
+        self.expanded = not self.expanded
+
+    def on_click(self, event: Click) -> None:
+        """Clicking toggles the details."""
+        event.stop()
+        self.action_toggle_details()
+
+    def render(self) -> RenderableType:
+        """The summary line, then the details when expanded."""
+        line = self._line()
+        if not self.expanded:
+            return line
+        return Group(line, *self._details())
+
+    def _line(self) -> Text:
+        match self.state:
+            case "running":
+                return Text.assemble(("⚙  ", "dim"), (self.summary, "dim"))
+            case "ok":
+                return Text.assemble(("⚙  ", "green dim"), (self.summary, "green dim"), (" ✓", "green"))
+            case "failed":
+                return Text.assemble(("⚙  ", "red"), (self.summary, "red"), (" ✗", "bold red"))
+
+    def _details(self) -> list[RenderableType]:
+        parts: list[RenderableType] = [Text(f"   tool: {self.tool_name}", style="dim")]
+        if self.arguments.strip() not in ("", "{}"):
+            parts += [Text("   arguments:", style="dim"), Text(_pretty_json(self.arguments), style="dim")]
+        if self.state == "running":
+            parts.append(Text("   (running)", style="dim italic"))
+        else:
+            parts += [Text("   output:", style="dim"), Text(clip_lines(self.output) or "(empty)", style="dim")]
+        return parts
+
+
+def _pretty_json(arguments: str) -> str:
+    try:
+        text = json.dumps(json.loads(arguments), indent=2, ensure_ascii=False)
+    except ValueError:
+        text = arguments
+    if len(text) > MAX_ARGUMENT_CHARS:
+        text = text[:MAX_ARGUMENT_CHARS] + " ..."
+    return text
+
+
+class DiffEntry(ChatEntry):
+    """The agent's diff, coloured like ``git diff --color``."""
+
+    def __init__(self, diff: str) -> None:
+        super().__init__(classes="diff")
+        self.diff = diff
+
+    def render(self) -> RenderableType:
+        """The coloured diff under a system prefix."""
+        return prefixed("ℹ ", "dim", color_diff(self.diff))
+
+
+def color_diff(diff: str) -> Text:
+    """Colour a plain unified diff: headers bold, hunks cyan, additions green, removals red."""
+    text = Text()
+    for line in diff.splitlines():
+        text.append(line, style=_diff_style(line))
+        text.append("\n")
+    text.rstrip()
+    return text
+
+
+def _diff_style(line: str) -> str:
+    if line.startswith(("diff --git", "index ", "+++ ", "--- ", "new file", "deleted file", "similarity", "rename")):
+        return "bold"
+    if line.startswith("@@"):
+        return "cyan"
+    if line.startswith("+"):
+        return "green"
+    if line.startswith("-"):
+        return "red"
+    return ""

@@ -1,0 +1,140 @@
+"""Pilot tests: real flows through the TUI against a real backend with a scripted model."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from kwaak.errors import Transient
+from kwaak.llm.testing import ScriptedModel, Step, call
+from kwaak.ui.messages import AssistantEntry, CommandEntry, DiffEntry, SystemEntry, ToolCallEntry, UserEntry
+from tests.conftest import git
+from tests.ui.conftest import AppFactory
+from tests.ui.helpers import SIZE, send, system_texts, wait_for
+
+WRITE_HELLO = Step(
+    text="Let me write it.", tool_calls=(("write_file", {"file_name": "hello.txt", "content": "world\n"}),)
+)
+
+
+async def test_task_shows_tool_lines_and_the_answer(make_app: AppFactory) -> None:
+    model = ScriptedModel([WRITE_HELLO, Step(text="All done, **hello.txt** is written.", tool_calls=(("stop", {}),))])
+    app, _ = make_app(model)
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "write hello")
+        log = app.current_log
+        await wait_for(pilot, lambda: not app.current_chat.busy and app.current_chat.status == "done")
+        assert [e.text for e in log.entries if isinstance(e, UserEntry)] == ["write hello"]
+        tools = [e for e in log.entries if isinstance(e, ToolCallEntry)]
+        assert [(t.tool_name, t.summary, t.state) for t in tools] == [("write_file", "writing file `hello.txt`", "ok")]
+        replies = [e.text for e in log.entries if isinstance(e, AssistantEntry)]
+        assert replies == ["Let me write it.", "All done, **hello.txt** is written."]
+        assert system_texts(log)[-1].startswith("Command chat successful in")
+        assert app.current_chat.name == "Fix the calculator"
+        assert (app.current_chat.branch or "").startswith("kwaak/fix-the-calculator-")
+        assert app.current_chat.usage.input_tokens > 0
+
+
+async def test_tool_line_expands_to_show_arguments_and_output(make_app: AppFactory) -> None:
+    app, _ = make_app(ScriptedModel([call("shell_command", cmd="echo expanded-output"), call("stop")]))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "run echo")
+        await wait_for(pilot, lambda: app.current_chat.status == "done")
+        (tool,) = [e for e in app.current_log.entries if isinstance(e, ToolCallEntry)]
+        assert tool.state == "ok" and "expanded-output" in tool.output
+        height = tool.region.height
+        await pilot.click(tool)
+        await pilot.pause()
+        assert tool.expanded and tool.region.height > height
+        await pilot.press("enter")  # the clicked line has focus; Enter collapses it
+        await pilot.pause()
+        assert not tool.expanded
+
+
+async def test_second_agent_runs_in_its_own_chat(make_app: AppFactory) -> None:
+    def policy(messages: object, tools: object) -> Step:
+        return Step(text="finished", tool_calls=(("stop", {}),), delay=0.2)
+
+    app, _ = make_app(ScriptedModel(policy))
+    async with app.run_test(size=SIZE) as pilot:
+        first = app.current_chat
+        await send(pilot, "task one")
+        await pilot.press("ctrl+n")
+        second = app.current_chat
+        assert second is not first and second.name == "Chat #2"
+        assert app.current_log is not app.chat_log(first.session_id)
+        await send(pilot, "task two")
+        await wait_for(pilot, lambda: first.status == "done" and second.status == "done" and not first.busy)
+        assert first.unread > 0  # it got messages while not shown
+        await pilot.press("tab")
+        assert app.current_chat is first and first.unread == 0
+        first_users = [e.text for e in app.chat_log(first.session_id).entries if isinstance(e, UserEntry)]
+        second_users = [e.text for e in app.chat_log(second.session_id).entries if isinstance(e, UserEntry)]
+        assert (first_users, second_users) == (["task one"], ["task two"])
+
+
+async def test_ctrl_x_stops_a_running_shell_command(make_app: AppFactory) -> None:
+    app, _ = make_app(ScriptedModel([call("shell_command", cmd="sleep 30")]))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "sleep a while")
+        log = app.current_log
+        await wait_for(pilot, lambda: any(isinstance(e, ToolCallEntry) for e in log.entries))
+        started = time.monotonic()
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, lambda: app.current_chat.status == "stopped" and not app.current_chat.busy, timeout=10)
+        assert time.monotonic() - started < 5
+        texts = system_texts(log)
+        assert "Agent stopped" in texts
+        assert any(t.startswith("Command chat stopped after") for t in texts)
+
+
+async def test_error_is_shown_with_hint_and_retry_recovers(make_app: AppFactory) -> None:
+    failing = Step(error=Transient("the provider is overloaded", hint="wait a minute, then /retry"))
+    app, _ = make_app(ScriptedModel([failing, Step(text="recovered", tool_calls=(("stop", {}),))]))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "do it")
+        await wait_for(pilot, lambda: app.current_chat.status == "failed" and not app.current_chat.busy)
+        errors = [e for e in app.current_log.entries if isinstance(e, SystemEntry) and e.level == "error"]
+        assert [(e.text, e.hint) for e in errors] == [
+            ("Failed to handle command: the provider is overloaded", "wait a minute, then /retry")
+        ]
+        await send(pilot, "/retry")
+        await wait_for(pilot, lambda: app.current_chat.status == "done" and not app.current_chat.busy)
+        entries = app.current_log.entries
+        assert any(isinstance(e, CommandEntry) and e.label == "retry" for e in entries)
+        assert [e.text for e in entries if isinstance(e, AssistantEntry)] == ["recovered"]
+        assert system_texts(app.current_log)[-1].startswith("Command retry_chat successful")
+
+
+async def test_diff_shows_colored_changes_and_pull_makes_a_branch(make_app: AppFactory, tmp_git_repo: Path) -> None:
+    app, _ = make_app(ScriptedModel([call("write_file", file_name="hello.txt", content="changed\n"), call("stop")]))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "change hello")
+        await wait_for(pilot, lambda: app.current_chat.status == "done" and not app.current_chat.busy)
+        await send(pilot, "/diff")
+        await wait_for(pilot, lambda: any(isinstance(e, DiffEntry) for e in app.current_log.entries))
+        (diff,) = [e for e in app.current_log.entries if isinstance(e, DiffEntry)]
+        assert "+changed" in diff.diff and "-Hello, world!" in diff.diff
+        await send(pilot, "/diff pull")
+        await wait_for(
+            pilot, lambda: not app.current_chat.busy and any("Pulled" in t for t in system_texts(app.current_log))
+        )
+        branch = app.current_chat.branch
+        assert f"Pulled diff into branch `{branch}-pulled`" in system_texts(app.current_log)
+    assert git(tmp_git_repo, "show", f"{branch}-pulled:hello.txt") == "changed"
+    assert (tmp_git_repo / "hello.txt").read_text() == "Hello, world!\n"
+
+
+async def test_ctrl_q_stops_agents_and_removes_worktrees(make_app: AppFactory, tmp_git_repo: Path) -> None:
+    app, _ = make_app(ScriptedModel([call("shell_command", cmd="sleep 30")]))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "sleep a while")
+        await wait_for(pilot, lambda: app.current_chat.status == "running")
+        assert len(git(tmp_git_repo, "worktree", "list").splitlines()) == 2
+        started = time.monotonic()
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: app.return_code is not None, timeout=10)
+    assert time.monotonic() - started < 6
+    assert app.return_code == 0
+
+    assert len(git(tmp_git_repo, "worktree", "list").splitlines()) == 1
