@@ -73,8 +73,31 @@ async def _pull_diff(backend: Backend, session: Session) -> None:
 
     assert session.workspace is not None
     ws = session.workspace
+    await _warn_overlaps(backend, session)
     branch = await pull_into_checkout(backend.runtime.repo_root, ws.path, ws.branch, ws.start_ref)
     session.emit(p.SystemMessage(text=f"Pulled diff into branch `{branch}`"))
+
+
+async def _warn_overlaps(backend: Backend, session: Session) -> None:
+    """Warn when another agent changed the same lines as this one (before pulling its work)."""
+    from kwaak.git.overlap import describe_overlaps, find_overlaps
+
+    assert session.workspace is not None
+    me = _label(session)
+    refs = {me: session.workspace.branch}
+    for other in backend.sessions.values():
+        if other is not session and other.workspace is not None:
+            refs[_label(other)] = other.workspace.branch
+    if len(refs) < 2:
+        return
+    overlaps = [o for o in await find_overlaps(backend.runtime.repo_root, refs) if me in (o.first, o.second)]
+    for line in describe_overlaps(overlaps):
+        session.emit(p.SystemMessage(text=f"Overlap with another agent: {line}", level="warning"))
+
+
+def _label(session: Session) -> str:
+    short = session.id[:8]
+    return f"{session.title} ({short})" if session.title else short
 
 
 async def _exec(session: Session, cmd: str) -> None:
@@ -127,6 +150,7 @@ async def _create_pr(session: Session) -> None:
     assert session.ctx is not None and session.ctx.workspace is not None
     title = session.title or "Changes by kwaak"
     url = await open_pull_request(session.runtime.config, session.ctx.workspace, title=title, body=title)
+    session.pull_request_url = url
     session.emit(p.SystemMessage(text=f"Pull request: {url}"))
 
 

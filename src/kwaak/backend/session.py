@@ -23,6 +23,7 @@ from kwaak.backend.persistence import SessionMeta, SessionStore
 from kwaak.backend.resume import commit_work_in_progress, reattach_workspace
 from kwaak.backend.runtime import Runtime, usage_info
 from kwaak.backend.tooling import build_tools
+from kwaak.config.model import Budget, ToolExecutor
 from kwaak.errors import BudgetExceeded, KwaakError, SessionError
 from kwaak.executors.base import Executor
 from kwaak.git.workspace import AgentWorkspace, branch_name, create_workspace, remove_workspace, rename_branch
@@ -50,6 +51,11 @@ class Session:
     turn: asyncio.Task[TurnOutcome] | None = None
     store: SessionStore | None = None
     created_at: float | None = None
+    budget: Budget | None = None
+    """This agent's budget; ``None`` uses ``limits.agent`` from the config."""
+    executor_kind: ToolExecutor | None = None
+    pull_request_url: str | None = None
+    """This agent's executor; ``None`` uses ``tool_executor`` from the config."""
     _resources: AsyncExitStack = field(default_factory=AsyncExitStack)
     _start_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -146,7 +152,9 @@ class Session:
         self.workspace = await rename_branch(workspace, branch_name(branch or "agent", self.id))
         self.emit(p.BranchRenamed(branch=self.workspace.branch))
         self.executor = await self._start_executor(self.workspace)
-        self.registry = await build_tools(rt.config, resources=self._resources, warn=self._warn)
+        self.registry = await build_tools(
+            rt.config, resources=self._resources, warn=self._warn, cwd=self.workspace.path
+        )
         self.ctx = self._tool_context(self.workspace, self.executor)
         await self._prime_history(rag)
 
@@ -154,7 +162,9 @@ class Session:
         assert self.workspace is not None
         self.workspace = await reattach_workspace(self.workspace)
         self.executor = await self._start_executor(self.workspace)
-        self.registry = await build_tools(self.runtime.config, resources=self._resources, warn=self._warn)
+        self.registry = await build_tools(
+            self.runtime.config, resources=self._resources, warn=self._warn, cwd=self.workspace.path
+        )
         self.ctx = self._tool_context(self.workspace, self.executor)
 
     async def _ask(self, prompt: str) -> str:
@@ -184,8 +194,11 @@ class Session:
     async def _start_executor(self, workspace: AgentWorkspace) -> Executor:
         from kwaak.executors.factory import start_executor
 
+        config = self.runtime.config
+        if self.executor_kind is not None:
+            config = config.model_copy(update={"tool_executor": self.executor_kind})
         executor = await start_executor(
-            self.runtime.config,
+            config,
             workspace.path,
             session_id=self.id,
             repo_root=self.runtime.repo_root,
@@ -322,7 +335,7 @@ class Session:
 
     def _check_budget(self) -> None:
         limits = self.runtime.config.limits
-        check_budget(self.meter, limits.agent, scope="agent")
+        check_budget(self.meter, self.budget or limits.agent, scope="agent")
         check_budget(self.runtime.team, limits.team, scope="team")
 
     def _count_step(self) -> None:
