@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tree_sitter import Node, QueryCursor
 
@@ -276,19 +276,32 @@ def _markdown(path: str, lines: _Lines, max_bytes: int) -> list[Chunk]:
 
 
 def _build(path: str, lines: _Lines, spans: list[_Span], language: str, symbols: dict[int, list[str]]) -> list[Chunk]:
+    """Turn spans into chunks; blank spans join a neighbour so the chunks still tile the file."""
     rows = sorted(symbols)
     chunks: list[Chunk] = []
+    blank_prefix: tuple[int, str] | None = None
     for span in spans:
         content = lines.text(span)
         if not content.strip():
+            if chunks:
+                last = chunks[-1]
+                chunks[-1] = replace(last, end_line=span.hi + 1, content=last.content + content)
+            elif blank_prefix is None:
+                blank_prefix = (span.lo, content)
+            else:
+                blank_prefix = (blank_prefix[0], blank_prefix[1] + content)
             continue
         names = [name for row in _rows_between(rows, span.lo, span.hi) for name in symbols[row]]
         if span.piece is not None and span.piece[0] > 0:
             names = []
+        start = span.lo
+        if blank_prefix is not None:
+            start, content = blank_prefix[0], blank_prefix[1] + content
+            blank_prefix = None
         chunks.append(
             Chunk(
                 path=path,
-                start_line=span.lo + 1,
+                start_line=start + 1,
                 end_line=span.hi + 1,
                 language=language,
                 symbols=tuple(dict.fromkeys(names)),

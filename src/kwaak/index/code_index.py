@@ -253,7 +253,7 @@ def _restore(parts: IndexParts, con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _any_vectors(con: duckdb.DuckDBPyConnection) -> tuple[IdArray, FloatMatrix]:
-    row = con.execute("SELECT len(vector) FROM chunks WHERE vector IS NOT NULL LIMIT 1").fetchone()
+    row = db.one(con, "SELECT len(vector) FROM chunks WHERE vector IS NOT NULL LIMIT 1")
     return db.load_vectors(con, int(row[0]) if row else 0)
 
 

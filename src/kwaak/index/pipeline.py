@@ -125,25 +125,27 @@ class Updater:
         stored = db.get_meta(con, "embedder")
         if stored is not None and stored != current:
             log.info("embedder changed (%s -> %s): dropping vectors", stored, current)
-            con.execute("UPDATE chunks SET vector = NULL")
+            db.run(con, "UPDATE chunks SET vector = NULL")
             self.parts.dense.clear()
         db.set_meta(con, "embedder", current)
 
     def _scan(self, known: dict[str, db.FileRow]) -> tuple[list[tuple[str, str]], int, list[str]]:
+        """Files to (re)process, the number unchanged, and indexed files that are gone."""
         selected = select(list_candidates(self.parts.repo_root), self.parts.languages)
         todo: list[tuple[str, str]] = []
+        present: set[str] = set()
         unchanged = 0
         for path, grammar in selected:
-            row = known.get(path)
             try:
                 st = (self.parts.repo_root / path).stat()
             except OSError:
-                continue
+                continue  # deleted but still in git's index
+            present.add(path)
+            row = known.get(path)
             if row is not None and row.status == "ok" and row.size == st.st_size and row.mtime == st.st_mtime:
                 unchanged += 1
             else:
                 todo.append((path, grammar))
-        present = {path for path, _ in selected}
         return todo, unchanged, [path for path in known if path not in present]
 
     async def _chunk_and_store(
@@ -238,8 +240,8 @@ class Updater:
         await embed_pending(self.parts, con, self.stats, self._report)
 
     def _totals(self, con: duckdb.DuckDBPyConnection) -> None:
-        files = con.execute("SELECT count(*) FROM files").fetchone()
-        chunks = con.execute("SELECT count(*), count(*) - count(vector) FROM chunks").fetchone()
+        files = db.one(con, "SELECT count(*) FROM files")
+        chunks = db.one(con, "SELECT count(*), count(*) - count(vector) FROM chunks")
         self.stats.files_total = int(files[0]) if files else 0
         self.stats.chunks_total = int(chunks[0]) if chunks else 0
         self.stats.pending_embeddings = int(chunks[1]) if chunks else 0

@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 
 from kwaak.errors import ProviderError
+from kwaak.index import store as db
 from kwaak.index.lexical import LexicalDoc
 from kwaak.index.parts import IndexParts
 from kwaak.index.prompts import render
@@ -65,7 +66,8 @@ async def generate_qa(parts: IndexParts, con: duckdb.DuckDBPyConnection, model: 
     results = [r for r in await asyncio.gather(*(one(row) for row in rows)) if r is not None]
     with parts.lexical.writing():
         for doc, qa in results:
-            con.execute(
+            db.run(
+                con,
                 "UPDATE chunks SET qa = ?, text_hash = ?, vector = NULL WHERE id = ?",
                 [qa, text_hash(embed_text(doc.path, qa, doc.content)), doc.id],
             )

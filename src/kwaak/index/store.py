@@ -141,21 +141,32 @@ class Store:
                 time.sleep(0.05)
         try:
             if not self.readonly:
-                con.execute(_SCHEMA)
+                run(con, _SCHEMA)
             yield con
         finally:
             con.close()
 
 
+def run(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> None:
+    """Execute a statement and consume its result (DuckDB refuses new work while one is pending)."""
+    con.execute(sql, params).fetchall()
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> tuple[Any, ...] | None:
+    """The first row of a query (the whole result is consumed)."""
+    rows = con.execute(sql, params).fetchall()
+    return tuple(rows[0]) if rows else None
+
+
 def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
     """A meta value."""
-    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    row = one(con, "SELECT value FROM meta WHERE key = ?", [key])
     return str(row[0]) if row else None
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     """Set a meta value."""
-    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+    run(con, "INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
 
 
 def load_files(con: duckdb.DuckDBPyConnection) -> dict[str, FileRow]:
@@ -166,7 +177,7 @@ def load_files(con: duckdb.DuckDBPyConnection) -> dict[str, FileRow]:
 
 def next_chunk_id(con: duckdb.DuckDBPyConnection) -> int:
     """One more than the largest chunk id ever used."""
-    row = con.execute("SELECT max(id) FROM chunks").fetchone()
+    row = one(con, "SELECT max(id) FROM chunks")
     stored = int(get_meta(con, "next_id") or 1)
     return max(stored, int(row[0]) + 1 if row and row[0] is not None else 1)
 
@@ -200,20 +211,20 @@ def replace_files(
     con: duckdb.DuckDBPyConnection, remove: Sequence[str], files: Sequence[FileRow], chunks: Sequence[ChunkRow]
 ) -> None:
     """In one transaction: drop the chunks and rows of ``remove``, then insert ``files`` and ``chunks``."""
-    con.execute("BEGIN TRANSACTION")
+    run(con, "BEGIN TRANSACTION")
     try:
         if remove:
             _register(con, "gone", {"path": np.array(list(remove), dtype=object)})
-            con.execute("DELETE FROM chunks WHERE path IN (SELECT path FROM gone)")
-            con.execute("DELETE FROM files WHERE path IN (SELECT path FROM gone)")
+            run(con, "DELETE FROM chunks WHERE path IN (SELECT path FROM gone)")
+            run(con, "DELETE FROM files WHERE path IN (SELECT path FROM gone)")
             con.unregister("gone")
         if files:
             _insert(con, "files", _file_columns(files))
         if chunks:
             _insert(con, "chunks", _chunk_columns(chunks), extra="NULL")
-        con.execute("COMMIT")
+        run(con, "COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        run(con, "ROLLBACK")
         raise
 
 
@@ -223,7 +234,7 @@ def touch_files(con: duckdb.DuckDBPyConnection, files: Sequence[FileRow]) -> Non
         return
     _register(con, "t", _file_columns(files))
     try:
-        con.execute("UPDATE files SET size = t.size, mtime = t.mtime FROM t WHERE files.path = t.path")
+        run(con, "UPDATE files SET size = t.size, mtime = t.mtime FROM t WHERE files.path = t.path")
     finally:
         con.unregister("t")
 
@@ -268,7 +279,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, Any],
     _register(con, "src", columns)
     try:
         select = ", ".join(columns) + (f", {extra}" if extra else "")
-        con.execute(f"INSERT INTO {table} SELECT {select} FROM src")
+        run(con, f"INSERT INTO {table} SELECT {select} FROM src")
     finally:
         con.unregister("src")
 
@@ -281,7 +292,7 @@ def set_vectors(con: duckdb.DuckDBPyConnection, ids: Sequence[int], vectors: Flo
     rows[:] = list(np.asarray(vectors, dtype=np.float32))
     _register(con, "v", {"id": np.asarray(ids, dtype=np.int64), "vec": rows})
     try:
-        con.execute("UPDATE chunks SET vector = v.vec::FLOAT[] FROM v WHERE chunks.id = v.id")
+        run(con, "UPDATE chunks SET vector = v.vec::FLOAT[] FROM v WHERE chunks.id = v.id")
     finally:
         con.unregister("v")
 
