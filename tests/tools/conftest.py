@@ -15,6 +15,7 @@ from kwaak.messages import ToolCall, ToolResult
 from kwaak.tools.base import ToolContext, ToolRegistry, WorkspaceInfo
 from kwaak.tools.catalog import builtin_tools
 from tests.conftest import git
+from tests.executors.conftest import bwrap_ok, docker_ok  # noqa: F401 - availability fixtures, re-exported
 
 Call = Callable[..., Awaitable[ToolResult]]
 
