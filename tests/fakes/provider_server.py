@@ -53,9 +53,8 @@ from tests.fakes.provider_formats import (
     openai_json,
     reply,
     tool_call,
-    validate_anthropic,
-    validate_openai,
 )
+from tests.fakes.provider_validation import validate_anthropic, validate_openai
 
 __all__ = [
     "EmbeddingReply",
@@ -121,8 +120,9 @@ class FakeProviderServer:
 
     def start(self) -> FakeProviderServer:
         """Serve in a daemon thread."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="fake-provider", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-provider", daemon=True
+        )
         self._thread.start()
         return self
 

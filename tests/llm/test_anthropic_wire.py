@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kwaak.llm.anthropic_wire import max_output_tokens, to_anthropic, to_anthropic_tools, tool_input
 from kwaak.messages import AssistantMessage, SystemMessage, ToolCall, ToolResult, ToolSpec, UserMessage
-from tests.fakes.provider_formats import validate_anthropic
+from tests.fakes.provider_validation import validate_anthropic
 from tests.llm.helpers import full_history
 
 EPHEMERAL = {"type": "ephemeral"}

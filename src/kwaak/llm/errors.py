@@ -114,8 +114,13 @@ def map_provider_error(exc: BaseException, *, provider: str) -> ProviderError | 
         body = getattr(exc, "body", None)
         code = body.get("code") if isinstance(body, Mapping) else None
         headers = {k.lower(): v for k, v in getattr(response, "headers", {}).items()}
-        return from_status(status, error_detail(body, str(exc)), provider=provider, headers=headers,
-                           code=code if isinstance(code, str) else None)
+        return from_status(
+            status,
+            error_detail(body, str(exc)),
+            provider=provider,
+            headers=headers,
+            code=code if isinstance(code, str) else None,
+        )
     return _map_transport(exc, provider=provider)
 
 

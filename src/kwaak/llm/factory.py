@@ -36,7 +36,7 @@ _CANNOT_EMBED_HINT = "use OpenAI, AzureOpenAI, Ollama or Local (offline) for `[l
 def _key(cfg: LLMConfig, key: ApiKey | None) -> str:
     if key is None:
         msg = f"{cfg.provider} config requires an `api_key`"
-        hint = f"set `api_key = \"env:{cfg.provider.upper()}_API_KEY\"` in the table, or the root-level key"
+        hint = f'set `api_key = "env:{cfg.provider.upper()}_API_KEY"` in the table, or the root-level key'
         raise ConfigError(msg, hint=hint)
     return key.reveal()
 
@@ -44,7 +44,9 @@ def _key(cfg: LLMConfig, key: ApiKey | None) -> str:
 def _openai_spec(cfg: OpenAIConfig, timeout: float) -> OpenAIClientSpec:
     from kwaak.llm.openai_adapter import OpenAIClientSpec
 
-    return OpenAIClientSpec(api_key=_key(cfg, cfg.api_key), base_url=cfg.base_url, timeout=timeout)
+    # Self-hosted OpenAI-compatible servers often need no key; the SDK still wants a string.
+    key = "not-needed" if cfg.api_key is None and cfg.base_url else _key(cfg, cfg.api_key)
+    return OpenAIClientSpec(api_key=key, base_url=cfg.base_url, timeout=timeout)
 
 
 def _azure_spec(cfg: AzureOpenAIConfig, timeout: float) -> OpenAIClientSpec:
@@ -54,8 +56,14 @@ def _azure_spec(cfg: AzureOpenAIConfig, timeout: float) -> OpenAIClientSpec:
     if missing:
         msg = f"AzureOpenAI config requires {', '.join(f'`{k}`' for k in missing)}"
         raise ConfigError(msg, hint="set base_url (https://<resource>.openai.azure.com), api_version and deployment_id")
-    return OpenAIClientSpec(kind="azure", api_key=_key(cfg, cfg.api_key), base_url=cfg.base_url,
-                            api_version=cfg.api_version, deployment=cfg.deployment_id, timeout=timeout)
+    return OpenAIClientSpec(
+        kind="azure",
+        api_key=_key(cfg, cfg.api_key),
+        base_url=cfg.base_url,
+        api_version=cfg.api_version,
+        deployment=cfg.deployment_id,
+        timeout=timeout,
+    )
 
 
 def make_model(
@@ -86,35 +94,55 @@ def make_model(
     policy = RetryPolicy.from_config(backoff)
     match cfg:
         case cm.OpenAIConfig():
-            return OpenAIChatModel(_openai_spec(cfg, timeout), model=cfg.prompt_model, policy=policy,
-                                   price=price_for(cfg.prompt_model, prices))
+            return OpenAIChatModel(
+                _openai_spec(cfg, timeout),
+                model=cfg.prompt_model,
+                policy=policy,
+                price=price_for(cfg.prompt_model, prices),
+            )
         case cm.AzureOpenAIConfig():
-            return OpenAIChatModel(_azure_spec(cfg, timeout), model=cfg.prompt_model, provider="AzureOpenAI",
-                                   policy=policy, price=price_for(cfg.prompt_model, prices))
+            return OpenAIChatModel(
+                _azure_spec(cfg, timeout),
+                model=cfg.prompt_model,
+                provider="AzureOpenAI",
+                policy=policy,
+                price=price_for(cfg.prompt_model, prices),
+            )
         case cm.OpenRouterConfig():
-            spec = OpenAIClientSpec(api_key=_key(cfg, cfg.api_key), base_url=cfg.base_url,
-                                    headers=OPENROUTER_HEADERS, timeout=timeout)
-            return OpenAIChatModel(spec, model=cfg.prompt_model, provider="OpenRouter", policy=policy,
-                                   price=price_for(cfg.prompt_model, prices))
+            spec = OpenAIClientSpec(
+                api_key=_key(cfg, cfg.api_key), base_url=cfg.base_url, headers=OPENROUTER_HEADERS, timeout=timeout
+            )
+            return OpenAIChatModel(
+                spec,
+                model=cfg.prompt_model,
+                provider="OpenRouter",
+                policy=policy,
+                price=price_for(cfg.prompt_model, prices),
+            )
         case cm.OllamaConfig():
             if not cfg.prompt_model:
                 msg = "Ollama config has no `prompt_model`, but this role needs a chat model"
                 raise ConfigError(msg, hint='set `prompt_model = "llama3.1"` (any model pulled into Ollama)')
             # A local server that is down should fail at once, not after minutes of backoff (as kwaak).
             spec = OpenAIClientSpec(api_key="ollama", base_url=cfg.base_url, timeout=timeout)
-            return OpenAIChatModel(spec, model=cfg.prompt_model, provider="Ollama",
-                                   policy=RetryPolicy(max_elapsed_time=0), price=price_for(cfg.prompt_model, prices))
+            return OpenAIChatModel(
+                spec,
+                model=cfg.prompt_model,
+                provider="Ollama",
+                policy=RetryPolicy(max_elapsed_time=0),
+                price=price_for(cfg.prompt_model, prices),
+            )
         case cm.AnthropicConfig():
-            anthropic_spec = AnthropicClientSpec(api_key=_key(cfg, cfg.api_key), base_url=cfg.base_url,
-                                                 timeout=timeout)
-            return AnthropicModel(anthropic_spec, model=cfg.prompt_model, policy=policy,
-                                  price=price_for(cfg.prompt_model, prices))
+            anthropic_spec = AnthropicClientSpec(api_key=_key(cfg, cfg.api_key), base_url=cfg.base_url, timeout=timeout)
+            return AnthropicModel(
+                anthropic_spec, model=cfg.prompt_model, policy=policy, price=price_for(cfg.prompt_model, prices)
+            )
         case cm.FastEmbedConfig():
             msg = f"the {cfg.provider} provider only embeds; it has no chat model"
             raise ConfigError(msg, hint="use OpenAI, Anthropic, Ollama, OpenRouter or AzureOpenAI for indexing/query")
         case cm.ScriptedConfig():
             script = load_script(cfg.script) if cfg.script else []
-            return ScriptedModel(script=list(script), delay=cfg.delay_sec, name=cfg.prompt_model)
+            return ScriptedModel(script=list(script), delay=cfg.delay_sec, name=cfg.prompt_model, per_conversation=True)
     msg = f"unknown provider {cfg.provider!r}"  # pragma: no cover - the config schema forbids it
     raise ConfigError(msg)
 
@@ -163,8 +191,13 @@ def _ollama_embedding(cfg: LLMConfig) -> tuple[str, int]:
     return cfg.embedding_model.name, cfg.embedding_model.vector_size
 
 
-def make_embedder(cfg: LLMConfig, *, batch_size: int | None = None, timeout: float = DEFAULT_TIMEOUT_SEC,
-                  backoff: BackoffConfig | None = None) -> Embedder:
+def make_embedder(
+    cfg: LLMConfig,
+    *,
+    batch_size: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SEC,
+    backoff: BackoffConfig | None = None,
+) -> Embedder:
     """Build the embedder for the ``[llm.embedding]`` table.
 
     Args:
@@ -186,16 +219,33 @@ def make_embedder(cfg: LLMConfig, *, batch_size: int | None = None, timeout: flo
     policy = RetryPolicy.from_config(backoff) if backoff is not None else RetryPolicy()
     match cfg:
         case cm.OpenAIConfig():
-            return OpenAIEmbedder(_openai_spec(cfg, timeout), model=cfg.embedding_model,
-                                  dimensions=embedding_dimensions(cfg), batch_size=batch_size or 12, policy=policy)
+            return OpenAIEmbedder(
+                _openai_spec(cfg, timeout),
+                model=cfg.embedding_model,
+                dimensions=embedding_dimensions(cfg),
+                batch_size=batch_size or 12,
+                policy=policy,
+            )
         case cm.AzureOpenAIConfig():
-            return OpenAIEmbedder(_azure_spec(cfg, timeout), model=cfg.embedding_model, provider="AzureOpenAI",
-                                  dimensions=embedding_dimensions(cfg), batch_size=batch_size or 12, policy=policy)
+            return OpenAIEmbedder(
+                _azure_spec(cfg, timeout),
+                model=cfg.embedding_model,
+                provider="AzureOpenAI",
+                dimensions=embedding_dimensions(cfg),
+                batch_size=batch_size or 12,
+                policy=policy,
+            )
         case cm.OllamaConfig():
             name, size = _ollama_embedding(cfg)
             spec = OpenAIClientSpec(api_key="ollama", base_url=cfg.base_url, timeout=timeout)
-            return OpenAIEmbedder(spec, model=name, dimensions=size, batch_size=batch_size or 256, provider="Ollama",
-                                  policy=RetryPolicy(max_elapsed_time=0))
+            return OpenAIEmbedder(
+                spec,
+                model=name,
+                dimensions=size,
+                batch_size=batch_size or 256,
+                provider="Ollama",
+                policy=RetryPolicy(max_elapsed_time=0),
+            )
         case cm.FastEmbedConfig():
             return LocalEmbedder(cfg.embedding_model, batch_size=batch_size or 64)
         case cm.ScriptedConfig():

@@ -138,8 +138,11 @@ class OpenAIChatModel(Model):
             raise Transient(f"{self.provider} returned no choices", hint="try again; this is usually temporary")
         choice = completion.choices[0]
         calls = tuple(
-            ToolCall(id=c.id, name=c.function.name,
-                     arguments=clean_arguments(c.function.arguments, tools.optional.get(c.function.name)))
+            ToolCall(
+                id=c.id,
+                name=c.function.name,
+                arguments=clean_arguments(c.function.arguments, tools.optional.get(c.function.name)),
+            )
             for c in choice.message.tool_calls or []
             if c.type == "function"
         )
@@ -152,9 +155,7 @@ class OpenAIChatModel(Model):
 
     async def _stream(self, request: dict[str, Any], tools: OpenAITools, on_delta: TextDeltaCallback) -> ModelResponse:
         client = await self._ready()
-        stream = await client.chat.completions.create(
-            **request, stream=True, stream_options={"include_usage": True}
-        )
+        stream = await client.chat.completions.create(**request, stream=True, stream_options={"include_usage": True})
         text: list[str] = []
         assembler = ToolCallAssembler()
         finish: str | None = None
@@ -171,14 +172,20 @@ class OpenAIChatModel(Model):
                         on_delta(delta.content)
                     for call in delta.tool_calls or []:
                         fn = call.function
-                        assembler.add(call.index, call_id=call.id, name=fn.name if fn else None,
-                                      arguments=fn.arguments if fn else None)
+                        assembler.add(
+                            call.index,
+                            call_id=call.id,
+                            name=fn.name if fn else None,
+                            arguments=fn.arguments if fn else None,
+                        )
                     finish = choice.finish_reason or finish
         finally:
             await stream.close()
         if finish is None:
-            raise Transient(f"the {self.provider} stream ended before the reply was complete",
-                            hint="the connection was cut; kwaak retries automatically")
+            raise Transient(
+                f"the {self.provider} stream ended before the reply was complete",
+                hint="the connection was cut; kwaak retries automatically",
+            )
         message = AssistantMessage(content="".join(text) or None, tool_calls=assembler.calls(tools.optional))
         return ModelResponse(message=message, usage=self._usage(usage), model=model, finish_reason=finish)
 
@@ -191,8 +198,12 @@ class OpenAIChatModel(Model):
             input_tokens=usage.prompt_tokens,
             output_tokens=usage.completion_tokens,
             cached_tokens=cached,
-            cost_usd=cost_usd(self._price, input_tokens=usage.prompt_tokens, output_tokens=usage.completion_tokens,
-                              cached_tokens=cached),
+            cost_usd=cost_usd(
+                self._price,
+                input_tokens=usage.prompt_tokens,
+                output_tokens=usage.completion_tokens,
+                cached_tokens=cached,
+            ),
             requests=1,
         )
 

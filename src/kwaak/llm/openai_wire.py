@@ -32,8 +32,20 @@ from kwaak.messages import (
 JsonDict = dict[str, Any]
 
 _NOT_STRICT_KEYWORDS = frozenset(
-    {"oneOf", "allOf", "not", "if", "then", "else", "patternProperties", "dependencies", "dependentSchemas",
-     "dependentRequired", "unevaluatedProperties", "propertyNames"}
+    {
+        "oneOf",
+        "allOf",
+        "not",
+        "if",
+        "then",
+        "else",
+        "patternProperties",
+        "dependencies",
+        "dependentSchemas",
+        "dependentRequired",
+        "unevaluatedProperties",
+        "propertyNames",
+    }
 )
 _DROP_KEYWORDS = ("title", "default", "examples")
 
@@ -217,7 +229,10 @@ class ToolCallAssembler:
         """The assembled calls in index order (nulls of optional parameters removed)."""
         optional = optional or {}
         return tuple(
-            ToolCall(id=c.id or f"call_{i}", name=c.name,
-                     arguments=clean_arguments("".join(c.arguments), optional.get(c.name)))
+            ToolCall(
+                id=c.id or f"call_{i}",
+                name=c.name,
+                arguments=clean_arguments("".join(c.arguments), optional.get(c.name)),
+            )
             for i, c in sorted(self._calls.items())
         )
