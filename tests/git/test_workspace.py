@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -15,6 +16,7 @@ from kwaak.git.workspace import (
     list_worktrees,
     remove_workspace,
     rename_branch,
+    restore_workspace,
     run_git_retrying,
 )
 from tests.conftest import git
@@ -148,3 +150,19 @@ async def test_cleanup_orphans_after_crash(tmp_git_repo: Path, tmp_path: Path) -
     names = {info.path.name for info in await list_worktrees(tmp_git_repo)}
     assert names == {tmp_git_repo.name, "kept"}
     assert checkout_snapshot(tmp_git_repo) == before
+
+
+async def test_restore_workspace_after_its_directory_vanished(tmp_git_repo: Path, tmp_path: Path) -> None:
+    ws = await create_workspace(tmp_git_repo, worktrees_dir=tmp_path / "wt", branch="kwaak/res-1", session_id="r1")
+    (ws.path / "work.txt").write_text("committed work\n")
+    git(ws.path, "add", "-A")
+    git(ws.path, "commit", "-q", "-m", "work")
+    shutil.rmtree(ws.path)
+    restored = await restore_workspace(ws, session_id="r1")
+    assert (restored.path / "work.txt").read_text() == "committed work\n"
+    assert git(restored.path, "branch", "--show-current") == "kwaak/res-1"
+    info = {i.path.name: i for i in await list_worktrees(tmp_git_repo)}["r1"]
+    assert info.owner_token is not None, "restored worktrees are locked by their owner"
+    await remove_workspace(restored, delete_branch=True)
+    with pytest.raises(GitError, match="no longer exists"):
+        await restore_workspace(ws, session_id="r1")

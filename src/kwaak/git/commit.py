@@ -86,7 +86,7 @@ async def commit_changes(
         await run_lint()
     if config.git.auto_commit_disabled or not await has_changes(workspace_path):
         return None
-    await _stage_all(workspace_path)
+    await stage_all(workspace_path)
     message = await _message(workspace_path, config, message_for)
     env = agent_identity_env(config)
     await run_git(
@@ -99,7 +99,8 @@ async def commit_changes(
     return CommitResult(sha=sha, message=message, pushed=pushed, push_error=push_error)
 
 
-async def _stage_all(workspace_path: Path) -> None:
+async def stage_all(workspace_path: Path) -> None:
+    """``git add --all`` that is safe after a sandboxed agent staged files itself (use before any host commit)."""
     # Re-read the index from HEAD first: a sandboxed agent's own `git add` wrote its blobs to a
     # private object directory the host repository cannot see, so those entries must be re-hashed.
     await run_git(workspace_path, "reset", "--quiet", check=False)

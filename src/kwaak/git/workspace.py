@@ -19,7 +19,13 @@ from kwaak.git.owner import current_owner, owner_alive
 BRANCH_PREFIX = "kwaak/"
 LOCK_REASON_PREFIX = "kwaak session "
 _locks: dict[Path, asyncio.Lock] = {}
-_LOCK_ERROR = re.compile(r"\.lock'?:? File exists|cannot lock ref|Unable to create '[^']*\.lock'|could not lock", re.I)
+# Transient failures while another git process works on the same repository: lock files, and a
+# sibling worktree's admin files read while `git worktree add` is still writing them.
+_LOCK_ERROR = re.compile(
+    r"\.lock'?:? File exists|cannot lock ref|Unable to create '[^']*\.lock'|could not lock"
+    r"|failed to read \S*worktrees/\S+/(commondir|gitdir|HEAD)",
+    re.I,
+)
 _RETRIES = 8
 log = logging.getLogger(__name__)
 _Hook = Callable[[], Awaitable[None]]
@@ -115,6 +121,31 @@ async def _clear_half_made(repo_root: Path, path: Path) -> None:
     # A failed `worktree add` may leave the directory behind; the retry needs it gone.
     if path.exists():
         await remove_workspace_path(repo_root, path)
+
+
+async def restore_workspace(workspace: AgentWorkspace, *, session_id: str) -> AgentWorkspace:
+    """Re-create a missing worktree for an existing agent branch (resume after a quit or crash).
+
+    The worktree is locked with this process as owner, like :func:`create_workspace`'s.
+
+    Raises:
+        GitError: the branch no longer exists.
+    """
+    if (workspace.path / ".git").exists():
+        return workspace
+    repo = workspace.repo_root
+    ref = f"refs/heads/{workspace.branch}"
+    if not (await run_git(repo, "rev-parse", "--verify", "--quiet", ref, check=False)).ok:
+        msg = f"cannot resume: the agent's branch {workspace.branch!r} no longer exists"
+        raise GitError(msg, hint="delete this session and start a new one")
+    reason = f"{LOCK_REASON_PREFIX}{session_id} owner {current_owner().token()}"
+    path = workspace.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    async with _repo_lock(repo):
+        await remove_workspace_path(repo, path)
+        add = ("worktree", "add", "--quiet", "--lock", "--reason", reason, str(path), workspace.branch)
+        await run_git_retrying(repo, *add, before_retry=lambda: _clear_half_made(repo, path))
+    return workspace
 
 
 async def rename_branch(workspace: AgentWorkspace, new_branch: str) -> AgentWorkspace:
