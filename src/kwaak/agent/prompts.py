@@ -69,20 +69,10 @@ def render(name: str, **values: Any) -> str:
 
 
 def mode_constraints(config: Config) -> list[str]:
-    """Constraints that depend on the edit mode and endless mode (kwaak §4.2)."""
-    constraints: list[str] = []
-    if config.agent_edit_mode == "line":
-        constraints += [
-            "Prefer editing files with `replace_lines` and `add_lines` over `write_file`, if possible",
-            "Only make ONE call to `replace_lines` or `add_lines` at a time, then re-read the file with line numbers",
-            "Use `add_lines` to add new lines; use `replace_lines` only to change existing lines",
-            "Never count lines yourself; always read the file with line numbers first",
-        ]
-    elif config.agent_edit_mode == "patch":
-        constraints += [
-            "Prefer editing files with `patch_file` over `write_file`",
-            "If `patch_file` continues to be troublesome, defer to `write_file` instead",
-        ]
+    """Constraints that depend on the edit mode (from the tool catalog) and on endless mode (kwaak §4.2)."""
+    from kwaak.tools.catalog import edit_mode_constraints
+
+    constraints = edit_mode_constraints(config)
     if config.endless_mode:
         constraints.append("You cannot ask for feedback and have to try to complete the given task")
     else:

@@ -26,7 +26,7 @@ class ToolError(Exception):
     """A failure the model sees as a failed tool output (it can retry or adapt)."""
 
 
-class StopAgent(Exception):  # noqa: N818 - control flow, not an error
+class StopAgent(Exception):
     """Raised by the ``stop`` tool (and delegate tools) to end the agent's run."""
 
     def __init__(self, message: str = "Stopped") -> None:
@@ -152,7 +152,9 @@ def parse_arguments(tool: Tool, raw: str) -> dict[str, Any]:
     for name, val in value.items():
         expected = props.get(name, {}).get("type") if isinstance(props.get(name), dict) else None
         if expected == "string" and val is not None and not isinstance(val, str):
-            value[name] = val if isinstance(val, bool) else str(val) if isinstance(val, int | float) else json.dumps(val)
+            value[name] = (
+                val if isinstance(val, bool) else str(val) if isinstance(val, int | float) else json.dumps(val)
+            )
     return value
 
 

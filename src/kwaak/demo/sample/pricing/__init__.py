@@ -1,0 +1,1 @@
+"""A tiny shop pricing module (kwaak's demo project)."""
