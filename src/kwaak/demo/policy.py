@@ -90,4 +90,5 @@ def _prompt_reply(prompt: str) -> str:
 
 def demo_models(*, delay: float = 0.4) -> tuple[ScriptedModel, ScriptedModel]:
     """``(indexing, query)`` models for the demo."""
-    return ScriptedModel(prompt_reply=_prompt_reply), ScriptedModel(demo_policy, prompt_reply=_prompt_reply, delay=delay)
+    indexing = ScriptedModel(prompt_reply=_prompt_reply)
+    return indexing, ScriptedModel(demo_policy, prompt_reply=_prompt_reply, delay=delay)
