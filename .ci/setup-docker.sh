@@ -44,6 +44,31 @@ install_packages() {
 
 docker_up() { timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
+dockerd_running() {
+  local comm
+  for comm in /proc/[0-9]*/comm; do
+    [ "$(cat "$comm" 2>/dev/null)" = "dockerd" ] && return 0
+  done
+  return 1
+}
+
+wait_for_docker() {
+  for _ in $(seq 1 "$1"); do
+    if [ -S "$SOCKET" ] && docker_up; then
+      return 0
+    fi
+    sleep 1
+  done
+  return 1
+}
+
+launch_dockerd() {
+  log "starting dockerd $* (log: $LOG_DIR/kwaak-dockerd.log)"
+  rm -f /var/run/docker.pid
+  as_root sh -c "nohup dockerd $* >>'$LOG_DIR/kwaak-dockerd.log' 2>&1 &" || return 1
+  wait_for_docker 60
+}
+
 start_dockerd() {
   if docker_up; then
     log "docker daemon already running"
@@ -52,18 +77,16 @@ start_dockerd() {
   if ! command -v dockerd >/dev/null 2>&1; then
     return 1
   fi
-  if ! pgrep -x dockerd >/dev/null 2>&1; then
-    log "starting dockerd (log: $LOG_DIR/kwaak-dockerd.log)"
-    rm -f /var/run/docker.pid
-    as_root sh -c "nohup dockerd >'$LOG_DIR/kwaak-dockerd.log' 2>&1 &" || return 1
+  if dockerd_running; then
+    log "dockerd is running but not answering yet; waiting"
+    wait_for_docker 60 && return 0
+    return 1
   fi
-  for _ in $(seq 1 60); do
-    if [ -S "$SOCKET" ] && docker_up; then
-      log "docker daemon is up"
-      return 0
-    fi
-    sleep 1
-  done
+  launch_dockerd && { log "docker daemon is up"; return 0; }
+  # Nested or restricted machines: retry without iptables and with the portable storage driver.
+  if ! dockerd_running; then
+    launch_dockerd --iptables=false --storage-driver=vfs && { log "docker daemon is up (vfs)"; return 0; }
+  fi
   return 1
 }
 
