@@ -21,8 +21,9 @@ SAMPLES: dict[str, tuple[str, str, tuple[str, str]]] = {
     ),
     "rust": (
         "a.rs",
-        "fn alpha(x: i32) -> i32 {\n    let total = x + 1;\n    let total = total * 2;\n    total // alpha arithmetic\n}\n\n"
-        "impl Beta {\n    fn gamma(&self) -> &str {\n        \"a value from gamma in impl Beta\"\n    }\n}\n",
+        "fn alpha(x: i32) -> i32 {\n    let total = x + 1;\n    let total = total * 2;\n"
+        "    total // alpha arithmetic\n}\n\n"
+        'impl Beta {\n    fn gamma(&self) -> &str {\n        "a value from gamma in impl Beta"\n    }\n}\n',
         ("alpha", "Beta"),
     ),
     "typescript": (
@@ -46,13 +47,14 @@ SAMPLES: dict[str, tuple[str, str, tuple[str, str]]] = {
     "go": (
         "a.go",
         "package main\n\nfunc alpha(x int) int {\n\ttotal := x + 1\n\treturn total * 2 // alpha does arithmetic\n}\n\n"
-        "func (b *Beta) Gamma() string {\n\treturn \"a value from Gamma on Beta, long enough\"\n}\n",
+        'func (b *Beta) Gamma() string {\n\treturn "a value from Gamma on Beta, long enough"\n}\n',
         ("alpha", "Gamma"),
     ),
     "java": (
         "A.java",
-        "class Alpha {\n  int alpha(int x) {\n    int total = x + 1;\n    return total * 2; // alpha arithmetic\n  }\n}\n\n"
-        "class Beta {\n  String gamma() {\n    return \"a value from gamma in class Beta, long\";\n  }\n}\n",
+        "class Alpha {\n  int alpha(int x) {\n    int total = x + 1;\n"
+        "    return total * 2; // alpha arithmetic\n  }\n}\n\n"
+        'class Beta {\n  String gamma() {\n    return "a value from gamma in class Beta, long";\n  }\n}\n',
         ("Alpha", "Beta"),
     ),
     "ruby": (
@@ -63,13 +65,15 @@ SAMPLES: dict[str, tuple[str, str, tuple[str, str]]] = {
     ),
     "c": (
         "a.c",
-        "int alpha(int x) {\n    int total = x + 1;\n    total = total * 2;\n    return total; /* alpha arithmetic */\n}\n\n"
+        "int alpha(int x) {\n    int total = x + 1;\n    total = total * 2;\n"
+        "    return total; /* alpha arithmetic */\n}\n\n"
         "struct Beta {\n    int gamma;\n    const char *name; /* a field of struct Beta, long */\n};\n",
         ("alpha", "Beta"),
     ),
     "cpp": (
         "a.cpp",
-        "int alpha(int x) {\n    int total = x + 1;\n    total = total * 2;\n    return total; // alpha arithmetic\n}\n\n"
+        "int alpha(int x) {\n    int total = x + 1;\n    total = total * 2;\n"
+        "    return total; // alpha arithmetic\n}\n\n"
         "class Beta {\n  public:\n    int gamma() { return 42; } // gamma in class Beta, long\n};\n",
         ("alpha", "Beta"),
     ),
@@ -124,7 +128,8 @@ def test_blank_file_has_no_chunks() -> None:
 
 
 def test_big_class_is_split_into_methods_with_context() -> None:
-    methods = "".join(f"    def method_{i}(self):\n        return {i} * {i}  # padding padding padding\n\n" for i in range(30))
+    method = "    def method_{0}(self):\n        return {0} * {0}  # padding padding padding\n\n"
+    methods = "".join(method.format(i) for i in range(30))
     source = f"import os\n\n\nclass Big:\n    '''A big class.'''\n\n{methods}"
     chunks = chunk_text("big.py", source, "python", max_bytes=400)
     assert len(chunks) > 5

@@ -118,7 +118,8 @@ async def test_incremental_update_modify_rename_delete(open_index: OpenIndex, sh
     assert len(index.parts.dense) == second.chunks_total
     hits = await index.search("with_backoff")
     assert hits[0].path == "src/shop/backoff.py"
-    assert all(h.path not in {"src/shop/retry.py", "src/shop/tiny.py"} for h in await index.search("VERSION retry", k=50))
+    gone = {"src/shop/retry.py", "src/shop/tiny.py"}
+    assert all(h.path not in gone for h in await index.search("VERSION retry", k=50))
     assert "0.85" in (await index.search("apply_discount"))[0].content
 
 
@@ -153,7 +154,9 @@ async def test_unchanged_chunks_of_a_modified_file_keep_their_vectors(
     assert "33" in embedder.texts[0]
 
 
-async def test_failed_embeddings_are_retried_next_update(make_config: Callable[..., Config], open_index: OpenIndex) -> None:
+async def test_failed_embeddings_are_retried_next_update(
+    make_config: Callable[..., Config], open_index: OpenIndex
+) -> None:
     embedder = CountingEmbedder(fail_first=1)
     config = make_config(indexing_concurrency=1)
     index = await open_index(embedder=embedder, config=config)
@@ -243,8 +246,8 @@ async def test_ignored_hidden_binary_and_large_files_are_skipped(
     await index.update()
     indexed = set(index.parts.file_shas)
     assert "src/shop/cart.py" in indexed
-    for path in ("generated/out.py", ".hidden/secret.py", "src/.dotfile.py", "src/big.py", "src/blob.py", "src/native.c"):
-        assert path not in indexed
+    skipped = ("generated/out.py", ".hidden/secret.py", "src/.dotfile.py", "src/big.py", "src/blob.py", "src/native.c")
+    assert not indexed.intersection(skipped)
     assert all(not p.startswith("./") for p in indexed)
     await index.close()
     multi = await open_index(config=make_config(language=["python", "c"]))
@@ -252,9 +255,7 @@ async def test_ignored_hidden_binary_and_large_files_are_skipped(
     assert "src/native.c" in multi.parts.file_shas
 
 
-async def test_worktree_removed_from_index_when_ignored_later(
-    shop_repo: Path, open_index: OpenIndex
-) -> None:
+async def test_worktree_removed_from_index_when_ignored_later(shop_repo: Path, open_index: OpenIndex) -> None:
     index = await open_index()
     await index.update()
     write(shop_repo, {".gitignore": "src/shop/retry.py\n"})

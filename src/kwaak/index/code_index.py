@@ -140,8 +140,9 @@ class CodeIndex:
         limit = max(k * 5, 200 if files else 50)
         docs: dict[int, LexicalDoc] = {}
 
-        def keep(found: list[tuple[LexicalDoc, float]]) -> list[tuple[LexicalDoc, float]]:
-            kept = [(d, s) for d, s in found if d.path not in hidden]
+        def keep(found: list[tuple[LexicalDoc, float]], *, shared: bool = True) -> list[tuple[LexicalDoc, float]]:
+            # chunks of the shared index are hidden where the overlay has its own version
+            kept = [(d, s) for d, s in found if not (shared and d.path in hidden)]
             docs.update((d.id, d) for d, _ in kept)
             return kept
 
@@ -150,10 +151,11 @@ class CodeIndex:
         symbols = keep(parts.lexical.search_symbols(identifiers, limit=50))
         dense = keep(self._dense(vector, limit)) if vector is not None else []
         if view is not None:
-            lexical = _merge(lexical, keep(score_lexical(parts, self._overlays, view, query)))
-            symbols = keep([(d, 1.0) for d in symbol_matches(parts, view, identifiers)]) + symbols
+            lexical = _merge(lexical, keep(score_lexical(parts, self._overlays, view, query), shared=False))
+            own = [(d, 1.0) for d in symbol_matches(parts, view, identifiers)]
+            symbols = keep(own, shared=False) + symbols
             if vector is not None:
-                dense = _merge(dense, keep(score_dense(view, vector)))
+                dense = _merge(dense, keep(score_dense(view, vector), shared=False))
         factors = kind_factors(query, downweight=parts.config.index.downweight_non_code)
         lexical_rank = {d.id: i for i, (d, _) in enumerate(lexical)}
         symbols.sort(key=lambda item: (-factors.get(item[0].kind, 1.0), lexical_rank.get(item[0].id, limit)))
