@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-FaultKind = Literal["status", "reset", "hang", "truncate", "garbage"]
+FaultKind = Literal["status", "reset", "hang", "truncate", "garbage", "stream_error"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,15 @@ class Fault:
     def garbage(cls) -> Fault:
         """Answer 200 with a body that is not JSON."""
         return cls(kind="garbage")
+
+    @classmethod
+    def stream_error(cls, error_type: str = "overloaded_error", message: str = "Overloaded") -> Fault:
+        """Start a streamed reply, then send an error event (as Anthropic does when overloaded).
+
+        Non-streamed requests get the matching HTTP status instead.
+        """
+        status = {"overloaded_error": 529, "rate_limit_error": 429, "invalid_request_error": 400}.get(error_type, 500)
+        return cls(kind="stream_error", status=status, error_type=error_type, message=message)
 
 
 ScriptItem = Reply | EmbeddingReply | Fault

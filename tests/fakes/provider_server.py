@@ -188,6 +188,13 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     fake: FakeProviderServer
 
+    def handle(self) -> None:
+        """Serve the connection; a client hanging up (or our injected reset) is not an error."""
+        try:
+            super().handle()
+        except OSError:
+            pass
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silence per-request logging."""
 
@@ -282,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _fault(self, api: str, fault: Fault, body: dict[str, Any]) -> None:
-        if fault.kind == "status":
+        if fault.kind == "status" or (fault.kind == "stream_error" and not body.get("stream")):
             headers = {"retry-after": fault.retry_after} if fault.retry_after is not None else {}
             self._send_json(fault.status, error_body(api, fault), headers)
         elif fault.kind == "reset":
@@ -293,9 +300,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.kind == "garbage":
             self._send_raw(200, b'{"id": "chatcmpl-garbage", "choices": [ {{{ not json', "application/json")
         else:
-            self._truncated(api, body)
+            self._truncated(api, body, fault)
 
-    def _truncated(self, api: str, body: dict[str, Any]) -> None:
+    def _truncated(self, api: str, body: dict[str, Any], fault: Fault) -> None:
         text = Reply(text="This reply is cut off in the middle of a sentence and never")
         ctx = RenderContext(
             model=str(body.get("model", "m")),
@@ -310,7 +317,12 @@ class _Handler(BaseHTTPRequestHandler):
             events = [f"event: {n}\ndata: {json.dumps(d)}\n\n" for n, d in anthropic_events(text, ctx)][:4]
         else:
             events = [f"data: {json.dumps(c)}\n\n" for c in openai_chunks(text, ctx, include_usage=False)][:4]
-        self._stream(iter(events), complete=False)
+        if fault.kind == "stream_error":
+            error = json.dumps(error_body(api, fault))
+            events.append(f"event: error\ndata: {error}\n\n" if api == "anthropic" else f"data: {error}\n\n")
+            self._stream(iter(events))
+        else:
+            self._stream(iter(events), complete=False)
 
     # -- transport ----------------------------------------------------------------------------
 

@@ -177,3 +177,40 @@ async def test_connection_refused_is_transient(fast_backoff: BackoffConfig) -> N
     with pytest.raises(Transient) as info:
         await model.complete([UserMessage(content="x")])
     assert "connection to OpenAI failed" in info.value.message
+
+
+@pytest.mark.parametrize("build", BUILDERS, ids=IDS)
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        (Fault.stream_error("overloaded_error", "Overloaded"), Transient),
+        (Fault.stream_error("server_error", "The server had an error"), Transient),
+        (Fault.stream_error("rate_limit_error", "Too many tokens"), RateLimited),
+        (Fault.stream_error("invalid_request_error", "prompt is too long: 300000 tokens"), ContextTooLong),
+    ],
+)
+async def test_error_events_inside_a_stream_are_mapped(
+    build: CfgBuilder,
+    fault: Fault,
+    expected: type[ProviderError],
+    provider_server: FakeProviderServer,
+    no_retry: BackoffConfig,
+) -> None:
+    provider_server.enqueue(fault)
+    model = make_model(build(provider_server), backoff=no_retry)
+    with pytest.raises(expected) as info:
+        await model.complete([UserMessage(content="x")], on_text_delta=lambda _: None)
+    assert type(info.value) is expected
+    assert fault.message in info.value.message
+
+
+@pytest.mark.parametrize("build", BUILDERS, ids=IDS)
+async def test_overloaded_mid_stream_is_retried(
+    build: CfgBuilder, provider_server: FakeProviderServer, fast_backoff: BackoffConfig
+) -> None:
+    provider_server.enqueue(Fault.stream_error(), reply("second try"))
+    model = make_model(build(provider_server), backoff=fast_backoff)
+    deltas: list[str] = []
+    response = await model.complete([UserMessage(content="x")], on_text_delta=deltas.append)
+    assert response.message.content == "second try"
+    assert "".join(deltas).endswith("second try"), "deltas restart after a retry; the response is authoritative"

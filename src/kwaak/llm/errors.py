@@ -28,6 +28,22 @@ _CONTEXT_PATTERNS = re.compile(
     re.IGNORECASE,
 )
 _TRANSIENT_STATUS = frozenset({408, 409, 425, 500, 502, 503, 504, 520, 522, 524, 529})
+_SDKS = ("openai", "anthropic")
+# Error types sent inside a stream (HTTP 200 already sent) mapped to the status they stand for.
+_ERROR_TYPE_STATUS = {
+    "overloaded_error": 529,
+    "api_error": 500,
+    "server_error": 500,
+    "timeout_error": 504,
+    "rate_limit_error": 429,
+    "rate_limit_exceeded": 429,
+    "tokens": 429,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "invalid_request_error": 400,
+}
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -108,11 +124,14 @@ def map_provider_error(exc: BaseException, *, provider: str) -> ProviderError | 
     """
     if isinstance(exc, ProviderError):
         return exc
+    body = getattr(exc, "body", None)
     status = getattr(exc, "status_code", None)
-    response = getattr(exc, "response", None)
-    if isinstance(status, int) and response is not None:
-        body = getattr(exc, "body", None)
+    if (not isinstance(status, int) or status < 400) and type(exc).__module__.split(".")[0] in _SDKS:
+        # An error event inside a stream: HTTP 200 was already sent, the body says what failed.
+        status = _status_from_body(body)
+    if isinstance(status, int) and status >= 400:
         code = body.get("code") if isinstance(body, Mapping) else None
+        response = getattr(exc, "response", None)
         headers = {k.lower(): v for k, v in getattr(response, "headers", {}).items()}
         return from_status(
             status,
@@ -124,6 +143,16 @@ def map_provider_error(exc: BaseException, *, provider: str) -> ProviderError | 
     return _map_transport(exc, provider=provider)
 
 
+def _status_from_body(body: object) -> int | None:
+    if not isinstance(body, Mapping):
+        return None
+    inner = body.get("error", body)
+    kind = inner.get("type") if isinstance(inner, Mapping) else None
+    if isinstance(kind, str):
+        return _ERROR_TYPE_STATUS.get(kind, 500)
+    return 500 if "message" in body or "error" in body else None
+
+
 def _map_transport(exc: BaseException, *, provider: str) -> ProviderError | None:
     name = type(exc).__name__
     hint = "check your network and the provider's status; kwaak retried with backoff"
@@ -132,7 +161,9 @@ def _map_transport(exc: BaseException, *, provider: str) -> ProviderError | None
     if isinstance(exc, json.JSONDecodeError) or name == "APIResponseValidationError":
         return Transient(f"{provider} sent a response that is not valid JSON: {exc}", hint=hint)
     module = type(exc).__module__.split(".")[0]
-    if name == "APIConnectionError" or (module in ("httpx2", "httpx", "httpcore2", "httpcore") and _is_transport(exc)):
+    if name in ("APIConnectionError", "APIError") or (
+        module in ("httpx2", "httpx", "httpcore2", "httpcore") and _is_transport(exc)
+    ):
         cause = exc.__cause__ or exc.__context__
         detail = f": {cause}" if cause and str(cause) else ""
         return Transient(f"connection to {provider} failed ({name}){detail}", hint=hint)
