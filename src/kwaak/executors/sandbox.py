@@ -23,6 +23,7 @@ import asyncio
 import os
 import re
 import shutil
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -145,10 +146,8 @@ def sandbox_args(root: Path, *, git: WorktreeGit | None, network: bool, home: Pa
                 args += ["--ro-bind", name, name]
     if home != Path("/") and home.is_dir():
         args += ["--tmpfs", str(home)]
-        for rel in HOME_TOOLCHAINS:
-            path = home / rel
-            if path.is_dir():
-                args += ["--ro-bind", str(path), str(path)]
+        for path in _visible_in_home(home):
+            args += ["--ro-bind", str(path), str(path)]
     if git is not None:
         for mount in git.mounts(str(root)):
             args += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), mount.target]
@@ -158,6 +157,17 @@ def sandbox_args(root: Path, *, git: WorktreeGit | None, network: bool, home: Pa
     if network:
         args.append("--share-net")
     return args
+
+
+def _visible_in_home(home: Path) -> list[Path]:
+    """Toolchain directories under ``home`` plus kwaak's own environment (its ``rg`` lives there)."""
+    paths = [home / rel for rel in HOME_TOOLCHAINS]
+    paths += [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()]
+    seen: list[Path] = []
+    for path in paths:
+        if path.is_dir() and home in path.parents and not any(p == path or p in path.parents for p in seen):
+            seen.append(path)
+    return seen
 
 
 async def probe_bwrap(bwrap: str | None) -> str | None:
