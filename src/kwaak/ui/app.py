@@ -41,6 +41,7 @@ class KwaakApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "kwaak"
     ENABLE_COMMAND_PALETTE = False
+    AUTO_FOCUS = "#chat-input"
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", priority=True),
         Binding("ctrl+x", "stop_agent", "Stop agent", priority=True),
@@ -73,7 +74,8 @@ class KwaakApp(App[int]):
             version: Shown in the header and on the splash screen.
             new_session_id: Makes the session id of each new chat.
             max_entries: Transcript widgets kept mounted per chat.
-            log_handler: The handler feeding the Logs tab (one is created and installed if omitted).
+            log_handler: The handler feeding the Logs tab (installed on the root logger while the app
+                runs; pass one installed earlier to show records from before the app started).
         """
         super().__init__()
         self._connect = connect
@@ -83,13 +85,15 @@ class KwaakApp(App[int]):
         self._new_session_id = new_session_id
         self.max_entries = max_entries
         self.log_handler = log_handler or UILogHandler()
-        self._owns_handler = log_handler is None
         self.bridge = Bridge(self.post_message)
         self.chats: list[ChatState] = []
         self.current = 0
         self.frame = 0
         self.team_usage = p.UsageInfo()
         self.booting = False
+        self.batches_applied = 0
+        """How many event batches were rendered (tests and benchmarks)."""
+        self.events_applied = 0
         self._logs: dict[p.SessionId, ChatLog] = {}
         self._log_ids = 0
         self._quitting = False
@@ -114,8 +118,7 @@ class KwaakApp(App[int]):
 
     def on_mount(self) -> None:
         """Open the first chat, start connecting, and show the splash unless skipped."""
-        if self._owns_handler:
-            logging.getLogger().addHandler(self.log_handler)
+        logging.getLogger().addHandler(self.log_handler)
         self.input.border_subtitle = SUBTITLE
         chat = self._add_chat()
         self._logs[chat.session_id].add_system(commands.WELCOME)
@@ -130,8 +133,7 @@ class KwaakApp(App[int]):
     async def on_unmount(self) -> None:
         """However the app ends: close the backend (if still open) and remove the log handler."""
         await self._close_backend()
-        if self._owns_handler:
-            logging.getLogger().removeHandler(self.log_handler)
+        logging.getLogger().removeHandler(self.log_handler)
 
     async def _attach_backend(self) -> None:
         try:
@@ -205,6 +207,8 @@ class KwaakApp(App[int]):
             for event in message.events:
                 self._apply(event)
             self._refresh_chrome()
+        self.batches_applied += 1
+        self.events_applied += len(message.events)
 
     def _apply(self, event: p.Event) -> None:
         msg = event.msg

@@ -40,8 +40,8 @@ def completion_entry(done: p.CommandCompleted) -> SystemEntry:
     return SystemEntry(f"Failed to handle command: {done.error}", level="error", hint=done.hint)
 
 
-class ChatLog(VerticalScroll):
-    """The message pane of one chat."""
+class ChatLog(VerticalScroll, can_focus=False):
+    """The message pane of one chat (scrolled with PageUp/PageDown/End while typing)."""
 
     def __init__(self, session_id: p.SessionId, *, max_entries: int = 200, id: str | None = None) -> None:
         super().__init__(id=id, classes="chat-log")
