@@ -158,3 +158,31 @@ def test_interactive_without_token_never_asks_to_push(tmp_git_repo: Path) -> Non
     assert a.auto_push is False
     assert not any("Push" in q for q in prompter.asked)
     assert any("no embeddings" in q for q in prompter.asked)
+
+
+@pytest.mark.timeout(30)  # a changed question order would otherwise wait for keys forever
+def test_terminal_prompts_drive_the_interview(tmp_git_repo: Path) -> None:
+    from prompt_toolkit.application import create_app_session
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from kwaak.config.interview import QuestionaryPrompter
+
+    enter, down = "\r", "\x1b[B"
+    keys = [
+        "\x15my-app" + enter,  # project name: clear the default, type a new one
+        enter,  # languages: keep the detected Python
+        enter,  # main branch
+        "not-a-ref" + "\x15" + "env:GH_TOKEN" + enter,  # token: the invalid text is cleared before Enter
+        "y",  # push after changes
+        down * 5 + enter,  # provider: Scripted
+        enter,  # test command (detected)
+        "\x15" + enter,  # coverage: cleared, so skipped
+        enter,  # lint
+    ]
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+        pipe.send_text("".join(keys))
+        a = interview(detect_project(tmp_git_repo), InitFlags(executor="local"), QuestionaryPrompter())
+    assert (a.project_name, a.languages, a.provider, a.executor) == ("my-app", ("Python",), "Scripted", "local")
+    assert (a.github_token, a.auto_push) == ("env:GH_TOKEN", True)
+    assert (a.test_command, a.coverage_command) == ("pytest", None)

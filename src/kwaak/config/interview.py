@@ -155,12 +155,12 @@ def interview(facts: ProjectFacts, flags: InitFlags, ask: Prompter) -> InitAnswe
         UsageError: a flag has an invalid value, or ``--yes`` lacks a required answer.
     """
     ask.note("Welcome to kwaak! Let's create a configuration file; you can change every answer later.")
-    languages = _languages(facts, flags, ask)
     project = flags.project_name or ask.text(
         "Project name:", default=facts.project_name, flag="--project-name", validate=_required
     )
-    answers = InitAnswers(project_name=project, languages=languages, provider=_provider(flags, ask))
+    answers = InitAnswers(project_name=project, languages=_languages(facts, flags, ask), provider="")
     _git(answers, facts, flags, ask)
+    answers.provider = _provider(flags, ask)
     _llm(answers, flags, ask)
     _commands(answers, facts, flags, ask)
     answers.executor = flags.executor or ask.select(
