@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -95,7 +96,8 @@ def _announce(tasks: list[BatchTask], output: OutputFormat, width: int) -> None:
 
 def _finished(result: TaskResult, output: OutputFormat) -> None:
     if output == "jsonl":
-        print(json.dumps({"type": "task_finished", **dataclasses.asdict(result)}), flush=True)
+        record = {"type": "task_finished", "timestamp": round(time.time(), 3), **dataclasses.asdict(result)}
+        print(json.dumps(record), flush=True)
     else:
         state = "done" if result.ok else f"{result.status}: {result.error}"
         print(f"[{result.name}] finished: {state}", flush=True)
@@ -116,7 +118,13 @@ async def _overlaps(backend: object, report: BatchReport) -> list[str]:
 def _summary(report: BatchReport, overlaps: list[str], output: OutputFormat) -> None:
     if output == "jsonl":
         results = [dataclasses.asdict(r) for r in report.results]
-        record = {"type": "batch_finished", "exit_code": report.exit_code, "results": results, "overlaps": overlaps}
+        record = {
+            "type": "batch_finished",
+            "timestamp": round(time.time(), 3),
+            "exit_code": report.exit_code,
+            "results": results,
+            "overlaps": overlaps,
+        }
         print(json.dumps(record), flush=True)
         return
     print("\n" + report.table())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Literal, TextIO
 
@@ -70,7 +71,8 @@ class EventPrinter:
     def finish(self, record: dict[str, object]) -> None:
         """Print the final summary (a ``session_finished`` JSON object, or a text line)."""
         if self.output == "jsonl":
-            self.stream.write(json.dumps({"type": "session_finished", **record}, default=str) + "\n")
+            stamped = {"type": "session_finished", "timestamp": round(time.time(), 3), **record}
+            self.stream.write(json.dumps(stamped, default=str) + "\n")
         else:
             fields = ", ".join(f"{k}={v}" for k, v in record.items() if v not in (None, ""))
             self.stream.write(f"{self.prefix}== finished: {fields}\n")
