@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import git
-from tests.fakes.provider_server import Fault, FakeProviderServer, tool_call
+from tests.fakes.provider_server import FakeProviderServer, Fault, tool_call
 
 
 def _config(repo: Path, query_url: str, indexing_url: str) -> Path:
