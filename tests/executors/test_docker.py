@@ -184,3 +184,30 @@ async def test_cleanup_after_a_crashed_kwaak(docker_repo: Path, tmp_path: Path, 
         assert live.container in await cleanup_containers(config.project_name, include_live=True)
     finally:
         await live.aclose()
+
+
+async def test_factory_starts_docker_when_it_is_available(
+    docker_repo: Path, workspace: AgentWorkspace, make_config: ConfigFactory
+) -> None:
+    warnings: list[str] = []
+    config = make_config(tool_executor="docker")
+    executor = await start_executor(
+        config, workspace.path, session_id=_sid(), repo_root=docker_repo, on_warning=warnings.append
+    )
+    try:
+        assert executor.kind == "docker" and warnings == []
+        assert executor.workdir == "/app"
+        assert (await executor.exec("cat hello.txt")).output == "Hello, world!\n"
+    finally:
+        await executor.aclose()
+
+
+async def test_losing_the_daemon_is_a_clear_error(
+    container: DockerExecutor, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with monkeypatch.context() as patch:
+        patch.setenv("DOCKER_HOST", f"unix://{tmp_path}/gone.sock")
+        with pytest.raises(ExecutorError, match="lost the docker daemon") as info:
+            await container.exec("true")
+    assert info.value.hint and "daemon" in info.value.hint
+    assert (await container.exec("echo back")).output == "back\n"

@@ -153,14 +153,18 @@ class DockerExecutor:
         argv += [self.container, *(["sh", "-c", cmd] if isinstance(cmd, str) else cmd)]
         killer = [self._docker, "exec", self.container, "sh", "-c", _KILL_SCRIPT, "sh", mark]
         result = await run_process(argv, cwd=None, env=None, timeout=timeout or self.default_timeout, on_timeout=killer)
-        if result.exit_code != 0 and result.output.startswith("Error response from daemon"):
-            await self._raise_if_gone(result.output)
+        if result.exit_code != 0 and not result.timed_out:
+            self._raise_if_gone(result.output)
         return result
 
-    async def _raise_if_gone(self, output: str) -> None:
-        if any(s in output for s in _GONE):
-            msg = f"the agent's container {self.container!r} is gone: {output.strip()}"
+    def _raise_if_gone(self, output: str) -> None:
+        first = output.lstrip().splitlines()[0] if output.strip() else ""
+        if first.startswith("Error response from daemon") and any(s in first for s in _GONE):
+            msg = f"the agent's container {self.container!r} is gone: {first}"
             raise ExecutorError(msg, hint="the container was removed or stopped outside kwaak; restart the chat")
+        if first.startswith(("Cannot connect to the Docker daemon", "error during connect")):
+            msg = f"lost the docker daemon while running a command in {self.container!r}: {first}"
+            raise ExecutorError(msg, hint="start the docker daemon again, then restart the chat")
 
     def _container_cwd(self, cwd: str | None) -> str:
         if not cwd:
