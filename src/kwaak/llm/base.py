@@ -39,7 +39,8 @@ class Model(abc.ABC):
         Args:
             messages: the history to send (already trimmed to the latest summary).
             tools: tool specs offered to the model.
-            on_text_delta: if given, the adapter streams and calls it with each text fragment.
+            on_text_delta: if given, the adapter streams and calls it with each text fragment. When a
+                failed attempt is retried, the fragments start over; the returned message is authoritative.
 
         Raises:
             kwaak.errors.ProviderError: a mapped provider failure (after retries).
@@ -75,6 +76,9 @@ class Embedder(abc.ABC):
         Raises:
             kwaak.errors.ProviderError: a mapped provider failure.
         """
+
+    async def warm_up(self) -> None:  # noqa: B027 - optional hook
+        """Load expensive resources (a local model, an SDK) ahead of the first call; optional."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release clients."""

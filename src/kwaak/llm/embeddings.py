@@ -82,9 +82,14 @@ class OpenAIEmbedder(Embedder):
             vectors.extend(await with_retries(functools.partial(self._request, batch), self._policy))
         return vectors
 
-    async def _request(self, batch: list[str]) -> list[list[float]]:
+    async def warm_up(self) -> None:
+        """Import the SDK and build the client in a worker thread."""
         if self._client is None:
             self._client = await asyncio.to_thread(build_openai_client, self._spec)
+
+    async def _request(self, batch: list[str]) -> list[list[float]]:
+        await self.warm_up()
+        assert self._client is not None
         try:
             response = await self._client.embeddings.create(model=self.name, input=batch)
         except Exception as exc:
@@ -160,8 +165,8 @@ class LocalEmbedder(Embedder):
             return []
         return await asyncio.to_thread(self._encode, list(texts))
 
-    async def load(self) -> None:
-        """Load the model now (otherwise the first :meth:`embed` does)."""
+    async def warm_up(self) -> None:
+        """Load the model now in a worker thread (otherwise the first :meth:`embed` does)."""
         await asyncio.to_thread(self.load_model)
 
 
