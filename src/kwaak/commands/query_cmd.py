@@ -1,0 +1,39 @@
+"""``kwaak query``: answer a question about the code from the index (kwaak's query pipeline)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.console import Console
+
+from kwaak.index.cli_support import AppLike, load_embedder, load_model, open_for_cli
+from kwaak.index.query import answer_question, strip_markdown_fence
+
+
+def run(app: AppLike, query: str) -> int:
+    """Print the answer to ``query``.
+
+    Raises:
+        ProviderError: the query model failed.
+        ConfigError: the query model is not configured.
+    """
+    print(asyncio.run(_answer(app, query)))
+    return 0
+
+
+async def _answer(app: AppLike, query: str) -> str:
+    console = Console(stderr=True)
+    model = load_model(app.config, "query")
+    embedder, _ = load_embedder(app.config)
+    refresh = not getattr(app, "skip_indexing", False)
+    try:
+        index = await open_for_cli(app, embedder=embedder, refresh=refresh, console=console)
+        try:
+            answer = await answer_question(query, index=index, model=model, config=app.config)
+        finally:
+            await index.close()
+    finally:
+        await model.aclose()
+        if embedder is not None:
+            await embedder.aclose()
+    return strip_markdown_fence(answer)

@@ -1,0 +1,143 @@
+"""What the ``index``, ``search`` and ``query`` verbs share: providers, opening, a progress bar."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Protocol
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from kwaak.config import Config
+from kwaak.errors import ConfigError, IndexLocked, ProviderError
+from kwaak.index.code_index import CodeIndex
+from kwaak.index.results import IndexProgress, IndexStats
+from kwaak.llm.base import Embedder, Model
+
+log = logging.getLogger(__name__)
+
+
+class AppLike(Protocol):
+    """The part of ``kwaak.commands.app.AppContext`` the index verbs need."""
+
+    @property
+    def config(self) -> Config:
+        """The loaded configuration."""
+        ...
+
+    @property
+    def repo_root(self) -> Path:
+        """The repository's top-level directory."""
+        ...
+
+
+def load_embedder(config: Config) -> tuple[Embedder | None, str | None]:
+    """The configured embedder, or ``None`` and the reason (keyword-only search then)."""
+    try:
+        from kwaak.llm import make_embedder
+    except ImportError:  # the provider layer is optional for the index
+        return None, "no embedding provider is available"
+    try:
+        embedder = make_embedder(config.llm.embedding, batch_size=config.indexing_batch_size, backoff=config.backoff)
+    except (ProviderError, ConfigError) as exc:
+        return None, exc.message
+    return embedder, None
+
+
+def load_model(config: Config, role: str) -> Model:
+    """The chat model of ``role`` (``query`` or ``indexing``).
+
+    Raises:
+        ConfigError: the provider cannot chat or is misconfigured.
+    """
+    from kwaak.llm import make_model
+
+    table = config.llm.query if role == "query" else config.llm.indexing
+    return make_model(table, backoff=config.backoff, prices=config.prices)
+
+
+async def open_for_cli(
+    app: AppLike, *, embedder: Embedder | None, refresh: bool, console: Console, model: Model | None = None
+) -> CodeIndex:
+    """Open the index for a verb: as the writer (updating it when ``refresh``), else read-only.
+
+    Raises:
+        IndexingError: the index is locked by another kwaak and has never been built.
+    """
+    try:
+        index = await CodeIndex.open(app.config, app.repo_root, embedder=embedder, model=model)
+    except IndexLocked as exc:
+        console.print(f"[yellow]{exc.message}; searching the index read-only[/yellow]")
+        return await CodeIndex.open(app.config, app.repo_root, embedder=embedder, readonly=True)
+    if refresh:
+        try:
+            await update_with_progress(index, console=console, quiet=True)
+        except BaseException:
+            await index.close()
+            raise
+    return index
+
+
+class ProgressBar:
+    """A rich progress bar fed by :class:`IndexProgress` updates."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._files: TaskID | None = None
+        self._embed: TaskID | None = None
+
+    def __enter__(self) -> ProgressBar:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, update: IndexProgress) -> None:
+        """Show one update."""
+        if update.phase in ("scanning", "chunking") and update.files_total:
+            if self._files is None:
+                self._files = self.progress.add_task("files", total=update.files_total, detail="")
+            rate = self._rate(self._files)
+            detail = f"{update.chunks} chunks{rate}" + (" · keyword search ready" if update.lexical_ready else "")
+            self.progress.update(self._files, completed=update.files_done, detail=detail)
+        elif update.phase == "embedding" and update.to_embed:
+            if self._embed is None:
+                self._embed = self.progress.add_task("embeddings", total=update.to_embed, detail="")
+            self.progress.update(self._embed, completed=update.embedded, detail=self._rate(self._embed, "chunks"))
+
+    def _rate(self, task_id: TaskID, unit: str = "files") -> str:
+        task = self.progress.tasks[task_id]
+        speed = task.speed
+        return f" · {speed:.0f} {unit}/s" if speed else ""
+
+
+async def update_with_progress(index: CodeIndex, *, console: Console, quiet: bool) -> IndexStats:
+    """Run an update, showing a progress bar unless ``quiet`` or the console is not a terminal."""
+    if quiet or not console.is_terminal:
+        return await index.update()
+    with ProgressBar(console) as bar:
+        return await index.update(bar)
+
+
+def summary(stats: IndexStats) -> str:
+    """One line about an update."""
+    parts = [
+        f"{stats.files_total} files, {stats.chunks_total} chunks",
+        f"{stats.files_indexed} (re)indexed, {stats.files_removed} removed",
+    ]
+    if stats.embedded or stats.vectors_reused:
+        parts.append(f"{stats.embedded} embedded ({stats.vectors_reused} reused)")
+    if stats.pending_embeddings:
+        parts.append(f"{stats.pending_embeddings} without embeddings")
+    parts.append(f"keyword search ready in {stats.lexical_ready_sec:.1f}s, done in {stats.total_sec:.1f}s")
+    return "; ".join(parts)
