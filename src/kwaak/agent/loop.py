@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from kwaak import telemetry
 from kwaak.errors import KwaakError
 from kwaak.llm.base import Model
 from kwaak.messages import (
@@ -144,11 +145,15 @@ class AgentLoop:
         self.listener.activity("running completions")
         state.completion_start = len(state.history)
         message_id = uuid.uuid4().hex[:12]
-        response = await self.model.complete(
-            messages_to_send(state.history),
-            tools=self.registry.specs(),
-            on_text_delta=lambda text: self.listener.text_delta(message_id, text),
-        )
+        with telemetry.span("llm.completion", model=self.model.name) as span:
+            response = await self.model.complete(
+                messages_to_send(state.history),
+                tools=self.registry.specs(),
+                on_text_delta=lambda text: self.listener.text_delta(message_id, text),
+            )
+            span.set_attribute("llm.input_tokens", response.usage.input_tokens)
+            span.set_attribute("llm.output_tokens", response.usage.output_tokens)
+            span.set_attribute("llm.tool_calls", len(response.message.tool_calls))
         state.history.append(response.message)
         self.listener.usage(response.usage)
         self.listener.assistant_message(message_id, response.message)
@@ -173,8 +178,10 @@ class AgentLoop:
         self.listener.tool_started(call)
         stopped = False
         try:
-            result = await self.registry.invoke(call, self.ctx)
-            result = await self.hooks.after_tool(call, result)
+            with telemetry.span(f"tool.{call.name}", tool=call.name, call_id=call.id) as span:
+                result = await self.registry.invoke(call, self.ctx)
+                result = await self.hooks.after_tool(call, result)
+                span.set_attribute("tool.ok", not result.is_error)
         except StopAgent as stop:
             result, stopped = ToolResult(call_id=call.id, name=call.name, content=stop.message), True
         except KwaakError as exc:

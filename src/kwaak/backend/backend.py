@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kwaak import protocol as p
+from kwaak import telemetry
 from kwaak.backend.actions import dispatch
 from kwaak.backend.persistence import SessionStore, list_stores, sessions_root
 from kwaak.backend.restore import cleanup_leftovers, load_session
@@ -191,7 +192,8 @@ class Backend:
     async def _handle(self, session_id: p.SessionId, op: p.Op) -> None:
         started = time.monotonic()
         try:
-            await dispatch(self, session_id, op)
+            with telemetry.span(f"command.{op.kind}", session_id=session_id, command=op.kind):
+                await dispatch(self, session_id, op)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():

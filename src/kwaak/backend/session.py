@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, field
 
 from kwaak import protocol as p
+from kwaak import telemetry
 from kwaak.agent.budget import Meter, check_budget
 from kwaak.agent.loop import AgentLoop, AgentState, LoopSettings, TurnOutcome
 from kwaak.agent.prompts import clean_title, read_instructions, render, system_prompt
@@ -290,7 +291,10 @@ class Session:
             stack.callback(self.meter.end_turn)
             stack.callback(self.runtime.team.end_turn)
             try:
-                outcome = await self._loop().run(self.state)
+                with telemetry.span(
+                    "agent.turn", session_id=self.id, branch=self.workspace.branch if self.workspace else None
+                ):
+                    outcome = await self._loop().run(self.state)
             except asyncio.CancelledError:
                 self.set_status("stopped", "stopped by the user")
                 raise
