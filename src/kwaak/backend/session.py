@@ -21,13 +21,20 @@ from kwaak.agent.prompts import clean_title, read_instructions, render, system_p
 from kwaak.backend.hooks import CodingHooks
 from kwaak.backend.listener import EventListener
 from kwaak.backend.persistence import SessionMeta, SessionStore
-from kwaak.backend.resume import commit_work_in_progress, reattach_workspace
+from kwaak.backend.resume import commit_work_in_progress
 from kwaak.backend.runtime import Runtime, usage_info
 from kwaak.backend.tooling import build_tools
 from kwaak.config.model import Budget, ToolExecutor
 from kwaak.errors import BudgetExceeded, KwaakError, SessionError
 from kwaak.executors.base import Executor
-from kwaak.git.workspace import AgentWorkspace, branch_name, create_workspace, remove_workspace, rename_branch
+from kwaak.git.workspace import (
+    AgentWorkspace,
+    branch_name,
+    create_workspace,
+    remove_workspace,
+    rename_branch,
+    restore_workspace,
+)
 from kwaak.messages import SystemMessage, Usage, UserMessage
 from kwaak.tools.base import ToolContext, ToolRegistry, WorkspaceInfo
 
@@ -161,7 +168,7 @@ class Session:
 
     async def _resume(self) -> None:
         assert self.workspace is not None
-        self.workspace = await reattach_workspace(self.workspace)
+        self.workspace = await restore_workspace(self.workspace, session_id=self.id)
         self.executor = await self._start_executor(self.workspace)
         self.registry = await build_tools(
             self.runtime.config, resources=self._resources, warn=self._warn, cwd=self.workspace.path
