@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from kwaak.agent.budget import Meter
 from kwaak.config import Config
+from kwaak.errors import KwaakError
 from kwaak.llm.base import Embedder, Model
 from kwaak.protocol import EventMsg, SessionId, UsageInfo
 
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from kwaak.index import CodeIndex
 
 Emit = Callable[[SessionId, EventMsg], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -30,17 +33,28 @@ class Models:
     @classmethod
     def from_config(cls, config: Config) -> Models:
         """Build the configured models (SDKs are imported lazily by the provider layer)."""
-        from kwaak.llm import make_model
+        from kwaak.llm import make_embedder, make_model
 
-        indexing = make_model(config.llm.indexing, backoff=config.backoff, prices=config.prices)
-        query = make_model(config.llm.query, backoff=config.backoff, prices=config.prices)
-        return cls(indexing=indexing, query=query)
+        timeout = config.limits.llm_timeout_sec
+        indexing = make_model(config.llm.indexing, backoff=config.backoff, prices=config.prices, timeout=timeout)
+        query = make_model(config.llm.query, backoff=config.backoff, prices=config.prices, timeout=timeout)
+        try:
+            embedder: Embedder | None = make_embedder(
+                config.llm.embedding, batch_size=config.indexing_batch_size, timeout=timeout, backoff=config.backoff
+            )
+        except KwaakError as exc:
+            # The index still works without dense vectors (lexical + symbols + paths).
+            log.warning("no embedder, the index will be lexical only: %s", exc.render())
+            embedder = None
+        return cls(indexing=indexing, query=query, embedder=embedder)
 
     async def aclose(self) -> None:
         """Close provider clients."""
         await self.indexing.aclose()
         if self.query is not self.indexing:
             await self.query.aclose()
+        if self.embedder is not None:
+            await self.embedder.aclose()
 
 
 @dataclass

@@ -236,6 +236,8 @@ class LimitsConfig(_Model):
     """Timeout of one shell command run by a tool."""
     max_tool_output_chars: int = Field(default=40_000, gt=1000)
     """Tool outputs longer than this are truncated with a marker."""
+    llm_timeout_sec: float = Field(default=300, gt=0)
+    """Timeout of one request to an LLM or embedding provider."""
 
 
 class ModelPrice(_Model):
