@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,40 @@ from tests.ui.helpers import session_ids
 AppFactory = Callable[..., tuple[KwaakApp, Backend]]
 
 
+def build_app(
+    config: Config,
+    repo: Path,
+    query: Model | None = None,
+    *,
+    indexing: Model | None = None,
+    skip_indexing: bool = True,
+    max_entries: int = 200,
+    connect: Callable[[], Awaitable[Any]] | None = None,
+) -> tuple[KwaakApp, Backend]:
+    """A KwaakApp on a real Backend with scripted models and deterministic session ids.
+
+    ``connect`` replaces the default (which returns the backend at once).
+    """
+    models = Models(
+        indexing=indexing or ScriptedModel(prompt_reply="Fix the calculator"), query=query or ScriptedModel()
+    )
+    backend = Backend(config, repo, models=models)
+    ids = session_ids()
+
+    async def connect_now() -> Backend:
+        return backend
+
+    app = KwaakApp(
+        connect or connect_now,
+        skip_indexing=skip_indexing,
+        version="0.0.0-test",
+        new_session_id=lambda: next(ids),
+        max_entries=max_entries,
+        log_handler=UILogHandler(),
+    )
+    return app, backend
+
+
 @pytest.fixture
 async def make_app(make_config: Callable[..., Config], tmp_git_repo: Path) -> AsyncIterator[AppFactory]:
     """Build apps on real backends; the backends are closed at the end of the test."""
@@ -32,24 +66,33 @@ async def make_app(make_config: Callable[..., Config], tmp_git_repo: Path) -> As
         max_entries: int = 200,
         **overrides: Any,
     ) -> tuple[KwaakApp, Backend]:
-        config = make_config(**overrides)
-        models = Models(
-            indexing=indexing or ScriptedModel(prompt_reply="Fix the calculator"),
-            query=query or ScriptedModel(),
-        )
-        backend = Backend(config, tmp_git_repo, models=models)
-        backends.append(backend)
-        ids = session_ids()
-        app = KwaakApp(
-            lambda: backend,
+        app, backend = build_app(
+            make_config(**overrides),
+            tmp_git_repo,
+            query,
+            indexing=indexing,
             skip_indexing=skip_indexing,
-            version="0.0.0-test",
-            new_session_id=lambda: next(ids),
             max_entries=max_entries,
-            log_handler=UILogHandler(),
         )
+        backends.append(backend)
         return app, backend
 
     yield factory
     for backend in backends:
         await backend.aclose()
+
+
+@pytest.fixture
+def make_sync_app(make_config: Callable[..., Config], tmp_git_repo: Path) -> AppFactory:
+    """Build apps for snapshot tests (the app closes its backend when it exits)."""
+
+    def factory(
+        query: Model | None = None,
+        *,
+        skip_indexing: bool = True,
+        connect: Callable[[], Awaitable[Any]] | None = None,
+        **overrides: Any,
+    ) -> tuple[KwaakApp, Backend]:
+        return build_app(make_config(**overrides), tmp_git_repo, query, skip_indexing=skip_indexing, connect=connect)
+
+    return factory

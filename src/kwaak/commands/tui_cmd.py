@@ -1,7 +1,7 @@
 """``kwaak`` / ``kwaak tui``: the terminal UI.
 
-The app draws its first frame before the engine is imported: the backend is built by a callback
-the app runs in a thread. Whatever way the app ends, the backend is closed (agents cancelled,
+The app draws its first frame before the engine is imported: the backend is built in a thread
+that the app starts after its first frame. Whatever way the app ends, the backend is closed (agents cancelled,
 executors closed, worktrees removed) before this returns.
 """
 
@@ -32,10 +32,14 @@ def build_app(app: App) -> KwaakApp:
 
     config, repo_root = app.config, app.repo_root
 
-    def connect() -> Backend:
+    def build() -> Backend:
         from kwaak.backend import Backend
 
         return Backend(config, repo_root)
+
+    async def connect() -> Backend:
+        # Importing the engine and SDKs takes most of a second: keep it off the UI thread.
+        return await asyncio.to_thread(build)
 
     return KwaakApp(connect, skip_indexing=app.skip_indexing, hide_header=config.ui.hide_header)
 

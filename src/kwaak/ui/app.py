@@ -1,8 +1,8 @@
 """The Textual application: a team of agents in one screen.
 
 The app renders backend events and posts operations; it holds no agent logic. The backend is
-built by ``connect`` in a thread after the first frame (importing the engine takes longer than
-drawing), and ops sent before it is ready are queued by the :class:`~kwaak.ui.bridge.Bridge`.
+built by ``connect`` after the first frame (importing the engine takes longer than drawing), and
+ops sent before it is ready are queued by the :class:`~kwaak.ui.bridge.Bridge`.
 Events arrive in batches (at most one per frame) and are applied inside one ``batch_update``.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -56,7 +56,7 @@ class KwaakApp(App[int]):
 
     def __init__(
         self,
-        connect: Callable[[], BackendLike],
+        connect: Callable[[], Awaitable[BackendLike]],
         *,
         skip_indexing: bool = False,
         hide_header: bool = False,
@@ -68,7 +68,8 @@ class KwaakApp(App[int]):
         """Create the app.
 
         Args:
-            connect: Builds the backend (called once, in a thread, after the first frame).
+            connect: Builds the backend (awaited once, after the first frame; run slow imports in a
+                thread so the UI stays responsive).
             skip_indexing: Skip the start-up indexing and its splash screen (``-s``).
             hide_header: ``ui.hide_header``.
             version: Shown in the header and on the splash screen.
@@ -137,7 +138,7 @@ class KwaakApp(App[int]):
 
     async def _attach_backend(self) -> None:
         try:
-            backend = await asyncio.to_thread(self._connect)
+            backend = await self._connect()
         except Exception as exc:
             log.exception("could not start the backend")
             self._close_splash()
@@ -389,9 +390,9 @@ class KwaakApp(App[int]):
             return
         self._quitting = True
         self.notify("Stopping agents and cleaning up ...", timeout=SHUTDOWN_SECONDS)
-        self.run_worker(self._shutdown(), name="shutdown", exit_on_error=False)
+        self.run_worker(self._quit_cleanly(), name="shutdown", exit_on_error=False)
 
-    async def _shutdown(self) -> None:
+    async def _quit_cleanly(self) -> None:
         await self._close_backend()
         self.exit(0)
 

@@ -92,6 +92,7 @@ class ChatList(Widget):
         for index, chat in enumerate(self.chats):
             line = chat.list_line(self.frame, width=width)
             if index == self.current:
+                line.pad_right(width - line.cell_len)
                 line.stylize("bold yellow on grey23")
             text.append_text(line)
             if index < len(self.chats) - 1:
@@ -145,10 +146,9 @@ class StatusBar(Widget):
         if self.chat is None:
             return Text("")
         chat = self.chat
-        parts = [
-            f"uuid: {chat.session_id}",
-            f"branch-name: {chat.branch or 'not yet named'}",
-            f"agent: {format_usage(chat.usage)}",
-            f"team: {self.team}",
-        ]
-        return Text("   ".join(parts), style="italic grey50", justify="right", no_wrap=True, overflow="ellipsis")
+        usage = f"agent: {format_usage(chat.usage)}   team: {self.team}"
+        branch = f"branch-name: {chat.branch or 'not yet named'}"
+        line = f"uuid: {chat.session_id}   {branch}   {usage}"
+        if len(line) > self.size.width:  # keep the usage visible on narrow terminals
+            line = f"uuid: {chat.session_id[:8]}  {branch}  {usage}"
+        return Text(line, style="italic grey50", justify="right", no_wrap=True, overflow="ellipsis")

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Center, Middle
+from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import ProgressBar, Static
 
 LOGO = r"""
-   __                           __
-  / /____      ____ _____ _____/ /__
- / //_/ | /| / / __ `/ __ `/ __  //_/
-/ ,<  | |/ |/ / /_/ / /_/ / /_/ ,<
-/_/|_| |__/|__/\__,_/\__,_/\__/_/|_|
+ _                             _
+| | ____      __  __ _   __ _ | | __
+| |/ /\ \ /\ / / / _` | / _` || |/ /
+|   <  \ V  V / | (_| || (_| ||   <
+|_|\_\  \_/\_/   \__,_| \__,_||_|\_\
 
-        >(.)__   kwek kwek
-         (___/
+      >(.)__  <(kwek kwek)
+       (___/
 """
 
 
@@ -28,14 +28,11 @@ class SplashScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Centered logo, version, progress bar and status line."""
-        with Middle(), Center():
-            yield Static(LOGO, id="splash-logo")
-        with Center():
-            yield Static(f"kwaak {self.version}", id="splash-version")
-        with Center():
-            yield ProgressBar(id="splash-progress", show_eta=False)
-        with Center():
-            yield Static("Preparing the code index ...", id="splash-message")
+        with Vertical(id="splash-box"):
+            yield Center(Static(LOGO, id="splash-logo"))
+            yield Center(Static(f"kwaak {self.version}", id="splash-version"))
+            yield Center(ProgressBar(id="splash-progress", show_eta=False))
+            yield Center(Static("Preparing the code index ...", id="splash-message"))
 
     def progress(self, done: int, total: int, message: str) -> None:
         """Show indexing progress."""
