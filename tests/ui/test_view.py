@@ -132,7 +132,7 @@ async def test_chat_list_and_status_bar_render_state(make_app: AppFactory) -> No
         await wait_for(pilot, lambda: app.chats[0].unread == 1)
         lines = str(app.query_one(ChatList).render()).splitlines()
         assert lines[0].startswith("✗ A very long title") and lines[0].endswith("… ●1")
-        assert lines[1] == "○ Chat #2"
+        assert lines[1].rstrip() == "○ Chat #2"
         await pilot.press("tab")
         status = str(app.query_one(StatusBar).render())
         assert "branch-name: kwaak/long-title-00000001" in status
