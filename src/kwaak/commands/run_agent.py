@@ -1,7 +1,7 @@
 """``kwaak run-agent -i "task"``: one agent, headless, until it stops.
 
 Exit codes: 0 completed, 1 the agent failed or was stopped, 2 usage/config error, 3 a budget
-(steps, tokens, cost, wall time) was exhausted.
+(steps, tokens, cost, wall time) was exhausted, 130 Ctrl-C, 143 SIGTERM.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from kwaak.config.model import Budget
 from kwaak.headless.printer import EventPrinter, OutputFormat
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUDGET = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 
 class App(Protocol):
@@ -71,7 +72,11 @@ def run(
     """Run one agent on ``initial_message`` and return the exit code."""
     config = with_overrides(app.config, max_steps=max_steps, max_cost=max_cost, timeout=timeout)
     printer = EventPrinter(output=output)
-    return asyncio.run(_main(config, app.repo_root, initial_message, printer, skip_indexing=app.skip_indexing))
+    try:
+        return asyncio.run(_main(config, app.repo_root, initial_message, printer, skip_indexing=app.skip_indexing))
+    except asyncio.CancelledError:
+        # SIGTERM cancelled the run (Ctrl-C surfaces as KeyboardInterrupt, exit 130, in the CLI).
+        return EXIT_TERMINATED
 
 
 async def _main(config: Config, repo_root: Path, message: str, printer: EventPrinter, *, skip_indexing: bool) -> int:
@@ -81,28 +86,37 @@ async def _main(config: Config, repo_root: Path, message: str, printer: EventPri
 
     main_task = asyncio.current_task()
     loop = asyncio.get_running_loop()
+    terminated: list[bool] = []
+
+    def on_sigterm() -> None:
+        terminated.append(True)
+        if main_task is not None:
+            main_task.cancel()
+
     with contextlib.suppress(NotImplementedError, RuntimeError):
-        loop.add_signal_handler(signal.SIGTERM, lambda: main_task.cancel() if main_task else None)
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     started = time.monotonic()
     session_id = str(uuid.uuid4())
     completed: p.CommandCompleted | None = None
-    async with Backend(config, repo_root, buffer_events=False) as backend:
-        backend.add_listener(printer)
-        await backend.start(restore=False)
-        if not skip_indexing:
-            try:
-                await index_repository(backend, p.SYSTEM_SESSION)
-            except KwaakError as exc:
-                # The agent still works without the index (search_code, files); say so once.
-                print(f"warning: continuing without the code index: {exc.render()}", file=sys.stderr)
-        try:
+    try:
+        async with Backend(config, repo_root, buffer_events=False) as backend:
+            backend.add_listener(printer)
+            await backend.start(restore=False)
+            if not skip_indexing:
+                try:
+                    await index_repository(backend, p.SYSTEM_SESSION)
+                except KwaakError as exc:
+                    # The agent still works without the index (search_code, files); say so once.
+                    print(f"warning: continuing without the code index: {exc.render()}", file=sys.stderr)
             completed = await backend.run_op(session_id, p.Chat(message=message))
-        except asyncio.CancelledError:
-            printer.finish({"status": "interrupted", "exit_code": 130})
-            raise
-        session = backend.sessions.get(session_id)
-        code = exit_code_for(completed)
-        printer.finish(_summary(session, code, time.monotonic() - started))
+            session = backend.sessions.get(session_id)
+            code = exit_code_for(completed)
+            printer.finish(_summary(session, code, time.monotonic() - started))
+    except asyncio.CancelledError:
+        # After the backend has closed, so that the summary stays the last line of the stream.
+        code = EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+        printer.finish({"status": "interrupted", "session_id": session_id, "exit_code": code})
+        raise
     return code
 
 
