@@ -86,7 +86,7 @@ async def test_docs_and_tests_are_down_weighted(open_index: OpenIndex, make_conf
     for path in ("tests/test_pricing.py", "docs/pricing.md"):
         assert path in scores_on
         assert scores_on[path] < ranked_off[path]
-    assert scores_on["src/shop/pricing.py"] == ranked_off["src/shop/pricing.py"]
+    assert scores_on["src/shop/pricing.py"] >= ranked_off["src/shop/pricing.py"]
     # a question about tests is not penalized for finding tests
     about_tests = await on.search("which tests check the discount threshold", k=3, files=True)
     assert about_tests[0].path == "tests/test_pricing.py"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
@@ -21,12 +20,12 @@ from kwaak.errors import IndexingError
 from kwaak.index import store as db
 from kwaak.index.dense import DenseIndex, FloatMatrix, IdArray, normalize
 from kwaak.index.languages import LanguageSet
-from kwaak.index.lexical import Analyzers, LexicalDoc, LexicalIndex
-from kwaak.index.overlay import OverlayCache, OverlayView, build_view, score_dense, score_lexical, symbol_matches
+from kwaak.index.lexical import Analyzers, LexicalDoc, LexicalIndex, whole_file_doc
+from kwaak.index.overlay import OverlayCache, OverlayView, build_view
 from kwaak.index.parts import IndexParts
 from kwaak.index.pipeline import ProgressCallback, Updater, _lexical_doc
-from kwaak.index.ranking import Ranking, aggregate_files, kind_factors, rrf, symbol_weight
 from kwaak.index.results import Hit, IndexStats
+from kwaak.index.search import gather, rank_chunks, rank_files, to_hit
 from kwaak.llm.base import Embedder, Model
 
 log = logging.getLogger(__name__)
@@ -136,46 +135,12 @@ class CodeIndex:
         parts = self.parts
         if self.readonly:
             parts.lexical.refresh()
-        hidden = view.hidden if view is not None else frozenset()
+            parts.files_lexical.refresh()
         limit = max(k * 5, 200 if files else 50)
-        docs: dict[int, LexicalDoc] = {}
-
-        def keep(found: list[tuple[LexicalDoc, float]], *, shared: bool = True) -> list[tuple[LexicalDoc, float]]:
-            # chunks of the shared index are hidden where the overlay has its own version
-            kept = [(d, s) for d, s in found if not (shared and d.path in hidden)]
-            docs.update((d.id, d) for d, _ in kept)
-            return kept
-
-        lexical = keep(parts.lexical.search(query, limit=limit))
-        identifiers = parts.analyzers.identifiers(query)
-        symbols = keep(parts.lexical.search_symbols(identifiers, limit=50))
-        dense = keep(self._dense(vector, limit)) if vector is not None else []
-        if view is not None:
-            lexical = _merge(lexical, keep(score_lexical(parts, self._overlays, view, query), shared=False))
-            own = [(d, 1.0) for d in symbol_matches(parts, view, identifiers)]
-            symbols = keep(own, shared=False) + symbols
-            if vector is not None:
-                dense = _merge(dense, keep(score_dense(view, vector), shared=False))
-        factors = kind_factors(query, downweight=parts.config.index.downweight_non_code)
-        lexical_rank = {d.id: i for i, (d, _) in enumerate(lexical)}
-        symbols.sort(key=lambda item: (-factors.get(item[0].kind, 1.0), lexical_rank.get(item[0].id, limit)))
-        fused = rrf(
-            [
-                Ranking([d.id for d, _ in lexical], 1.0),
-                Ranking([d.id for d, _ in dense], 1.0),
-                Ranking([d.id for d, _ in symbols], symbol_weight(query)),
-            ]
-        )
-        scored = sorted(
-            ((docs[i], score * factors.get(docs[i].kind, 1.0)) for i, score in fused.items()),
-            key=lambda item: (-item[1], item[0].path, item[0].start_line),
-        )
-        return _file_hits(scored, k) if files else [_hit(d, s) for d, s in scored[:k]]
-
-    def _dense(self, vector: FloatMatrix, limit: int) -> list[tuple[LexicalDoc, float]]:
-        found = self.parts.dense.search(vector.tolist(), limit)
-        stored = self.parts.lexical.fetch([i for i, _ in found])
-        return [(stored[i], s) for i, s in found if i in stored]
+        found = gather(parts, self._overlays, query, limit=limit, view=view, vector=vector, files=files)
+        if files:
+            return rank_files(found, k, max_bytes=parts.config.index.chunk_max_bytes)
+        return [to_hit(d, s) for d, s in rank_chunks(found)[:k]]
 
     async def stats(self) -> dict[str, int]:
         """Files, chunks and embedded chunks in the index (for status displays)."""
@@ -184,31 +149,6 @@ class CodeIndex:
             "chunks": self.parts.lexical.num_docs(),
             "embedded": len(self.parts.dense),
         }
-
-
-def _merge(a: list[tuple[LexicalDoc, float]], b: list[tuple[LexicalDoc, float]]) -> list[tuple[LexicalDoc, float]]:
-    return sorted(a + b, key=lambda item: -item[1])
-
-
-def _hit(doc: LexicalDoc, score: float) -> Hit:
-    return Hit(
-        path=doc.path,
-        start_line=doc.start_line,
-        end_line=doc.end_line,
-        score=round(score, 6),
-        content=doc.content,
-        symbols=doc.symbols,
-        language=doc.language,
-        kind=doc.kind,
-    )
-
-
-def _file_hits(scored: list[tuple[LexicalDoc, float]], k: int) -> list[Hit]:
-    best: dict[str, LexicalDoc] = {}
-    for doc, _ in scored:
-        best.setdefault(doc.path, doc)
-    ranked = aggregate_files((d.path, s) for d, s in scored)[:k]
-    return [replace(_hit(best[path], score), score=round(score, 6)) for path, score in ranked]
 
 
 def _load(
@@ -226,6 +166,7 @@ def _load(
         languages=LanguageSet.from_config(config.languages),
         analyzers=analyzers,
         lexical=LexicalIndex(cache_dir / "tantivy", analyzers),
+        files_lexical=LexicalIndex(cache_dir / "tantivy-files", analyzers),
         dense=DenseIndex(),
         store=store,
         embedder=embedder,
@@ -250,7 +191,7 @@ def _restore(parts: IndexParts, con: duckdb.DuckDBPyConnection) -> None:
     if embedder is not None and db.get_meta(con, "embedder") == f"{embedder.name}:{embedder.dimensions}":
         ids, matrix = db.load_vectors(con, embedder.dimensions) if embedder.dimensions else _any_vectors(con)
         parts.dense.replace(ids, matrix)
-    if not parts.store.readonly and parts.lexical.num_docs() == 0 and files:
+    if not parts.store.readonly and files and (parts.lexical.num_docs() == 0 or parts.files_lexical.num_docs() == 0):
         _rebuild_lexical(parts, con)
 
 
@@ -263,25 +204,32 @@ def _rebuild_lexical(parts: IndexParts, con: duckdb.DuckDBPyConnection) -> None:
     """Recreate the keyword index from the database (its directory was deleted or is new)."""
     log.info("rebuilding the keyword index from the database")
     rows = con.execute(
-        "SELECT id, path, start_line, end_line, language, kind, symbols, context, content, qa FROM chunks"
+        "SELECT id, path, start_line, end_line, language, kind, symbols, context, content, qa FROM chunks "
+        "ORDER BY path, start_line"
     ).fetchall()
-    with parts.lexical.writing():
-        parts.lexical.clear()
-        parts.lexical.add(
-            _lexical_doc(
-                db.ChunkRow(
-                    id=int(r[0]),
-                    path=str(r[1]),
-                    start_line=int(r[2]),
-                    end_line=int(r[3]),
-                    language=str(r[4]),
-                    kind=str(r[5]),
-                    symbols=tuple(s for s in str(r[6] or "").split("\n") if s),
-                    context=tuple(c for c in str(r[7] or "").split("\n") if c),
-                    content=str(r[8]),
-                    qa=r[9],
-                    text_hash="",
-                )
+    docs = [
+        _lexical_doc(
+            db.ChunkRow(
+                id=int(r[0]),
+                path=str(r[1]),
+                start_line=int(r[2]),
+                end_line=int(r[3]),
+                language=str(r[4]),
+                kind=str(r[5]),
+                symbols=tuple(s for s in str(r[6] or "").split("\n") if s),
+                context=tuple(c for c in str(r[7] or "").split("\n") if c),
+                content=str(r[8]),
+                qa=r[9],
+                text_hash="",
             )
-            for r in rows
         )
+        for r in rows
+    ]
+    by_path: dict[str, list[LexicalDoc]] = {}
+    for doc in docs:
+        by_path.setdefault(doc.path, []).append(doc)
+    with parts.lexical.writing(), parts.files_lexical.writing():
+        parts.lexical.clear()
+        parts.lexical.add(docs)
+        parts.files_lexical.clear()
+        parts.files_lexical.add(d for chunks in by_path.values() if (d := whole_file_doc(chunks)) is not None)

@@ -273,6 +273,25 @@ def _to_doc(doc: tantivy.Document) -> LexicalDoc:
     )
 
 
+def whole_file_doc(chunks: list[LexicalDoc], doc_id: int = 0) -> LexicalDoc | None:
+    """A file as one document, rebuilt from its chunks (they tile the file)."""
+    if not chunks:
+        return None
+    first = chunks[0]
+    return LexicalDoc(
+        id=doc_id,
+        path=first.path,
+        start_line=1,
+        end_line=chunks[-1].end_line,
+        language=first.language,
+        kind=first.kind,
+        # a file's hundreds of names would drown its path in the boosted ``names`` field
+        symbols=(),
+        context=(),
+        content="".join(c.content for c in chunks),
+    )
+
+
 def _int(value: object) -> int:
     return int(value) if isinstance(value, int | float | str) else 0
 

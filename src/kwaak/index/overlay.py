@@ -27,7 +27,7 @@ import tantivy
 from kwaak.index.chunking import chunk_text
 from kwaak.index.dense import FloatMatrix, normalize
 from kwaak.index.files import classify, is_hidden
-from kwaak.index.lexical import FIELD_BOOSTS, LexicalDoc, bm25, names_text
+from kwaak.index.lexical import FIELD_BOOSTS, LexicalDoc, LexicalIndex, bm25, names_text, whole_file_doc
 from kwaak.index.parts import IndexParts, changed_since
 
 _CACHE_FILES = 2048
@@ -40,12 +40,15 @@ class OverlayView:
     hidden: frozenset[str]
     docs: list[LexicalDoc]
     vectors: FloatMatrix | None = None
+    files: list[LexicalDoc] = field(default_factory=list)
+    """One whole-file document per changed file (for file rankings)."""
 
 
 @dataclass(slots=True)
 class _FileChunks:
     docs: list[LexicalDoc]
     vectors: FloatMatrix | None = None
+    file: LexicalDoc | None = None
 
 
 @dataclass(slots=True)
@@ -53,7 +56,8 @@ class OverlayCache:
     """Chunks (and vectors) of worktree files by content hash, shared by all overlays."""
 
     files: OrderedDict[tuple[str, str], _FileChunks] = field(default_factory=OrderedDict)
-    avg_lengths: dict[str, float] = field(default_factory=dict)
+    avg_lengths: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per index ("chunks", "files"): average token count per field."""
     next_id: int = -1
 
     def new_id(self) -> int:
@@ -82,7 +86,8 @@ async def build_view(parts: IndexParts, worktree: Path, cache: OverlayCache) -> 
     docs = [doc for e in entries for doc in e.docs]
     with_vectors = [e.vectors for e in entries if e.vectors is not None]
     matrix = np.vstack(with_vectors) if entries and len(with_vectors) == len(entries) else None
-    return OverlayView(frozenset(hidden), docs, matrix)
+    files = [e.file for e in entries if e.file is not None]
+    return OverlayView(frozenset(hidden), docs, matrix, files)
 
 
 def _read(path: Path, max_bytes: int) -> bytes | None:
@@ -119,7 +124,7 @@ async def _chunks_of(
         )
         for c in chunks
     ]
-    entry = _FileChunks(docs)
+    entry = _FileChunks(docs, file=whole_file_doc(docs))
     if parts.embedder is not None and docs:
         from kwaak.index.pipeline import embed_text
 
@@ -131,20 +136,21 @@ async def _chunks_of(
     return entry
 
 
-def average_lengths(parts: IndexParts, cache: OverlayCache) -> dict[str, float]:
-    """Average token count per text field, estimated from a sample of indexed chunks."""
-    if cache.avg_lengths:
-        return cache.avg_lengths
-    searcher = parts.lexical.index.searcher()
-    sample = searcher.search(tantivy.Query.all_query(), limit=300, count=False).hits
+def average_lengths(parts: IndexParts, index: LexicalIndex, cache: OverlayCache, key: str) -> dict[str, float]:
+    """Average token count per text field of ``index``, estimated from a sample of its documents."""
+    if key in cache.avg_lengths:
+        return cache.avg_lengths[key]
+    searcher = index.index.searcher()
+    sample = searcher.search(tantivy.Query.all_query(), limit=200, count=False).hits
     lengths: dict[str, list[int]] = {name: [] for name in FIELD_BOOSTS}
     for _, address in sample:
         doc = searcher.doc(address)
         body = str(doc.get_first("body") or "")
-        for name, count in _field_lengths(parts, body, str(doc.get_first("path")), ()).items():
+        symbols = tuple(s for s in str(doc.get_first("symbols") or "").split("\n") if s)
+        for name, count in _field_lengths(parts, body, str(doc.get_first("path")), symbols).items():
             lengths[name].append(count)
-    cache.avg_lengths = {name: statistics.fmean(v) if v else 100.0 for name, v in lengths.items()}
-    return cache.avg_lengths
+    cache.avg_lengths[key] = {name: statistics.fmean(v) if v else 100.0 for name, v in lengths.items()}
+    return cache.avg_lengths[key]
 
 
 def _field_texts(content: str, path: str, symbols: tuple[str, ...], context: tuple[str, ...] = ()) -> dict[str, str]:
@@ -161,16 +167,17 @@ def _field_lengths(parts: IndexParts, content: str, path: str, symbols: tuple[st
 
 
 def score_lexical(
-    parts: IndexParts, cache: OverlayCache, view: OverlayView, query: str
+    parts: IndexParts, cache: OverlayCache, docs: list[LexicalDoc], query: str, *, files: bool = False
 ) -> list[tuple[LexicalDoc, float]]:
-    """BM25 of the overlay's chunks on the shared index's scale, best first."""
+    """BM25 of overlay documents on the scale of the shared chunk (or file) index, best first."""
     terms = parts.analyzers.query_terms(query)
-    if not view.docs or not any(terms.values()):
+    if not docs or not any(terms.values()):
         return []
-    n_docs, freqs = parts.lexical.doc_freqs(terms)
-    avg = average_lengths(parts, cache)
+    index = parts.files_lexical if files else parts.lexical
+    n_docs, freqs = index.doc_freqs(terms)
+    avg = average_lengths(parts, index, cache, "files" if files else "chunks")
     scored: list[tuple[LexicalDoc, float]] = []
-    for doc in view.docs:
+    for doc in docs:
         score = 0.0
         for name, text in _field_texts(doc.content, doc.path, doc.symbols, doc.context).items():
             analyzer = parts.analyzers.ident if name == "ident" else parts.analyzers.code

@@ -24,6 +24,9 @@ class IndexParts:
     languages: LanguageSet
     analyzers: Analyzers
     lexical: LexicalIndex
+    """Chunks."""
+    files_lexical: LexicalIndex
+    """One document per file (file rankings)."""
     dense: DenseIndex
     store: Store
     embedder: Embedder | None

@@ -27,7 +27,7 @@ import numpy as np
 from kwaak.index import store as db
 from kwaak.index.chunking import Chunk, chunk_text
 from kwaak.index.files import Skip, list_candidates, read_source, select
-from kwaak.index.lexical import LexicalDoc
+from kwaak.index.lexical import LexicalDoc, whole_file_doc
 from kwaak.index.parts import IndexParts, git_base
 from kwaak.index.qa import generate_qa
 from kwaak.index.results import IndexProgress, IndexStats, Phase
@@ -159,7 +159,11 @@ class Updater:
         loop = asyncio.get_running_loop()
         next_id = db.next_chunk_id(con)
         done = 0
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="kwaak-chunk") as pool, self.parts.lexical.writing():
+        with (
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="kwaak-chunk") as pool,
+            self.parts.lexical.writing(),
+            self.parts.files_lexical.writing(),
+        ):
             if removed:
                 await asyncio.to_thread(self._write, con, [_FileResult(p, None) for p in removed], next_id)
             for start in range(0, len(todo), _BATCH_FILES * 2):
@@ -186,6 +190,7 @@ class Updater:
         old_ids = db.chunk_ids_of(con, paths)
         reusable = db.old_vectors(con, paths)
         rows: list[db.ChunkRow] = []
+        file_docs: list[LexicalDoc] = []
         for result in changed:
             if result.row is None:
                 stats.files_removed += 1
@@ -197,15 +202,21 @@ class Updater:
             else:
                 stats.files_indexed += 1
             parts.file_shas[result.path] = result.row.sha256
+            first = len(rows)
             for chunk in result.chunks:
                 rows.append(_chunk_row(chunk, next_id, result.kind))
                 next_id += 1
+            whole = whole_file_doc([_lexical_doc(row) for row in rows[first:]])
+            if whole is not None:
+                file_docs.append(whole)
         db.replace_files(con, paths, [r.row for r in changed if r.row is not None], rows)
         self._reuse_vectors(con, rows, reusable)
         parts.dense.remove(old_ids)
         for path in paths:
             parts.lexical.delete_path(path)
+            parts.files_lexical.delete_path(path)
         parts.lexical.add(_lexical_doc(row) for row in rows)
+        parts.files_lexical.add(file_docs)
         stats.chunks_added += len(rows)
         stats.chunks_removed += len(old_ids)
         return next_id

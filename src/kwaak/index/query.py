@@ -98,6 +98,14 @@ async def answer_question(
     Raises:
         kwaak.errors.ProviderError: the model failed.
     """
+    answer, _ = await answer_with_context(question, index=index, model=model, config=config, overlay=overlay)
+    return answer
+
+
+async def answer_with_context(
+    question: str, *, index: CodeIndex, model: Model, config: Config, overlay: Path | None = None
+) -> tuple[str, list[Hit]]:
+    """Like :func:`answer_question`, also returning the retrieved chunks (``eval ragas`` needs them)."""
     prompt = render("subquestions", question=with_project_info(question, config), example=question.splitlines()[0])
     reply = await model.prompt(prompt)
     questions = [question, *[q for q in parse_subquestions(reply) if q.strip() != question.strip()]]
@@ -106,7 +114,7 @@ async def answer_question(
         _Doc(path=h.path, start_line=h.start_line, end_line=h.end_line, language=h.language, content=h.content)
         for h in hits
     ]
-    return await model.prompt(render("answer", question=question, documents=documents))
+    return await model.prompt(render("answer", question=question, documents=documents)), hits
 
 
 async def initial_context(

@@ -6,7 +6,6 @@
   such a match is only a mild hint.
 * Tests and docs are down-weighted for questions about code behaviour (configurable), unless the
   question is about tests or docs.
-* For a file ranking, a file's score is its best chunk plus a decaying share of the next ones.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ DENSE_WEIGHT = 1.0
 SYMBOL_WEIGHT_EXACT = 3.0
 SYMBOL_WEIGHT_SENTENCE = 0.3
 NON_CODE_FACTOR = 0.5
-FILE_DECAY = (1.0, 0.5, 0.25, 0.125)
 
 _TEST_WORDS = frozenset(
     {"test", "tests", "testing", "tested", "pytest", "unittest", "spec", "specs", "fixture", "fixtures"}
@@ -58,6 +56,25 @@ def is_symbol_query(query: str) -> bool:
     return len(words) == 1 or any(_CODE_SHAPE.search(w) for w in words)
 
 
+_BACKTICKED = re.compile(r"`([^`]+)`")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def symbol_candidates(query: str) -> list[str]:
+    """Identifiers that may name a definition: all of a symbol query's, else code-shaped ones.
+
+    In a sentence, plain words (``copy``, ``walk``) are not treated as symbol names; ``parse_qs``,
+    ``HttpClient``, ``foo()`` and anything in backticks are.
+    """
+    if is_symbol_query(query):
+        return _IDENT.findall(query)
+    found = [w for quoted in _BACKTICKED.findall(query) for w in _IDENT.findall(quoted)]
+    for word in query.split():
+        if _CODE_SHAPE.search(word.strip(".,;:!?\"'")):
+            found += _IDENT.findall(word)
+    return list(dict.fromkeys(found))
+
+
 def symbol_weight(query: str) -> float:
     """The weight of exact symbol matches for this query."""
     return SYMBOL_WEIGHT_EXACT if is_symbol_query(query) else SYMBOL_WEIGHT_SENTENCE
@@ -74,15 +91,3 @@ def kind_factors(query: str, *, downweight: bool) -> dict[str, float]:
         "test": 1.0 if words & _TEST_WORDS else NON_CODE_FACTOR,
         "doc": 1.0 if words & _DOC_WORDS else NON_CODE_FACTOR,
     }
-
-
-def aggregate_files(scored: Iterable[tuple[str, float]]) -> list[tuple[str, float]]:
-    """Rank files from ``(path, chunk score)`` pairs (best first)."""
-    per_file: dict[str, list[float]] = {}
-    for path, score in scored:
-        per_file.setdefault(path, []).append(score)
-    totals = {
-        path: sum(w * s for w, s in zip(FILE_DECAY, sorted(scores, reverse=True), strict=False))
-        for path, scores in per_file.items()
-    }
-    return sorted(totals.items(), key=lambda item: (-item[1], item[0]))
