@@ -5,14 +5,24 @@
 Levels come from ``KWAAK_LOG``: a default level and optional per-logger levels, e.g. ``debug`` or
 ``kwaak.agent=debug,httpx=warning,info``. The default is ``warning``. Every formatted line,
 tracebacks included, has the configured secret values replaced by ``****``.
+
+Records are tagged with the session they belong to: the backend binds the session id to a context
+variable for each operation (:func:`bind_session` / :func:`session_context`), asyncio tasks and
+``to_thread`` calls inherit it, and the record factory installed by :func:`install_session_records`
+copies it onto every :class:`logging.LogRecord` as ``session_id`` (``None`` outside a session).
+The file shows it as ``[session <id>]`` after the logger name; other handlers (the TUI's Logs tab)
+read the attribute.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import logging.handlers
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -20,7 +30,7 @@ from kwaak.errors import ConfigError
 
 LOG_ENV = "KWAAK_LOG"
 DEFAULT_LEVEL = logging.WARNING
-LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s%(session_tag)s: %(message)s"
 _LEVELS = {
     "trace": logging.DEBUG,
     "debug": logging.DEBUG,
@@ -33,6 +43,48 @@ _LEVELS = {
 }
 
 
+_session_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("kwaak_log_session", default=None)
+
+
+def bind_session(session_id: str | None) -> contextvars.Token[str | None]:
+    """Tag log records of the current context (and tasks started from it) with ``session_id``."""
+    return _session_id.set(session_id)
+
+
+@contextlib.contextmanager
+def session_context(session_id: str | None) -> Iterator[None]:
+    """Tag log records emitted inside the ``with`` block with ``session_id``."""
+    token = _session_id.set(session_id)
+    try:
+        yield
+    finally:
+        _session_id.reset(token)
+
+
+def current_session_id() -> str | None:
+    """The session the current code runs for, if any."""
+    return _session_id.get()
+
+
+class _SessionRecordFactory:
+    """Wraps the previous record factory and adds ``session_id`` to each record."""
+
+    def __init__(self, wrapped: Callable[..., logging.LogRecord]) -> None:
+        self.wrapped = wrapped
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.wrapped(*args, **kwargs)
+        record.session_id = _session_id.get()
+        return record
+
+
+def install_session_records() -> None:
+    """Make every new log record carry ``session_id`` (idempotent)."""
+    factory = logging.getLogRecordFactory()
+    if not isinstance(factory, _SessionRecordFactory):
+        logging.setLogRecordFactory(_SessionRecordFactory(factory))
+
+
 class RedactingFormatter(logging.Formatter):
     """A formatter that masks known secret values anywhere in the output."""
 
@@ -42,7 +94,9 @@ class RedactingFormatter(logging.Formatter):
         self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
-        """Format the record, then mask every secret."""
+        """Format the record (with its session, if any), then mask every secret."""
+        session = getattr(record, "session_id", None)
+        record.session_tag = f" [session {session}]" if session else ""
         text = super().format(record)
         for secret in self._secrets:
             text = text.replace(secret, "****")
@@ -114,6 +168,7 @@ def setup_logging(
         msg = f"cannot write logs to {str(log_dir)!r}: {exc.strerror or exc}"
         raise ConfigError(msg, hint="set `log_dir` in kwaak.toml to a writable directory") from exc
     handler.setFormatter(RedactingFormatter(secrets))
+    install_session_records()
     root = logging.getLogger()
     reset_logging()
     root.addHandler(handler)

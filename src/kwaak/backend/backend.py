@@ -25,6 +25,7 @@ from kwaak.backend.runtime import Models, Runtime
 from kwaak.backend.session import Session
 from kwaak.config import Config
 from kwaak.errors import KwaakError, SessionNotFound
+from kwaak.logs import bind_session
 
 if TYPE_CHECKING:
     from kwaak.index import CodeIndex
@@ -167,6 +168,7 @@ class Backend:
         submission_id = uuid.uuid4().hex[:12]
         ctx = contextvars.copy_context()
         ctx.run(_submission.set, submission_id)
+        ctx.run(bind_session, session_id)  # log records of this op (and its turn) carry the session id
         task = asyncio.create_task(self._handle(session_id, op), name=f"{op.kind}-{session_id[:8]}", context=ctx)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -213,6 +215,7 @@ class Backend:
         self, session_id: p.SessionId, op: p.Op, started: float, *, error: tuple[str, str, str | None] | None = None
     ) -> None:
         seconds = round(time.monotonic() - started, 2)
+        log.info("command %s %s after %ss", op.kind, "failed: " + error[1] if error else "succeeded", seconds)
         if error is None:
             self._emit(session_id, p.CommandCompleted(command=op.kind, ok=True, seconds=seconds))
             return

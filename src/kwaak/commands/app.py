@@ -1,22 +1,27 @@
 """What every verb (except ``init`` and ``demo``) needs: the repository, its config, logging.
 
 ``load_app`` follows kwaak's start-up order: find the repository root, load the configuration,
-create the cache and log directories, set up the log file, then (for verbs that change the
-repository through agents) refuse to start when tracked files have uncommitted changes.
+create the cache and log directories, set up the log file and (with ``otel_enabled``) tracing,
+flushed at exit, then (for verbs that change the repository through agents) refuse to start when
+tracked files have uncommitted changes.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
+
 from kwaak.config import Config, load_config
 from kwaak.config.secrets import collect_secrets
 from kwaak.errors import ConfigError, DirtyRepository, KwaakError, NotAGitRepository
 from kwaak.logs import LOG_ENV, setup_logging
+from kwaak.otel import setup_tracing
 
 logger = logging.getLogger(__name__)
 _MAX_LISTED = 10
@@ -69,6 +74,7 @@ def load_app(
         config.log_dir, config.project_name, spec=os.environ.get(LOG_ENV), secrets=collect_secrets(config)
     )
     logger.info("kwaak started in %s (config %s)", root, config_path or "default")
+    _start_tracing(config)
     if require_clean and not allow_dirty:
         check_clean(root)
     return AppContext(
@@ -79,6 +85,13 @@ def load_app(
         allow_dirty=allow_dirty,
         log_file=log_file,
     )
+
+
+def _start_tracing(config: Config) -> None:
+    ctx = click.get_current_context(silent=True)
+    shutdown = setup_tracing(config, command=ctx.command.name if ctx else None)
+    if shutdown is not None:
+        atexit.register(shutdown)
 
 
 def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
