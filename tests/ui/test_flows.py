@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from kwaak.commands.tui_cmd import build_app
+from kwaak.config import Config
 from kwaak.errors import Transient
 from kwaak.llm.testing import ScriptedModel, Step, call
+from kwaak.ui import KwaakApp
 from kwaak.ui.messages import AssistantEntry, CommandEntry, DiffEntry, SystemEntry, ToolCallEntry, UserEntry
 from tests.conftest import git
 from tests.ui.conftest import AppFactory
@@ -138,3 +143,37 @@ async def test_ctrl_q_stops_agents_and_removes_worktrees(make_app: AppFactory, t
     assert app.return_code == 0
 
     assert len(git(tmp_git_repo, "worktree", "list").splitlines()) == 1
+
+
+@dataclass
+class Ctx:
+    config: Config
+    repo_root: Path
+    skip_indexing: bool = True
+
+
+async def test_restart_restores_the_saved_chats(make_config: Callable[..., Config], tmp_git_repo: Path) -> None:
+    ctx = Ctx(make_config(), tmp_git_repo)
+    first = build_app(ctx)  # the real `kwaak` wiring: models from the (scripted) config, sessions saved
+    async with first.run_test(size=SIZE) as pilot:
+        await send(pilot, "first task")
+        await wait_for(pilot, lambda: first.current_chat.status == "done" and not first.current_chat.busy)
+        saved = first.current_chat.session_id
+    second = build_app(ctx)
+    async with second.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(second.chats) == 2)
+        restored, fresh = second.chats
+        assert (restored.session_id, restored.name, restored.status) == (saved, "Kwek", "done")
+        assert second.current_chat is fresh and fresh.name == "Chat #1"
+        transcript = second.chat_log(saved).entries
+        assert [e.text for e in transcript if isinstance(e, UserEntry)] == ["first task"]
+        assert system_texts(second.chat_log(saved))[-1].startswith("Restored from the last run")
+
+
+async def test_initial_message_is_sent_with_a_plain_connect_function(make_app: AppFactory) -> None:
+    _, backend = make_app(ScriptedModel([Step(text="on it", tool_calls=(("stop", {}),))]))
+    app = KwaakApp(lambda: backend, skip_indexing=True, initial_message="start right away")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.current_chat.status == "done" and not app.current_chat.busy)
+        users = [e.text for e in app.current_log.entries if isinstance(e, UserEntry)]
+        assert users == ["start right away"]

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Protocol
 from kwaak.config import Config
 
 if TYPE_CHECKING:
-    from kwaak.backend import Backend
+    from kwaak.backend import Backend, Session
     from kwaak.ui import KwaakApp
+    from kwaak.ui.bridge import Connection, RestoredChat
 
 
 class App(Protocol):
@@ -37,22 +38,44 @@ def build_app(app: App) -> KwaakApp:
 
         return Backend(config, repo_root)
 
-    async def connect() -> Backend:
+    async def connect() -> Connection:
+        from kwaak.ui.bridge import Connection
+
         # Importing the engine and SDKs takes most of a second: keep it off the UI thread.
-        return await asyncio.to_thread(build)
+        backend = await asyncio.to_thread(build)
+        restored = await backend.start()  # saved sessions come back; leftovers of crashed runs go
+        return Connection(backend, [restored_chat(session) for session in restored])
 
     return KwaakApp(connect, skip_indexing=app.skip_indexing, hide_header=config.ui.hide_header)
 
 
+def restored_chat(session: Session) -> RestoredChat:
+    """What the UI needs to show a restored session again."""
+    from kwaak.backend.restore import replay_events
+    from kwaak.ui.bridge import RestoredChat
+
+    return RestoredChat(
+        session_id=session.id,
+        title=session.title,
+        status=session.status,
+        branch=session.workspace.branch if session.workspace else None,
+        events=replay_events(session.store) if session.store is not None else (),
+    )
+
+
 def run(app: App) -> int:
     """Run the TUI until the user quits; returns the exit code (0 after a normal quit)."""
-    return asyncio.run(_main(build_app(app)))
+    return asyncio.run(run_app(build_app(app)))
 
 
-async def _main(tui: KwaakApp) -> int:
+async def run_app(tui: KwaakApp) -> int:
+    """Run ``tui`` and make sure its backend is closed afterwards; returns the exit code."""
     try:
         await tui.run_async()
     finally:
         # A normal quit already closed it; after a crash or a signal this still cleans up.
         await tui.bridge.aclose()
     return tui.return_code or 0
+
+
+_main = run_app  # kept for callers written against the first version

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -21,7 +21,7 @@ from textual.widgets import ContentSwitcher
 from kwaak import __version__
 from kwaak import protocol as p
 from kwaak.ui import commands
-from kwaak.ui.bridge import BackendLike, Bridge, EventBatch
+from kwaak.ui.bridge import Bridge, Connect, EventBatch, RestoredChat, open_connection
 from kwaak.ui.chat_log import ChatLog
 from kwaak.ui.chrome import ChatList, HeaderBar, HelpPanel, Mode, StatusBar
 from kwaak.ui.composer import ChatInput, CommandMenu, Composer
@@ -56,8 +56,9 @@ class KwaakApp(App[int]):
 
     def __init__(
         self,
-        connect: Callable[[], Awaitable[BackendLike]],
+        connect: Connect,
         *,
+        initial_message: str | None = None,
         skip_indexing: bool = False,
         hide_header: bool = False,
         version: str = __version__,
@@ -68,8 +69,9 @@ class KwaakApp(App[int]):
         """Create the app.
 
         Args:
-            connect: Builds the backend (awaited once, after the first frame; run slow imports in a
-                thread so the UI stays responsive).
+            connect: Builds the backend after the first frame: a coroutine function is awaited, a
+                plain function runs in a thread. It may return a :class:`Connection` to restore chats.
+            initial_message: Sent to the first chat's agent at start-up (``kwaak demo``).
             skip_indexing: Skip the start-up indexing and its splash screen (``-s``).
             hide_header: ``ui.hide_header``.
             version: Shown in the header and on the splash screen.
@@ -80,6 +82,7 @@ class KwaakApp(App[int]):
         """
         super().__init__()
         self._connect = connect
+        self.initial_message = initial_message
         self.skip_indexing = skip_indexing
         self.hide_header = hide_header
         self.version = version
@@ -127,6 +130,8 @@ class KwaakApp(App[int]):
             self.booting = True
             self.push_screen(SplashScreen(self.version))
             self.bridge.submit(p.SYSTEM_SESSION, p.IndexRepository())
+        if self.initial_message:
+            self.send(self.initial_message)
         self.set_interval(0.1, self._tick)
         # Build the backend after the first frame is on screen (importing the engine takes longer).
         self.call_after_refresh(self.run_worker, self._attach_backend(), name="connect", exit_on_error=False)
@@ -138,7 +143,7 @@ class KwaakApp(App[int]):
 
     async def _attach_backend(self) -> None:
         try:
-            backend = await self._connect()
+            connection = await open_connection(self._connect)
         except Exception as exc:
             log.exception("could not start the backend")
             self._close_splash()
@@ -146,9 +151,11 @@ class KwaakApp(App[int]):
             self.current_log.add_system(f"Could not start kwaak's backend: {exc}", level="error", hint=hint)
             return
         if self.bridge.closed:  # the user quit while it was starting
-            await backend.aclose()
+            await connection.backend.aclose()
             return
-        self.bridge.attach(backend)
+        for index, restored in enumerate(connection.restored):
+            self._restore_chat(index, restored)
+        self.bridge.attach(connection.backend)
 
     # -- accessors ------------------------------------------------------------------------
 
@@ -182,6 +189,27 @@ class KwaakApp(App[int]):
         self.query_one("#chat-logs", ContentSwitcher).mount(chat_log)
         self._select(len(self.chats) - 1)
         return chat
+
+    def _restore_chat(self, position: int, restored: RestoredChat) -> None:
+        """Show a saved session again (before the fresh chats), replaying its recorded events."""
+        chat = ChatState(
+            session_id=restored.session_id,
+            name=restored.title or f"Chat #{position + 1}",
+            status=restored.status,
+            branch=restored.branch,
+        )
+        self._log_ids += 1
+        chat_log = ChatLog(chat.session_id, max_entries=self.max_entries, id=f"chat-{self._log_ids}")
+        self.chats.insert(position, chat)
+        self.current += 1
+        self._logs[chat.session_id] = chat_log
+        self.query_one("#chat-logs", ContentSwitcher).mount(chat_log)
+        for event in restored.events:
+            chat.observe(event.msg)
+            chat_log.show(event.msg)
+        chat.status, chat.pending, chat.activity = restored.status, 0, None
+        chat_log.add_system("Restored from the last run; send a message to continue.", level="info")
+        self._refresh_chrome()
 
     def _select(self, index: int) -> None:
         self.current = index % len(self.chats)

@@ -10,8 +10,10 @@ frame, off the UI's critical path) are queued and sent in order once it is.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from textual.message import Message
@@ -37,6 +39,41 @@ class BackendLike(Protocol):
     async def aclose(self) -> None:
         """Cancel everything and release resources."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class RestoredChat:
+    """A saved session to show again: its identity and its recorded events."""
+
+    session_id: p.SessionId
+    title: str | None
+    status: p.SessionStatus
+    branch: str | None
+    events: Sequence[p.Event] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """What ``connect`` returns when it also restored saved sessions."""
+
+    backend: BackendLike
+    restored: Sequence[RestoredChat] = ()
+
+
+Connect = Callable[[], "BackendLike | Connection | Awaitable[BackendLike | Connection]"]
+"""Builds the backend: a coroutine function (awaited on the UI loop) or a plain function (run in a
+thread, since building the engine imports SDKs and touches the disk)."""
+
+
+async def open_connection(connect: Connect) -> Connection:
+    """Call ``connect`` the right way for its kind and normalize the result."""
+    if inspect.iscoroutinefunction(connect):
+        result = await connect()
+    else:
+        result = await asyncio.to_thread(connect)
+    if inspect.isawaitable(result):
+        result = await result
+    return result if isinstance(result, Connection) else Connection(result)
 
 
 class EventBatch(Message):

@@ -160,6 +160,9 @@ class ChatLog(VerticalScroll, can_focus=False):
         self._dirty.clear()
         if self._pending:
             pending, self._pending = self._pending, []
+            if len(pending) > self.max_entries:  # e.g. a restored transcript: never mount what goes
+                self._forget(pending[: -self.max_entries])
+                pending = pending[-self.max_entries :]
             self.mount_all(pending)
         self._trim()
         self.call_after_refresh(self._follow)
@@ -180,13 +183,16 @@ class ChatLog(VerticalScroll, can_focus=False):
         if excess <= 0:
             return
         old = entries[:excess]
-        for entry in old:
+        self._forget(old)
+        self.remove_children(old)
+
+    def _forget(self, entries: list[ChatEntry]) -> None:
+        for entry in entries:
             if isinstance(entry, ToolCallEntry):
                 self._tools.pop(entry.call_id, None)
-        self.trimmed += excess
+        self.trimmed += len(entries)
         self._notice.update(f"… {self.trimmed} earlier messages are not shown here")
         self._notice.display = True
-        self.remove_children(old)
 
     def scroll_to_latest(self) -> None:
         """Jump to the newest message and follow again (End)."""
