@@ -18,11 +18,13 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kwaak import protocol as p
+from kwaak.errors import SessionError
 from kwaak.messages import (
     AssistantMessage,
     Message,
@@ -92,11 +94,21 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def _append(path: Path, record: dict[str, Any]) -> None:
-    line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(line)
-        fh.flush()
-        os.fsync(fh.fileno())
+    data = memoryview((json.dumps(record, ensure_ascii=False, default=str) + "\n").encode())
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        try:
+            while data:
+                data = data[os.write(fd, data) :]
+            os.fsync(fd)
+        except OSError:
+            # Never leave a torn line that later appends would follow (loading stops at it).
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+            raise
+    finally:
+        os.close(fd)
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -126,10 +138,24 @@ class SessionStore:
         return (self.dir / "meta.json").exists()
 
     def save_meta(self, meta: SessionMeta) -> None:
-        """Replace ``meta.json`` atomically."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        """Replace ``meta.json`` atomically.
+
+        Raises:
+            SessionError: the store cannot be written (disk full, read-only, permissions).
+        """
         meta.updated_at = time.time()
-        _atomic_write(self.dir / "meta.json", json.dumps(asdict(meta), indent=2, default=str))
+        with self._storage_errors():
+            self.dir.mkdir(parents=True, exist_ok=True)
+            _atomic_write(self.dir / "meta.json", json.dumps(asdict(meta), indent=2, default=str))
+
+    @contextlib.contextmanager
+    def _storage_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            msg = f"could not save agent session {self.session_id!r} to {str(self.dir)!r}: {exc.strerror or exc}"
+            hint = "free disk space (or fix permissions) under `cache_dir`, then /retry"
+            raise SessionError(msg, hint=hint) from exc
 
     def load_meta(self) -> SessionMeta:
         """Read ``meta.json``."""
@@ -138,19 +164,28 @@ class SessionStore:
         return SessionMeta(**{k: v for k, v in data.items() if k in known})
 
     def sync_history(self, history: list[Message]) -> None:
-        """Append what is new in ``history`` (or record a rewind first)."""
-        self.dir.mkdir(parents=True, exist_ok=True)
+        """Append what is new in ``history`` (or record a rewind first).
+
+        After a failed write, what did reach the disk is remembered, so the next sync resumes
+        there without duplicating records.
+
+        Raises:
+            SessionError: the store cannot be written (disk full, read-only, permissions).
+        """
         path = self.dir / "history.jsonl"
         common = 0
         for on_disk, current in zip(self._persisted, history, strict=False):
             if on_disk is not current:
                 break
             common += 1
-        if common < len(self._persisted):
-            _append(path, {"truncate": common})
-        for message in history[common:]:
-            _append(path, {"m": message_to_dict(message)})
-        self._persisted = list(history)
+        with self._storage_errors():
+            self.dir.mkdir(parents=True, exist_ok=True)
+            if common < len(self._persisted):
+                _append(path, {"truncate": common})
+                del self._persisted[common:]
+            for message in history[common:]:
+                _append(path, {"m": message_to_dict(message)})
+                self._persisted.append(message)
 
     def load_history(self) -> list[Message]:
         """Replay ``history.jsonl``."""
