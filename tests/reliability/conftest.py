@@ -13,7 +13,7 @@ from kwaak.backend import Backend, Models
 from kwaak.config import Config
 from kwaak.llm import make_model
 from kwaak.llm.testing import ScriptedModel
-from tests.backend.conftest import Recorder
+from tests.backend.conftest import Recorder, make_backend  # noqa: F401 - fixture, re-exported
 from tests.executors.conftest import bwrap_ok, docker_ok  # noqa: F401 - availability fixtures, re-exported
 from tests.fakes.provider_server import FakeProviderServer
 
