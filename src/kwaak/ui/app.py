@@ -21,10 +21,11 @@ from textual.widgets import ContentSwitcher
 from kwaak import __version__
 from kwaak import protocol as p
 from kwaak.ui import commands
-from kwaak.ui.bridge import Bridge, Connect, EventBatch, RestoredChat, open_connection
+from kwaak.ui.bridge import Bridge, Connect, EventBatch, open_connection
 from kwaak.ui.chat_log import ChatLog
 from kwaak.ui.chrome import ChatList, HeaderBar, HelpPanel, Mode, StatusBar
 from kwaak.ui.composer import ChatInput, CommandMenu, Composer
+from kwaak.ui.deck import ChatDeck
 from kwaak.ui.logs import LogsView, UILogHandler
 from kwaak.ui.splash import SplashScreen
 from kwaak.ui.state import ChatState, counts_as_unread, format_usage
@@ -90,16 +91,13 @@ class KwaakApp(App[int]):
         self.max_entries = max_entries
         self.log_handler = log_handler or UILogHandler()
         self.bridge = Bridge(self.post_message)
-        self.chats: list[ChatState] = []
-        self.current = 0
+        self.deck: ChatDeck | None = None
         self.frame = 0
         self.team_usage = p.UsageInfo()
         self.booting = False
         self.batches_applied = 0
         """How many event batches were rendered (tests and benchmarks)."""
         self.events_applied = 0
-        self._logs: dict[p.SessionId, ChatLog] = {}
-        self._log_ids = 0
         self._quitting = False
 
     # -- layout ---------------------------------------------------------------------------
@@ -124,8 +122,14 @@ class KwaakApp(App[int]):
         """Open the first chat, start connecting, and show the splash unless skipped."""
         logging.getLogger().addHandler(self.log_handler)
         self.input.border_subtitle = SUBTITLE
-        chat = self._add_chat()
-        self._logs[chat.session_id].add_system(commands.WELCOME)
+        self.deck = ChatDeck(
+            self.query_one("#chat-logs", ContentSwitcher),
+            new_session_id=self._new_session_id,
+            max_entries=self.max_entries,
+        )
+        self.deck.add()
+        self.current_log.add_system(commands.WELCOME)
+        self._refresh_chrome()
         if not self.skip_indexing:
             self.booting = True
             self.push_screen(SplashScreen(self.version))
@@ -154,7 +158,8 @@ class KwaakApp(App[int]):
             await connection.backend.aclose()
             return
         for index, restored in enumerate(connection.restored):
-            self._restore_chat(index, restored)
+            self._deck.restore(index, restored)
+        self._refresh_chrome()
         self.bridge.attach(connection.backend)
 
     # -- accessors ------------------------------------------------------------------------
@@ -165,68 +170,37 @@ class KwaakApp(App[int]):
         return self.query_one(ChatInput)
 
     @property
+    def _deck(self) -> ChatDeck:
+        assert self.deck is not None, "the app is not mounted"
+        return self.deck
+
+    @property
+    def chats(self) -> list[ChatState]:
+        """The chats in tab order."""
+        return self._deck.chats
+
+    @property
+    def current(self) -> int:
+        """The index of the chat on screen."""
+        return self._deck.current
+
+    @property
     def current_chat(self) -> ChatState:
         """The selected chat."""
-        return self.chats[self.current]
+        return self._deck.current_chat
 
     @property
     def current_log(self) -> ChatLog:
         """The selected chat's transcript."""
-        return self._logs[self.current_chat.session_id]
+        return self._deck.log(self.current_chat.session_id)
 
     def chat_log(self, session_id: p.SessionId) -> ChatLog:
         """The transcript of a chat."""
-        return self._logs[session_id]
-
-    # -- chats ----------------------------------------------------------------------------
-
-    def _add_chat(self) -> ChatState:
-        chat = ChatState(session_id=self._new_session_id(), name=f"Chat #{len(self.chats) + 1}")
-        self._log_ids += 1
-        chat_log = ChatLog(chat.session_id, max_entries=self.max_entries, id=f"chat-{self._log_ids}")
-        self.chats.append(chat)
-        self._logs[chat.session_id] = chat_log
-        self.query_one("#chat-logs", ContentSwitcher).mount(chat_log)
-        self._select(len(self.chats) - 1)
-        return chat
-
-    def _restore_chat(self, position: int, restored: RestoredChat) -> None:
-        """Show a saved session again (before the fresh chats), replaying its recorded events."""
-        chat = ChatState(
-            session_id=restored.session_id,
-            name=restored.title or f"Chat #{position + 1}",
-            status=restored.status,
-            branch=restored.branch,
-        )
-        self._log_ids += 1
-        chat_log = ChatLog(chat.session_id, max_entries=self.max_entries, id=f"chat-{self._log_ids}")
-        self.chats.insert(position, chat)
-        self.current += 1
-        self._logs[chat.session_id] = chat_log
-        self.query_one("#chat-logs", ContentSwitcher).mount(chat_log)
-        for event in restored.events:
-            chat.observe(event.msg)
-            chat_log.show(event.msg)
-        chat.status, chat.pending, chat.activity = restored.status, 0, None
-        chat_log.add_system("Restored from the last run; send a message to continue.", level="info")
-        self._refresh_chrome()
+        return self._deck.log(session_id)
 
     def _select(self, index: int) -> None:
-        self.current = index % len(self.chats)
-        chat = self.current_chat
-        chat.unread = 0
-        switcher = self.query_one("#chat-logs", ContentSwitcher)
-        switcher.current = self._logs[chat.session_id].id
+        self._deck.select(index)
         self._refresh_chrome()
-
-    def _remove_current_chat(self) -> None:
-        chat = self.chats.pop(self.current)
-        self._logs.pop(chat.session_id).remove()
-        if not self.chats:
-            self._add_chat()
-            self.current_log.add_system("Nice, you managed to delete the last chat!")
-            return
-        self._select(self.current)
 
     # -- events from the backend ----------------------------------------------------------
 
@@ -246,11 +220,11 @@ class KwaakApp(App[int]):
         if event.session_id == p.SYSTEM_SESSION:
             self._apply_system(msg)
             return
-        chat = next((c for c in self.chats if c.session_id == event.session_id), None)
+        chat = self._deck.find(event.session_id)
         if chat is None:  # a deleted chat's late events
             return
         chat.observe(msg)
-        self._logs[chat.session_id].show(msg)
+        self._deck.log(chat.session_id).show(msg)
         if chat is not self.current_chat and counts_as_unread(msg):
             chat.unread += 1
 
@@ -350,7 +324,9 @@ class KwaakApp(App[int]):
             case "next_chat":
                 self.action_next_chat()
             case "delete_chat":
-                self._remove_current_chat()
+                if not self._deck.remove_current():
+                    self.current_log.add_system("Nice, you managed to delete the last chat!")
+                self._refresh_chrome()
             case "sessions":
                 chat_log.add_system(
                     "Saved sessions are not available in this version yet.", hint="open a new chat with ^n"
@@ -383,7 +359,8 @@ class KwaakApp(App[int]):
 
     def action_new_chat(self) -> None:
         """Open a chat with a new agent (ctrl-n)."""
-        self._add_chat()
+        self._deck.add()
+        self._refresh_chrome()
         self.input.focus()
 
     def action_next_chat(self) -> None:

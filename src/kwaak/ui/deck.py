@@ -1,0 +1,85 @@
+"""The chats of the team: their states, their transcripts, and which one is shown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.widgets import ContentSwitcher
+
+from kwaak import protocol as p
+from kwaak.ui.bridge import RestoredChat
+from kwaak.ui.chat_log import ChatLog
+from kwaak.ui.state import ChatState
+
+
+class ChatDeck:
+    """Chats in tab order, each with a :class:`ChatLog` mounted in a ``ContentSwitcher``."""
+
+    def __init__(self, switcher: ContentSwitcher, *, new_session_id: Callable[[], str], max_entries: int) -> None:
+        self.switcher = switcher
+        self.new_session_id = new_session_id
+        self.max_entries = max_entries
+        self.chats: list[ChatState] = []
+        self.current = 0
+        self._logs: dict[p.SessionId, ChatLog] = {}
+        self._log_ids = 0
+
+    @property
+    def current_chat(self) -> ChatState:
+        """The chat on screen."""
+        return self.chats[self.current]
+
+    def log(self, session_id: p.SessionId) -> ChatLog:
+        """The transcript of a chat."""
+        return self._logs[session_id]
+
+    def find(self, session_id: p.SessionId) -> ChatState | None:
+        """The chat of a session (``None`` once it was deleted)."""
+        return next((chat for chat in self.chats if chat.session_id == session_id), None)
+
+    def _mount(self, chat: ChatState, position: int) -> ChatLog:
+        self._log_ids += 1
+        chat_log = ChatLog(chat.session_id, max_entries=self.max_entries, id=f"chat-{self._log_ids}")
+        self.chats.insert(position, chat)
+        self._logs[chat.session_id] = chat_log
+        self.switcher.mount(chat_log)
+        return chat_log
+
+    def add(self) -> ChatState:
+        """Open a chat for a new agent ("Chat #n") and show it."""
+        chat = ChatState(session_id=self.new_session_id(), name=f"Chat #{len(self.chats) + 1}")
+        self._mount(chat, len(self.chats))
+        self.select(len(self.chats) - 1)
+        return chat
+
+    def restore(self, position: int, restored: RestoredChat) -> ChatState:
+        """Show a saved session again at ``position``, replaying its recorded events."""
+        name = restored.title or f"Chat #{position + 1}"
+        chat = ChatState(session_id=restored.session_id, name=name, status=restored.status, branch=restored.branch)
+        chat_log = self._mount(chat, position)
+        if position <= self.current and len(self.chats) > 1:
+            self.current += 1
+        for event in restored.events:
+            chat.observe(event.msg)
+            chat_log.show(event.msg)
+        chat.status, chat.pending, chat.activity = restored.status, 0, None
+        chat_log.add_system("Restored from the last run; send a message to continue.")
+        return chat
+
+    def select(self, index: int) -> ChatState:
+        """Show chat ``index`` (wrapping) and mark it read."""
+        self.current = index % len(self.chats)
+        chat = self.current_chat
+        chat.unread = 0
+        self.switcher.current = self._logs[chat.session_id].id
+        return chat
+
+    def remove_current(self) -> bool:
+        """Close the current chat; returns False when it was the last one (a fresh chat replaces it)."""
+        chat = self.chats.pop(self.current)
+        self._logs.pop(chat.session_id).remove()
+        if not self.chats:
+            self.add()
+            return False
+        self.select(self.current)
+        return True
