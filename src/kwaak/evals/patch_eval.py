@@ -79,8 +79,8 @@ class DiffCheck:
             ("Found removals", self.removals),
             ("Found additions", self.additions),
         ]
-        body = "\n\n".join(f"{title}:\n" + "".join(f"{line}\n" for line in lines) for title, lines in sections)
-        return "Expected changes were not found in the patch.\n\n" + body
+        body = "\n\n".join("\n".join([f"{title}:", *lines]) for title, lines in sections)
+        return "Expected changes were not found in the patch.\n\n" + body + "\n"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -26,7 +26,7 @@ from kwaak.headless.printer import EventPrinter
 AGENT_LOG = "agent.log"
 TRAJECTORY = "trajectory.jsonl"
 TIMEOUT_GRACE_SEC = 5.0
-"""How long after its wall-time budget a turn is cancelled (a long tool call can overrun it)."""
+"""At most this long after its wall-time budget a turn is cancelled (a long tool call can overrun it)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,7 +145,7 @@ async def _chat(
 ) -> tuple[p.CommandCompleted | None, bool]:
     submitted = asyncio.ensure_future(backend.run_op(session_id, p.Chat(message=task)))
     try:
-        async with asyncio.timeout(None if timeout is None else timeout + TIMEOUT_GRACE_SEC):
+        async with asyncio.timeout(None if timeout is None else timeout + _grace(timeout)):
             return await asyncio.shield(submitted), False
     except TimeoutError:
         session = backend.sessions.get(session_id)
@@ -156,6 +156,11 @@ async def _chat(
         except TimeoutError:
             submitted.cancel()
             return None, True
+
+
+def _grace(timeout: float) -> float:
+    # The budget stops the agent between steps; the grace period only cuts a step that overran.
+    return min(TIMEOUT_GRACE_SEC, max(0.5, timeout / 10))
 
 
 async def _result(
