@@ -230,7 +230,7 @@ def validate_config(
 
 
 def _fill_defaults(data: dict[str, Any], root: Path) -> None:
-    if not data.get("project_name"):
+    if data.get("project_name") in (None, ""):  # a wrong type (e.g. `[]`) must reach validation
         data["project_name"] = defaults.default_project_name(root)
     name = str(data["project_name"])
     for key, make, suffix in (
