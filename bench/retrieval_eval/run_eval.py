@@ -14,7 +14,7 @@ Compared systems: our hybrid search (keyword only; + HashEmbedder; + local MiniL
 and a plain baseline: BM25 over whole files (tantivy, English stemming, no code tokenization, no
 paths or symbols). No LLM is called at query time.
 
-Usage: ``python bench/retrieval_eval/run_eval.py [--hash] [--minilm] [--work DIR]``
+Usage: ``python bench/retrieval_eval/run_eval.py [--hash] [--minilm] [--work DIR] [--json FILE]``
 """
 
 from __future__ import annotations
@@ -199,11 +199,15 @@ def main() -> None:
     parser.add_argument("--hash", action="store_true", help="also evaluate with the HashEmbedder (slower)")
     parser.add_argument("--minilm", action="store_true", help="also evaluate with local MiniLM if installed")
     parser.add_argument("--work", type=Path, help="working directory (kept; reused by the next run)")
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kwaak-eval-") as tmp:
         work = args.work or Path(tmp)
         rows = asyncio.run(evaluate(work, hash_embedder=args.hash, minilm=args.minilm))
     print(table(rows))
+    if args.json:
+        keys = ("system", "queries", "n", "metrics", "p50_ms")
+        args.json.write_text(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
 
 
 if __name__ == "__main__":

@@ -109,14 +109,29 @@ class Skip(Exception):
     """The file is not indexable (binary, too big, vanished)."""
 
 
+def resolves_outside(root: Path, full: Path) -> bool:
+    """Whether ``full`` (e.g. a symbolic link, or a path through one) resolves outside ``root``.
+
+    Such files are never read: a repository (or an agent) could otherwise pull any file of the
+    machine into the index and from there into search results and provider requests.
+    """
+    try:
+        return not full.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # symlink loops: RuntimeError before 3.13, OSError after
+        return True
+
+
 def read_source(repo: Path, path: str, grammar: str, *, max_bytes: int) -> SourceFile:
     """Read and hash one file.
 
     Raises:
-        Skip: the file vanished, is a binary or exceeds ``max_bytes``.
+        Skip: the file vanished, is a binary, exceeds ``max_bytes`` or links outside ``repo``.
         OSError: it could not be read.
     """
     full = repo / path
+    if resolves_outside(repo, full):
+        msg = "resolves outside the repository"
+        raise Skip(msg)
     st = full.stat()
     if st.st_size > max_bytes:
         msg = f"larger than {max_bytes} bytes"

@@ -26,7 +26,7 @@ import tantivy
 
 from kwaak.index.chunking import chunk_text
 from kwaak.index.dense import FloatMatrix, normalize
-from kwaak.index.files import classify, is_hidden
+from kwaak.index.files import classify, is_hidden, resolves_outside
 from kwaak.index.lexical import FIELD_BOOSTS, LexicalDoc, LexicalIndex, bm25, names_text, whole_file_doc
 from kwaak.index.parts import IndexParts, changed_since
 
@@ -74,7 +74,7 @@ async def build_view(parts: IndexParts, worktree: Path, cache: OverlayCache) -> 
         grammar = parts.languages.grammar_for(path)
         if grammar is None or is_hidden(path):
             continue
-        data = await asyncio.to_thread(_read, worktree / path, parts.config.index.max_file_bytes)
+        data = await asyncio.to_thread(_read, worktree, path, parts.config.index.max_file_bytes)
         sha = hashlib.sha256(data).hexdigest() if data is not None else None
         if sha is not None and parts.file_shas.get(path) == sha:
             continue
@@ -90,7 +90,10 @@ async def build_view(parts: IndexParts, worktree: Path, cache: OverlayCache) -> 
     return OverlayView(frozenset(hidden), docs, matrix, files)
 
 
-def _read(path: Path, max_bytes: int) -> bytes | None:
+def _read(worktree: Path, rel: str, max_bytes: int) -> bytes | None:
+    path = worktree / rel
+    if resolves_outside(worktree, path):  # an agent's symlink must not leak host files into results
+        return None
     try:
         if not path.is_file() or path.stat().st_size > max_bytes:
             return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 import duckdb
 import numpy as np
@@ -72,23 +73,8 @@ async def generate_qa(parts: IndexParts, con: duckdb.DuckDBPyConnection, model: 
                 [qa, text_hash(embed_text(doc.path, qa, doc.content)), doc.id],
             )
             parts.lexical.delete_ids([doc.id])
-            parts.lexical.add([_with_qa(doc, qa)])
+            parts.lexical.add([replace(doc, qa=qa)])
     parts.dense.remove(np.asarray([doc.id for doc, _ in results], dtype=np.int64).tolist())
     if failures:
         errors.append(f"Q&A metadata failed for {len(failures)} chunks (retried next update): {failures[0]}")
     return len(results)
-
-
-def _with_qa(doc: LexicalDoc, qa: str) -> LexicalDoc:
-    return LexicalDoc(
-        id=doc.id,
-        path=doc.path,
-        start_line=doc.start_line,
-        end_line=doc.end_line,
-        language=doc.language,
-        kind=doc.kind,
-        symbols=doc.symbols,
-        context=doc.context,
-        content=doc.content,
-        qa=qa,
-    )

@@ -18,6 +18,8 @@ from kwaak.index.ranking import Ranking, kind_factors, rrf, symbol_candidates, s
 from kwaak.index.results import Hit
 
 Scored = list[tuple[LexicalDoc, float]]
+FILE_CANDIDATES = 50
+"""Whole-file documents fetched per query (each is a whole file: keep it small)."""
 
 
 @dataclass(slots=True)
@@ -58,7 +60,7 @@ def gather(
         stored = parts.lexical.fetch([i for i, _ in hits])
         found.dense = shared([(stored[i], s) for i, s in hits if i in stored])
     if files:
-        found.files = shared(parts.files_lexical.search(query, limit=limit))
+        found.files = shared(parts.files_lexical.search(query, limit=FILE_CANDIDATES))
     if view is not None:
         found.lexical = _merge(found.lexical, score_lexical(parts, cache, view.docs, query))
         found.symbols = [(d, 1.0) for d in symbol_matches(parts, view, identifiers)] + found.symbols
