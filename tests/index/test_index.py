@@ -264,3 +264,53 @@ async def test_worktree_removed_from_index_when_ignored_later(shop_repo: Path, o
     stats = await index.update()
     assert stats.files_removed == 1
     assert "src/shop/retry.py" not in _db_paths(index)
+
+
+async def test_keyword_search_works_while_embedding_runs(
+    make_config: Callable[..., Config], open_index: OpenIndex
+) -> None:
+    import asyncio
+
+    gate = asyncio.Event()
+    release = asyncio.Event()
+
+    class SlowEmbedder(CountingEmbedder):
+        async def embed(self, texts: Any) -> list[list[float]]:
+            gate.set()
+            await release.wait()
+            return await super().embed(texts)
+
+    index = await open_index(embedder=SlowEmbedder(), config=make_config(indexing_concurrency=1))
+    seen: list[IndexProgress] = []
+    update = asyncio.create_task(index.update(seen.append))
+    await asyncio.wait_for(gate.wait(), timeout=30)
+    assert any(p.lexical_ready for p in seen)
+    assert not any(p.phase == "done" for p in seen)
+    hits = await index.search("with_backoff")  # keyword results while no vector exists yet
+    assert hits[0].path == "src/shop/retry.py"
+    assert len(index.parts.dense) == 0
+    release.set()
+    stats = await asyncio.wait_for(update, timeout=30)
+    assert stats.dense_complete
+    assert len(index.parts.dense) == stats.chunks_total
+    embedding = [p for p in seen if p.phase == "embedding"]
+    assert embedding[-1].embedded == embedding[-1].to_embed == stats.chunks_total
+
+
+async def test_repository_without_commits_can_be_indexed(make_config: Callable[..., Config], tmp_path: Path) -> None:
+    from kwaak.config import validate_config
+    from tests.conftest import base_config_data
+
+    repo = tmp_path / "fresh"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    write(repo, {"app.py": "def main():\n    return 0\n"})
+    config = validate_config(base_config_data(repo), root=repo)
+    index = await CodeIndex.open(config, repo, embedder=None)
+    try:
+        stats = await index.update()
+        assert stats.files_total == 1
+        assert (await index.search("main"))[0].path == "app.py"
+        assert index.parts.base_ref is None
+    finally:
+        await index.close()
