@@ -1,6 +1,6 @@
 """Per-command overhead of our executors against the raw mechanism they wrap.
 
-Run: .venv/bin/python bench/bench_executors.py [N]
+Run: .venv/bin/python bench/bench_executors.py [N] [--json FILE]
 
 For each executor, the median wall time of N runs of ``true``:
 
@@ -16,6 +16,7 @@ reported as skipped.
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import statistics
 import subprocess
@@ -130,7 +131,7 @@ def print_table(rows: list[Row], n: int) -> None:
         print(f"{name:<9} {ours:>9.2f} {base:>9.2f} {ours / base:>6.2f}x {ours - base:>+8.2f}  {note}")
 
 
-async def main(n: int) -> None:
+async def main(n: int, json_path: Path | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="kwaak-bench-") as tmp:
         repo = make_repo(Path(tmp))
         config = make_config(repo)
@@ -141,7 +142,13 @@ async def main(n: int) -> None:
             await bench_docker(config, repo, ws.path, max(10, n // 4)),
         ]
     print_table(rows, n)
+    if json_path is not None:  # for bench/run_all.py
+        data = {name: {"ours_ms": ours, "raw_ms": base, "note": note} for name, ours, base, note in rows}
+        json_path.write_text(json.dumps({"runs": n, "executors": data}, indent=2))
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 100))
+    argv = sys.argv[1:]
+    out = Path(argv.pop(argv.index("--json") + 1)) if "--json" in argv else None
+    argv = [a for a in argv if a != "--json"]
+    asyncio.run(main(int(argv[0]) if argv else 100, out))

@@ -4,17 +4,19 @@ Target: ``kwaak --help`` under 0.5 s, so nothing heavy (provider SDKs, torch, te
 imported at module import time. Prints the median of several cold runs (each a fresh interpreter)
 and, for reference, the bare interpreter start-up and the lazily imported SDKs.
 
-Usage: ``python bench/bench_startup.py [--runs N]``
+Usage: ``python bench/bench_startup.py [--runs N] [--json FILE]``
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 TARGET_HELP_SEC = 0.5
 
@@ -44,19 +46,24 @@ def main() -> int:
     """Run the benchmark and print the numbers."""
     parser = argparse.ArgumentParser(description="kwaak startup benchmark")
     parser.add_argument("--runs", type=int, default=7)
-    runs = parser.parse_args().runs
+    parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    args = parser.parse_args()
+    runs = args.runs
+    figures: dict[str, float] = {}
 
     print(f"median of {runs} cold runs, {sys.executable}")
-    bare = report("python -c pass", ["-c", "pass"], runs)
+    bare = figures["python_s"] = report("python -c pass", ["-c", "pass"], runs)
     if importlib.util.find_spec("kwaak.cli") is not None:
-        help_time = report("python -m kwaak --help", ["-m", "kwaak", "--help"], runs, bare)
+        help_time = figures["kwaak_help_s"] = report("python -m kwaak --help", ["-m", "kwaak", "--help"], runs, bare)
         verdict = "OK" if help_time < TARGET_HELP_SEC else "OVER TARGET"
         print(f"{'  target for kwaak --help':<44} {TARGET_HELP_SEC:7.3f} s  -> {verdict}")
     else:
         print("kwaak.cli does not exist yet: measuring `import kwaak.llm` only")
-    report("python -c 'import kwaak.llm'", ["-c", "import kwaak.llm"], runs, bare)
+    figures["import_kwaak_llm_s"] = report("python -c 'import kwaak.llm'", ["-c", "import kwaak.llm"], runs, bare)
     report("  for reference: import openai", ["-c", "import openai"], max(1, runs // 2), bare)
     report("  for reference: import anthropic", ["-c", "import anthropic"], max(1, runs // 2), bare)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
     return 0
 
 

@@ -8,13 +8,14 @@
    deltas per reply, plus a shell tool call each step) while keys are typed into the input; the
    time from a key event to the input holding the character (target p95 <= 50 ms).
 
-Usage: ``.venv/bin/python bench/bench_tui.py [--quick]``
+Usage: ``.venv/bin/python bench/bench_tui.py [--quick] [--json FILE]``
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
 import statistics
@@ -217,17 +218,21 @@ def report(name: str, values: list[float], target: float, unit: str) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs")
+    parser.add_argument("--json", type=Path, help="also write the measurements to this file")
     args = parser.parse_args()
     runs = 2 if args.quick else 5
     results = []
+    samples: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         repo = make_repo(Path(tmp))
+        samples["first_frame_headless_s"] = first_frame_headless(repo, runs)
         results.append(
-            report("first frame, headless (process start)", first_frame_headless(repo, runs), FIRST_FRAME_TARGET, "s")
+            report("first frame, headless (process start)", samples["first_frame_headless_s"], FIRST_FRAME_TARGET, "s")
         )
         if shutil.which("tmux"):
+            samples["first_frame_tmux_s"] = first_frame_tmux(repo, runs)
             results.append(
-                report("first frame, kwaak -s in tmux", first_frame_tmux(repo, runs), FIRST_FRAME_TARGET, "s")
+                report("first frame, kwaak -s in tmux", samples["first_frame_tmux_s"], FIRST_FRAME_TARGET, "s")
             )
         else:
             print("tmux not installed: skipping the tmux first-frame measurement")
@@ -237,6 +242,11 @@ def main() -> int:
             f"  events rendered: {stream['events_per_s']:.0f}/s in {stream['batches']} batches; "
             f"agents busy throughout: {stream['busy_agents']}/10"
         )
+        samples["keystroke_ms"] = stream["latencies"]
+        samples["events_per_s"] = stream["events_per_s"]
+        samples["busy_agents"] = stream["busy_agents"]
+    if args.json:
+        args.json.write_text(json.dumps(samples, indent=2))
     return 0 if all(results) else 1
 
 

@@ -1,14 +1,17 @@
 """Benchmark of ``patch_file``'s pure applier on a large file.
 
-Run: ``.venv/bin/python bench/patch_apply.py``. Prints milliseconds per case (median of 5).
+Run: ``.venv/bin/python bench/patch_apply.py [--json FILE]``. Prints milliseconds per case (median of 5).
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from kwaak.tools.patch import PatchError, apply_patch
 
@@ -47,7 +50,8 @@ def _median_ms(action: Callable[[], None], repeat: int = 5) -> float:
 
 
 def main() -> None:
-    """Print one line per case."""
+    """Print one line per case (``--json FILE`` also writes them as JSON)."""
+    figures: dict[str, float] = {}
     cases = {
         "10 hunks, correct headers": PATCH,
         "10 hunks, wrong line numbers": SHIFTED,
@@ -56,7 +60,10 @@ def main() -> None:
     }
     print(f"file: {len(LINES)} lines, {len(SOURCE)} bytes")
     for name, patch in cases.items():
-        print(f"{name:40s} {_median_ms(lambda patch=patch: _run(patch)):8.1f} ms")
+        figures[name] = _median_ms(lambda patch=patch: _run(patch))
+        print(f"{name:40s} {figures[name]:8.1f} ms")
+    if "--json" in sys.argv:
+        Path(sys.argv[sys.argv.index("--json") + 1]).write_text(json.dumps({"lines": len(LINES), "ms": figures}))
 
 
 if __name__ == "__main__":
