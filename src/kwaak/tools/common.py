@@ -81,6 +81,9 @@ async def read_bytes(ctx: ToolContext, path: str) -> bytes:
     except ExecutorError as exc:
         msg = f"Failed to read file `{path}`: {exc}"
         raise ToolError(msg) from exc
+    except OSError as exc:  # e.g. a symbolic link loop
+        msg = f"Cannot read `{path}`: {exc.strerror or exc}"
+        raise ToolError(msg) from exc
 
 
 def decode_text(data: bytes, path: str, *, strict: bool = False) -> str:
