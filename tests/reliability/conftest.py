@@ -16,6 +16,7 @@ from kwaak.llm.testing import ScriptedModel
 from tests.backend.conftest import Recorder, make_backend  # noqa: F401 - fixture, re-exported
 from tests.executors.conftest import bwrap_ok, docker_ok  # noqa: F401 - availability fixtures, re-exported
 from tests.fakes.provider_server import FakeProviderServer
+from tests.index.conftest import index_config, open_index, shop_repo  # noqa: F401 - fixtures, re-exported
 
 FAST_BACKOFF = {"initial_interval_sec": 0.01, "multiplier": 2.0, "randomization_factor": 0.0}
 PROVIDERS = ("OpenAI", "Anthropic")
