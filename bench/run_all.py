@@ -230,7 +230,7 @@ def run_bench(bench: Bench, logs: Path) -> Outcome:
         outcome = Outcome(bench.name, time.perf_counter() - started, code)
         if not out.is_file():
             why = f"timed out after {bench.timeout:.0f} s" if code is None else f"exit code {code}, no JSON"
-            outcome.error = f"{why}; see {log.relative_to(ROOT)}"
+            outcome.error = f"{why}; see {log.relative_to(ROOT) if log.is_relative_to(ROOT) else log}"
             return outcome
         outcome.data = json.loads(out.read_text())
     try:
