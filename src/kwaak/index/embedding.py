@@ -20,6 +20,7 @@ from kwaak.errors import ProviderError
 from kwaak.index import store as db
 from kwaak.index.parts import IndexParts
 from kwaak.index.results import IndexStats
+from kwaak.index.texts import embed_text
 from kwaak.llm.base import Embedder
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,6 @@ def _pending(con: duckdb.DuckDBPyConnection, *, need_qa: bool) -> list[tuple[int
 
 async def embed_pending(parts: IndexParts, con: duckdb.DuckDBPyConnection, stats: IndexStats, report: Report) -> None:
     """Embed every chunk that has no vector yet (no-op without an embedder)."""
-    from kwaak.index.pipeline import embed_text
-
     embedder = parts.embedder
     if embedder is None:
         return

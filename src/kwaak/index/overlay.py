@@ -29,6 +29,7 @@ from kwaak.index.dense import FloatMatrix, normalize
 from kwaak.index.files import classify, is_hidden, resolves_outside
 from kwaak.index.lexical import FIELD_BOOSTS, LexicalDoc, LexicalIndex, bm25, names_text, whole_file_doc
 from kwaak.index.parts import IndexParts, changed_since
+from kwaak.index.texts import embed_text
 
 _CACHE_FILES = 2048
 
@@ -129,8 +130,6 @@ async def _chunks_of(
     ]
     entry = _FileChunks(docs, file=whole_file_doc(docs))
     if parts.embedder is not None and docs:
-        from kwaak.index.pipeline import embed_text
-
         raw = await parts.embedder.embed([embed_text(d.path, None, d.content) for d in docs])
         entry.vectors = normalize(raw)
     cache.files[key] = entry

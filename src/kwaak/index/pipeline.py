@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import time
@@ -31,22 +30,12 @@ from kwaak.index.lexical import LexicalDoc, whole_file_doc
 from kwaak.index.parts import IndexParts, git_base
 from kwaak.index.qa import generate_qa
 from kwaak.index.results import IndexProgress, IndexStats, Phase
+from kwaak.index.texts import embed_text, text_hash
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[IndexProgress], None]
 _BATCH_FILES = 64
-
-
-def embed_text(path: str, qa: str | None, content: str) -> str:
-    """The text embedded for a chunk: its path, optional Q&A, then the content."""
-    head = f"File: {path}\n"
-    return head + (f"{qa}\n\n" if qa else "") + content
-
-
-def text_hash(text: str) -> str:
-    """Key for reusing a vector of identical text."""
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ from kwaak.index import store as db
 from kwaak.index.lexical import LexicalDoc
 from kwaak.index.parts import IndexParts
 from kwaak.index.prompts import render
+from kwaak.index.texts import embed_text, text_hash
 from kwaak.llm.base import Model
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,6 @@ def qa_prompt(path: str, language: str, content: str) -> str:
 
 async def generate_qa(parts: IndexParts, con: duckdb.DuckDBPyConnection, model: Model, errors: list[str]) -> int:
     """Ask ``model`` for Q&A of every chunk without it; returns how many succeeded."""
-    from kwaak.index.pipeline import embed_text, text_hash
-
     rows = con.execute(
         "SELECT id, path, start_line, end_line, language, kind, symbols, context, content "
         "FROM chunks WHERE qa IS NULL ORDER BY id"
