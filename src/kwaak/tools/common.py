@@ -140,7 +140,7 @@ async def run(ctx: ToolContext, cmd: str | Sequence[str]) -> ExecResult:
     """
     try:
         return await ctx.executor.exec(cmd, env=COMMAND_ENV, timeout=ctx.config.limits.tool_timeout_sec)
-    except (OSError, ExecutorError) as exc:
+    except (OSError, ValueError, ExecutorError) as exc:  # ValueError: a NUL byte in the command
         # The hint (e.g. "start the docker daemon again") reaches the user through the tool output.
         msg = f"Failed to run the command: {exc.render() if isinstance(exc, ExecutorError) else exc}"
         raise ToolError(msg) from exc
