@@ -139,3 +139,62 @@ async def test_read_only_before_indexing_says_what_to_do(index_config: Config, s
     with pytest.raises(IndexingError) as info:
         await CodeIndex.open(index_config, shop_repo, embedder=None, readonly=True)
     assert "kwaak index" in (info.value.hint or "")
+
+
+INDEXER = """
+import asyncio, json, sys
+from pathlib import Path
+from kwaak.config import validate_config
+from kwaak.index import CodeIndex
+
+async def main():
+    repo = Path(sys.argv[1])
+    config = validate_config(json.loads(sys.argv[2]), root=repo)
+    index = await CodeIndex.open(config, repo, embedder=None)
+
+    def progress(update):
+        if update.phase == "chunking" and update.files_done:
+            print("progress", update.files_done, flush=True)
+            sys.stdin.readline()  # wait here until the parent has killed us
+
+    await index.update(progress)
+
+asyncio.run(main())
+"""
+
+
+def _kill_indexer_midway(repo: Path) -> None:
+    """Run an indexer in another process and SIGKILL it after its first batch is stored."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", INDEXER, str(repo), json.dumps(base_config_data(repo))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().split()
+        assert line[0] == "progress" and 0 < int(line[1]) < 309  # some batches are in the database
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                stream.close()
+
+
+async def test_kill_during_indexing_leaves_a_consistent_index(open_index: OpenIndex, shop_repo: Path) -> None:
+    first: CodeIndex = await open_index()
+    await first.update()  # the keyword index is not empty: only the crash flag can reveal the gap
+    await first.close()
+    write(shop_repo, {f"src/gen/module_{i}.py": f"def generated_function_{i}():\n    return {i}\n" for i in range(300)})
+    _kill_indexer_midway(shop_repo)
+    index: CodeIndex = await open_index()
+    stats = await index.update()
+    assert stats.files_total == 309
+    assert index.parts.lexical.num_docs() == stats.chunks_total
+    for i in (0, 150, 299):
+        hits = await index.search(f"generated_function_{i}", k=1)
+        assert hits[0].path == f"src/gen/module_{i}.py"

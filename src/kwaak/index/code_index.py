@@ -20,10 +20,10 @@ from kwaak.errors import IndexingError
 from kwaak.index import store as db
 from kwaak.index.dense import DenseIndex, FloatMatrix, IdArray, normalize
 from kwaak.index.languages import LanguageSet
-from kwaak.index.lexical import Analyzers, LexicalDoc, LexicalIndex, whole_file_doc
+from kwaak.index.lexical import Analyzers, LexicalIndex
 from kwaak.index.overlay import OverlayCache, OverlayView, build_view
 from kwaak.index.parts import IndexParts
-from kwaak.index.pipeline import ProgressCallback, Updater, _lexical_doc
+from kwaak.index.pipeline import ProgressCallback, Updater, needs_rebuild, rebuild_keyword_indexes
 from kwaak.index.results import Hit, IndexStats
 from kwaak.index.search import gather, rank_chunks, rank_files, to_hit
 from kwaak.llm.base import Embedder, Model
@@ -191,45 +191,10 @@ def _restore(parts: IndexParts, con: duckdb.DuckDBPyConnection) -> None:
     if embedder is not None and db.get_meta(con, "embedder") == f"{embedder.name}:{embedder.dimensions}":
         ids, matrix = db.load_vectors(con, embedder.dimensions) if embedder.dimensions else _any_vectors(con)
         parts.dense.replace(ids, matrix)
-    if not parts.store.readonly and files and (parts.lexical.num_docs() == 0 or parts.files_lexical.num_docs() == 0):
-        _rebuild_lexical(parts, con)
+    if not parts.store.readonly and needs_rebuild(parts, con, has_files=bool(files)):
+        rebuild_keyword_indexes(parts, con)
 
 
 def _any_vectors(con: duckdb.DuckDBPyConnection) -> tuple[IdArray, FloatMatrix]:
     row = db.one(con, "SELECT len(vector) FROM chunks WHERE vector IS NOT NULL LIMIT 1")
     return db.load_vectors(con, int(row[0]) if row else 0)
-
-
-def _rebuild_lexical(parts: IndexParts, con: duckdb.DuckDBPyConnection) -> None:
-    """Recreate the keyword index from the database (its directory was deleted or is new)."""
-    log.info("rebuilding the keyword index from the database")
-    rows = con.execute(
-        "SELECT id, path, start_line, end_line, language, kind, symbols, context, content, qa FROM chunks "
-        "ORDER BY path, start_line"
-    ).fetchall()
-    docs = [
-        _lexical_doc(
-            db.ChunkRow(
-                id=int(r[0]),
-                path=str(r[1]),
-                start_line=int(r[2]),
-                end_line=int(r[3]),
-                language=str(r[4]),
-                kind=str(r[5]),
-                symbols=tuple(s for s in str(r[6] or "").split("\n") if s),
-                context=tuple(c for c in str(r[7] or "").split("\n") if c),
-                content=str(r[8]),
-                qa=r[9],
-                text_hash="",
-            )
-        )
-        for r in rows
-    ]
-    by_path: dict[str, list[LexicalDoc]] = {}
-    for doc in docs:
-        by_path.setdefault(doc.path, []).append(doc)
-    with parts.lexical.writing(), parts.files_lexical.writing():
-        parts.lexical.clear()
-        parts.lexical.add(docs)
-        parts.files_lexical.clear()
-        parts.files_lexical.add(d for chunks in by_path.values() if (d := whole_file_doc(chunks)) is not None)

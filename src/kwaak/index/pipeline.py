@@ -35,6 +35,8 @@ from kwaak.index.texts import embed_text, text_hash
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[IndexProgress], None]
+KEYWORD_STATE = "keyword_index"
+"""Meta key: ``writing`` while the keyword indexes may lag the database (a crash then forces a rebuild)."""
 _BATCH_FILES = 64
 
 
@@ -95,7 +97,11 @@ class Updater:
             todo, unchanged, removed = await asyncio.to_thread(self._scan, known)
             self._files_total = len(todo)
             self.stats.files_unchanged = unchanged
+            if db.get_meta(con, KEYWORD_STATE) == "writing":
+                await asyncio.to_thread(rebuild_keyword_indexes, self.parts, con)
+            db.set_meta(con, KEYWORD_STATE, "writing")
             await self._chunk_and_store(con, todo, known, removed)
+            db.set_meta(con, KEYWORD_STATE, "clean")
             self.stats.lexical_ready_sec = time.perf_counter() - self.started
             await self._remember_base(con)
             if self.parts.config.index.qa_metadata and self.parts.model is not None:
@@ -232,7 +238,9 @@ class Updater:
         model = self.parts.model
         assert model is not None
         self._report("qa", lexical_ready=True, message="Generating questions and answers ...")
+        db.set_meta(con, KEYWORD_STATE, "writing")
         self.stats.qa_generated = await generate_qa(self.parts, con, model, self.stats.errors)
+        db.set_meta(con, KEYWORD_STATE, "clean")
 
     async def _embed(self, con: duckdb.DuckDBPyConnection) -> None:
         from kwaak.index.embedding import embed_pending
@@ -276,3 +284,46 @@ def _lexical_doc(row: db.ChunkRow) -> LexicalDoc:
         content=row.content,
         qa=row.qa or "",
     )
+
+
+def needs_rebuild(parts: IndexParts, con: duckdb.DuckDBPyConnection, *, has_files: bool) -> bool:
+    """Whether the keyword indexes may disagree with the database (deleted, or a crash mid-write)."""
+    if db.get_meta(con, KEYWORD_STATE) == "writing":
+        return True
+    return has_files and (parts.lexical.num_docs() == 0 or parts.files_lexical.num_docs() == 0)
+
+
+def rebuild_keyword_indexes(parts: IndexParts, con: duckdb.DuckDBPyConnection) -> None:
+    """Recreate both keyword indexes from the database, the source of truth."""
+    log.info("rebuilding the keyword index from the database")
+    rows = con.execute(
+        "SELECT id, path, start_line, end_line, language, kind, symbols, context, content, qa FROM chunks "
+        "ORDER BY path, start_line"
+    ).fetchall()
+    docs = [
+        _lexical_doc(
+            db.ChunkRow(
+                id=int(r[0]),
+                path=str(r[1]),
+                start_line=int(r[2]),
+                end_line=int(r[3]),
+                language=str(r[4]),
+                kind=str(r[5]),
+                symbols=tuple(s for s in str(r[6] or "").split("\n") if s),
+                context=tuple(c for c in str(r[7] or "").split("\n") if c),
+                content=str(r[8]),
+                qa=r[9],
+                text_hash="",
+            )
+        )
+        for r in rows
+    ]
+    by_path: dict[str, list[LexicalDoc]] = {}
+    for doc in docs:
+        by_path.setdefault(doc.path, []).append(doc)
+    with parts.lexical.writing(), parts.files_lexical.writing():
+        parts.lexical.clear()
+        parts.lexical.add(docs)
+        parts.files_lexical.clear()
+        parts.files_lexical.add(d for chunks in by_path.values() if (d := whole_file_doc(chunks)) is not None)
+    db.set_meta(con, KEYWORD_STATE, "clean")
