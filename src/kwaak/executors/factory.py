@@ -8,10 +8,12 @@ to build is the user's to fix, so :class:`~kwaak.errors.ImageBuildFailed` is rai
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 from kwaak.config.model import Config
+from kwaak.config.secrets import collect_secrets
 from kwaak.errors import ExecutorUnavailable
 from kwaak.executors.base import Executor, ExecutorKind
 from kwaak.executors.docker import DockerExecutor
@@ -83,4 +85,8 @@ async def _start(
         return await SandboxExecutor.create(
             workspace_path, network=config.sandbox.network, extra_env=identity, default_timeout=timeout
         )
-    return LocalExecutor(workspace_path, extra_env=identity, default_timeout=timeout)
+    # Variables holding a configured secret (e.g. `env:OPENAI_API_KEY`) stay out of the agent's
+    # commands, or an `env` run by the model would copy them into transcripts and events.
+    secrets = set(collect_secrets(config))
+    env = {key: value for key, value in os.environ.items() if value not in secrets}
+    return LocalExecutor(workspace_path, env=env, extra_env=identity, default_timeout=timeout)
