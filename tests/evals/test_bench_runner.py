@@ -91,3 +91,13 @@ def test_a_crashing_benchmark_is_reported_as_failed(tmp_path: Path) -> None:
     outcome = run_all.run_bench(run_all.Bench("good", str(good), (), 30, run_all.patch), tmp_path)
     assert outcome.error is None
     assert [(f.name, f.value, f.bench) for f in outcome.figures] == [("patch_file on 10 lines: case", 1.5, "good")]
+
+
+def test_with_tests_reports_passed_over_run(tmp_path: Path) -> None:
+    run_all = load_run_all()
+    tests = tmp_path / "test_sample.py"
+    tests.write_text("def test_ok():\n    pass\n\n\ndef test_broken():\n    assert 1 == 2\n")
+    outcome = run_all.run_tests([str(tests)], tmp_path, timeout=120)
+    [figure] = outcome.figures
+    assert (figure.value, figure.target, figure.verdict) == (1, "all 2", "FAIL")
+    assert outcome.data == {"tests": 2, "failed": 1, "skipped": 0}
