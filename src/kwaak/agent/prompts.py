@@ -97,14 +97,48 @@ def read_instructions(root: Path) -> list[tuple[str, str]]:
     return found
 
 
+CODING_ROLE = (
+    "You are an autonomous ai agent tasked with helping a user with a code project. You can solve coding problems "
+    "yourself and should try to always work towards a full solution. The project is called {project} and is "
+    "written in {language}."
+)
+PLANNER_ROLE = (
+    "You are an autonomous ai agent tasked with helping a user with a code project. You can delegate tasks to "
+    "other agents, but cannot code yourself. Your goal is to either answer questions directly, or delegate to an "
+    "agent that can solve the problem. The project is called {project} and is written in {language}."
+)
+PLANNER_CONSTRAINTS = (
+    "Research your answer before providing it, using the tools available to you",
+    "Always reference full paths of files",
+    "Cite the codebase when you answer questions",
+    "When delegating, research the task thoroughly first, then give the coding agent a clear description, the "
+    "requirements, constraints, the full paths of relevant files, a definition of done, and the edge cases to cover",
+    "You cannot edit files or run commands yourself; delegate coding work with `delegate_coding_agent`",
+)
+
+
 def system_prompt(config: Config, *, instructions: Sequence[tuple[str, str]] = ()) -> str:
     """The coding agent's system prompt."""
     constraints = [*GENERAL_CONSTRAINTS, *mode_constraints(config), *(config.agent_custom_constraints or ())]
+    return _system(config, CODING_ROLE, constraints, instructions)
+
+
+def planner_prompt(config: Config, *, instructions: Sequence[tuple[str, str]] = ()) -> str:
+    """The PlanAct planner's system prompt (research, plan, delegate; never edit)."""
+    constraints = [*PLANNER_CONSTRAINTS, *(config.agent_custom_constraints or ())]
+    if config.endless_mode:
+        constraints.append("You cannot ask for feedback; delegate as soon as your plan is complete")
+    else:
+        constraints.append("Before delegating to an agent, you MUST ask the user if they agree to your plan")
+    return _system(config, PLANNER_ROLE, constraints, instructions)
+
+
+def _system(config: Config, role: str, constraints: Sequence[str], instructions: Sequence[tuple[str, str]]) -> str:
+    language = ", ".join(config.languages)
     return render(
         "system",
-        project_name=config.project_name,
-        language=", ".join(config.languages),
-        constraints=constraints,
+        role=role.format(project=config.project_name, language=language),
+        constraints=list(constraints),
         instructions=list(instructions),
     ).strip()
 

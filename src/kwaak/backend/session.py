@@ -12,15 +12,17 @@ import contextlib
 import logging
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 from kwaak import protocol as p
 from kwaak import telemetry
 from kwaak.agent.budget import Meter, check_budget
 from kwaak.agent.loop import AgentLoop, AgentState, LoopSettings, TurnOutcome
-from kwaak.agent.prompts import clean_title, read_instructions, render, system_prompt
+from kwaak.agent.prompts import clean_title, planner_prompt, read_instructions, render, system_prompt
 from kwaak.backend.hooks import CodingHooks
 from kwaak.backend.listener import EventListener
 from kwaak.backend.persistence import SessionMeta, SessionStore
+from kwaak.backend.planact import delegate_tool, planner_registry
 from kwaak.backend.resume import commit_work_in_progress
 from kwaak.backend.runtime import Runtime, usage_info
 from kwaak.backend.tooling import build_tools
@@ -35,7 +37,7 @@ from kwaak.git.workspace import (
     rename_branch,
     restore_workspace,
 )
-from kwaak.messages import SystemMessage, Usage, UserMessage
+from kwaak.messages import AssistantMessage, SystemMessage, Usage, UserMessage
 from kwaak.tools.base import ToolContext, ToolRegistry, WorkspaceInfo
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,10 @@ class Session:
     """This agent's budget; ``None`` uses ``limits.agent`` from the config."""
     executor_kind: ToolExecutor | None = None
     pull_request_url: str | None = None
+    planner: AgentState | None = None
+    """The PlanAct planner's conversation (``agent = "PlanAct"``)."""
+    planner_tools: ToolRegistry | None = None
+    active_agent: Literal["coding", "planner"] = "coding"
     """This agent's executor; ``None`` uses ``tool_executor`` from the config."""
     _resources: AsyncExitStack = field(default_factory=AsyncExitStack)
     _start_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -165,6 +171,7 @@ class Session:
         )
         self.ctx = self._tool_context(self.workspace, self.executor)
         await self._prime_history(rag)
+        self._setup_planner()
 
     async def _resume(self) -> None:
         assert self.workspace is not None
@@ -174,6 +181,29 @@ class Session:
             self.runtime.config, resources=self._resources, warn=self._warn, cwd=self.workspace.path
         )
         self.ctx = self._tool_context(self.workspace, self.executor)
+        self._setup_planner()
+
+    def _setup_planner(self) -> None:
+        """For ``agent = "PlanAct"``: a planner with read-only tools that starts the conversation."""
+        if self.runtime.config.agent != "PlanAct" or self.registry is None or self.workspace is None:
+            return
+        self.planner_tools = planner_registry(self.registry, delegate_tool(self._delegate))
+        if self.planner is None:
+            instructions = read_instructions(self.workspace.path)
+            prompt = planner_prompt(self.runtime.config, instructions=instructions)
+            context = [m for m in self.state.history if isinstance(m, UserMessage)]
+            self.planner = AgentState(history=[SystemMessage(content=prompt), *context])
+            if not any(isinstance(m, AssistantMessage) for m in self.state.history):
+                self.active_agent = "planner"
+
+    async def _delegate(self, task: str) -> str:
+        """The planner hands the task to the coding agent, which works until it stops."""
+        self.active_agent = "coding"
+        self.emit(p.SystemMessage(text=f"The planner delegated the task to the coding agent:\n\n{task}"))
+        self.state.goal = self.state.goal or task
+        self.state.history.append(UserMessage(content=task))
+        self.persist()
+        return await self._loop(self.state).run(self.state)
 
     async def _ask(self, prompt: str) -> str:
         try:
@@ -266,11 +296,19 @@ class Session:
             msg = "the agent is still working"
             raise SessionError(msg, hint="wait for it, stop it with ctrl-x (/stop), or use another chat")
         await self.ensure_started(message)
-        self.state.goal = self.state.goal or message
-        self.state.history.append(UserMessage(content=message))
+        state = self.active_state
+        state.goal = state.goal or message
+        state.history.append(UserMessage(content=message))
         self.emit(p.UserMessage(text=message))
         self.persist()
         return await self._run_turn()
+
+    @property
+    def active_state(self) -> AgentState:
+        """The conversation of the agent that receives the user's messages."""
+        if self.active_agent == "planner" and self.planner is not None:
+            return self.planner
+        return self.state
 
     async def retry(self) -> TurnOutcome:
         """Redrive the last completion (drop its reply and tool results, ask again)."""
@@ -280,7 +318,7 @@ class Session:
         if self.running:
             msg = "the agent is still working"
             raise SessionError(msg, hint="stop it first with ctrl-x (/stop)")
-        self.state.rewind_last_completion()
+        self.active_state.rewind_last_completion()
         return await self._run_turn()
 
     async def _run_turn(self) -> TurnOutcome:
@@ -301,7 +339,8 @@ class Session:
                 with telemetry.span(
                     "agent.turn", session_id=self.id, branch=self.workspace.branch if self.workspace else None
                 ):
-                    outcome = await self._loop().run(self.state)
+                    state = self.active_state
+                    outcome = await self._loop(state).run(state)
             except asyncio.CancelledError:
                 self.set_status("stopped", "stopped by the user")
                 raise
@@ -317,29 +356,32 @@ class Session:
             self.set_status("done" if outcome == "stopped" else "idle")
             return outcome
 
-    def _loop(self) -> AgentLoop:
+    def _loop(self, state: AgentState) -> AgentLoop:
         assert self.registry is not None and self.ctx is not None and self.workspace is not None
         assert self.executor is not None
         rt, config = self.runtime, self.runtime.config
+        planning = state is self.planner
+        registry = self.planner_tools if planning and self.planner_tools is not None else self.registry
         hooks = CodingHooks(
             config=config,
             workspace=self.workspace,
             executor=self.executor,
-            registry=self.registry,
+            registry=registry,
             indexing_model=rt.models.indexing,
             query_model=rt.models.query,
             emit=self.emit,
             on_usage=self.count_usage,
             on_step=self.persist,
+            commits_enabled=not planning,
         )
-        settings = LoopSettings(stop_on_assistant=config.stop_on_empty_messages and not config.endless_mode)
+        pause = not config.endless_mode if planning else config.stop_on_empty_messages and not config.endless_mode
         return AgentLoop(
             model=rt.models.query,
-            registry=self.registry,
+            registry=registry,
             ctx=self.ctx,
             hooks=hooks,
-            listener=EventListener(emit=self.emit, registry=self.registry, on_usage=self.count_usage),
-            settings=settings,
+            listener=EventListener(emit=self.emit, registry=registry, on_usage=self.count_usage),
+            settings=LoopSettings(stop_on_assistant=pause),
             check_budget=self._check_budget,
             count_step=self._count_step,
         )
