@@ -7,6 +7,13 @@ Usage::
     hits = await index.search("where are retries configured", k=5, overlay=worktree)
     answer = await answer_question("How does X work?", index=index, model=model, config=config)
     await index.close()
+
+Layout in ``config.cache_dir``: ``index.duckdb`` (source of truth: files, chunks, vectors, meta),
+``tantivy/`` (BM25 over chunks), ``tantivy-files/`` (BM25 over whole files) and ``index.lock``
+(the writer's ``flock``; readers open with ``readonly=True``). Modules: ``files`` (selection),
+``chunking`` + ``languages`` (tree-sitter), ``pipeline`` + ``embedding`` + ``qa`` (updates),
+``store``, ``lexical``, ``dense`` (storage and signals), ``search`` + ``ranking`` (fusion),
+``overlay`` (agent worktrees), ``query`` (the answer pipeline), ``cli_support`` (verbs).
 """
 
 from kwaak.index.chunking import Chunk, chunk_text
