@@ -11,7 +11,7 @@ import jinja2
 
 from kwaak.config import Config
 
-_TEMPLATES = Path(__file__).parent / "prompts"
+_TEMPLATES = Path(__file__).parent / "templates"
 INSTRUCTION_FILES = ("AGENTS.md", "CLAUDE.md")
 MAX_INSTRUCTIONS_CHARS = 20_000
 
@@ -64,7 +64,7 @@ def _env() -> jinja2.Environment:
 
 
 def render(name: str, **values: Any) -> str:
-    """Render ``prompts/<name>.md.j2`` with ``values`` (missing values are errors)."""
+    """Render ``templates/<name>.md.j2`` with ``values`` (missing values are errors)."""
     return _env().get_template(f"{name}.md.j2").render(**values)
 
 
