@@ -150,6 +150,7 @@ Op = (
 SessionStatus = Literal[
     "starting",  # workspace and executor being prepared
     "running",  # a turn is in progress
+    "awaiting_approval",  # a command waits for the user's yes or no
     "idle",  # waiting for the user
     "done",  # the agent called stop
     "failed",  # the last turn ended with an error

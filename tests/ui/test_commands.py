@@ -40,7 +40,7 @@ def test_parse(typed: str, expected: Parsed | None) -> None:
 
 
 def test_complete_lists_matching_commands_until_a_space() -> None:
-    assert [d.name for d in commands.complete("/d")] == ["delete_chat", "diff"]
+    assert [d.name for d in commands.complete("/d")] == ["delete_chat", "deny", "diff"]
     assert len(commands.complete("/")) == len(commands.COMMANDS)
     assert commands.complete("/diff ") == []
     assert commands.complete("hello") == []
@@ -135,3 +135,9 @@ async def test_slash_quit_exits_cleanly(make_app: AppFactory) -> None:
         await send(pilot, "/quit")
         await wait_for(pilot, lambda: app.return_code is not None, timeout=10)
     assert app.return_code == 0
+
+
+def test_approve_and_deny_answer_the_pending_command() -> None:
+    approve, deny = commands.parse("/approve"), commands.parse("/deny")
+    assert approve is not None and approve.op == p.ApproveCommand(call_id="", approved=True)
+    assert deny is not None and deny.op == p.ApproveCommand(call_id="", approved=False)

@@ -41,14 +41,20 @@ async def dispatch(backend: Backend, sid: p.SessionId, op: p.Op) -> None:
             await _github_fix(backend, sid, number)
         case p.CreatePullRequest():
             await _create_pr(await backend.require_ready(sid))
-        case p.ApproveCommand():
-            backend.runtime.emit(sid, p.SystemMessage(text="No command is waiting for approval", level="warning"))
+        case p.ApproveCommand(call_id=call_id, approved=approved):
+            _approve(backend, sid, call_id, approved=approved)
         case p.Stats():
             _stats(backend, sid)
         case p.Quit():
             asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(backend.aclose()))
         case _:
             assert_never(op)
+
+
+def _approve(backend: Backend, sid: p.SessionId, call_id: str, *, approved: bool) -> None:
+    session = backend.sessions.get(sid)
+    if session is None or not session.answer_approval(call_id or None, approved=approved):
+        backend.runtime.emit(sid, p.SystemMessage(text="No command is waiting for approval", level="warning"))
 
 
 async def _stop(backend: Backend, sid: p.SessionId) -> None:

@@ -47,6 +47,7 @@ class Backend:
         index: CodeIndex | None = None,
         buffer_events: bool = True,
         persist: bool = True,
+        interactive: bool = False,
     ) -> None:
         self.runtime = Runtime(
             config=config,
@@ -54,6 +55,7 @@ class Backend:
             models=models or Models.from_config(config),
             emit=self._emit,
             index=index,
+            interactive=interactive,
         )
         self.sessions: dict[p.SessionId, Session] = {}
         self.persist = persist

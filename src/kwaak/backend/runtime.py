@@ -70,6 +70,8 @@ class Runtime:
     slots: asyncio.Semaphore = field(init=False)
     extras: dict[str, Any] = field(default_factory=dict)
     """Extra tool services shared by all sessions (e.g. a GitHub client)."""
+    interactive: bool = False
+    """A user can answer approval requests (the TUI); headless runs fail safe."""
 
     def __post_init__(self) -> None:
         self.slots = asyncio.Semaphore(self.config.limits.max_parallel_agents)

@@ -39,6 +39,7 @@ from kwaak.git.workspace import (
 )
 from kwaak.messages import AssistantMessage, SystemMessage, Usage, UserMessage
 from kwaak.tools.base import ToolContext, ToolRegistry, WorkspaceInfo
+from kwaak.tools.policy import decide, refusal
 
 log = logging.getLogger(__name__)
 OVERVIEW_CMD = "find . -maxdepth 2 -not -path './.git' -not -path './.git/*' | sort | head -n 400"
@@ -69,6 +70,8 @@ class Session:
     """The PlanAct planner's conversation (``agent = "PlanAct"``)."""
     planner_tools: ToolRegistry | None = None
     active_agent: Literal["coding", "planner"] = "coding"
+    approvals: dict[str, asyncio.Future[bool]] = field(default_factory=dict)
+    """Commands waiting for the user's answer, by tool call id."""
     """This agent's executor; ``None`` uses ``tool_executor`` from the config."""
     _resources: AsyncExitStack = field(default_factory=AsyncExitStack)
     _start_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -250,7 +253,11 @@ class Session:
 
     def _tool_context(self, workspace: AgentWorkspace, executor: Executor) -> ToolContext:
         rt = self.runtime
-        services: dict[str, object] = {**rt.extras, "activity": lambda text: self.emit(p.Activity(text=text))}
+        services: dict[str, object] = {
+            **rt.extras,
+            "activity": lambda text: self.emit(p.Activity(text=text)),
+            "command_guard": self._guard_command,
+        }
         if rt.index is not None:
             services["explain"] = self._explain
         return ToolContext(
@@ -262,6 +269,43 @@ class Session:
             query_model=rt.models.query,
             services=services,
         )
+
+    async def _guard_command(self, call_id: str, command: str) -> str | None:
+        """Apply the command policy; a ``prompt`` decision asks the user (or fails safe headless)."""
+        policy = self.runtime.config.policy
+        verdict = decide(policy, command)
+        if verdict.decision == "allow":
+            return None
+        if verdict.decision == "forbid":
+            return refusal(command, verdict, why="the project's command policy forbids it")
+        if not self.runtime.interactive:
+            if policy.headless_prompt == "allow":
+                return None
+            return refusal(command, verdict, why="it needs the user's approval, and nobody can approve it headless")
+        return await self._ask_approval(call_id, command, verdict.reason or f"matches `{verdict.rule}`")
+
+    async def _ask_approval(self, call_id: str, command: str, reason: str) -> str | None:
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.approvals[call_id] = future
+        self.set_status("awaiting_approval")
+        self.emit(p.ApprovalRequested(call_id=call_id, command=command, reason=reason))
+        try:
+            approved = await future
+        finally:
+            self.approvals.pop(call_id, None)
+            if self.status == "awaiting_approval":
+                self.set_status("running")
+        return None if approved else f"The user did not approve the command `{command}`; it was not run."
+
+    def answer_approval(self, call_id: str | None, *, approved: bool) -> bool:
+        """Resolve a pending approval (``call_id=None``: the oldest one). False when none is pending."""
+        key = call_id if call_id in self.approvals else next(iter(self.approvals), None)
+        if key is None:
+            return False
+        future = self.approvals[key]
+        if not future.done():
+            future.set_result(approved)
+        return True
 
     async def _explain(self, query: str) -> str:
         from kwaak.index import answer_question

@@ -85,7 +85,7 @@ def _backend(config: Config, repo: Path) -> object:
     from kwaak.backend import Backend, Models
 
     indexing, query = demo_models()
-    return Backend(config, repo, models=Models(indexing=indexing, query=query))
+    return Backend(config, repo, models=Models(indexing=indexing, query=query), interactive=True)
 
 
 async def _headless(config: Config, repo: Path) -> int:

@@ -36,7 +36,7 @@ def build_app(app: App) -> KwaakApp:
     def build() -> Backend:
         from kwaak.backend import Backend
 
-        return Backend(config, repo_root)
+        return Backend(config, repo_root, interactive=True)
 
     async def connect() -> Connection:
         from kwaak.ui.bridge import Connection

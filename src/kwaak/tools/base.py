@@ -207,6 +207,9 @@ class ToolRegistry:
             return _failed(call, f"Tool `{call.name}` does not exist. Available tools: {available}")
         try:
             args = parse_arguments(tool, call.arguments)
+            refused = await _guard(ctx, call, tool, args)
+            if refused is not None:
+                return _failed(call, refused)
             if tool.mutating:
                 async with ctx.write_lock:
                     produced = await tool.handler(ctx, args)
@@ -223,6 +226,23 @@ class ToolRegistry:
     async def invoke_all(self, calls: Sequence[ToolCall], ctx: ToolContext) -> list[ToolResult | BaseException]:
         """Run calls concurrently (mutating ones serialized by the lock); results in call order."""
         return await asyncio.gather(*(self.invoke(c, ctx) for c in calls), return_exceptions=True)
+
+
+CommandGuard = Callable[[str, str], Awaitable["str | None"]]
+"""``guard(call_id, command)``: ``None`` to run the command, else the refusal the model reads."""
+
+
+async def _guard(ctx: ToolContext, call: ToolCall, tool: Tool, args: dict[str, Any]) -> str | None:
+    guard = ctx.services.get("command_guard")
+    if guard is None:
+        return None
+    from kwaak.tools.policy import command_of
+
+    command = command_of(tool.name, args)
+    if not command:
+        return None
+    result: str | None = await guard(call.id, command)
+    return result
 
 
 def _failed(call: ToolCall, message: str) -> ToolResult:

@@ -91,7 +91,12 @@ class ChatLog(VerticalScroll, can_focus=False):
                 first = message.strip().splitlines()[0] if message.strip() else ""
                 self.add(SystemEntry(f"Committed {sha[:8]}: {first}" + (" (pushed)" if pushed else "")))
             case p.ApprovalRequested(command=command, reason=reason):
-                self.add(SystemEntry(f"The agent wants to run `{command}`: {reason}", level="warning"))
+                self.add(
+                    SystemEntry(
+                        f"The agent wants to run `{command}` ({reason}). Type /approve to run it or /deny to refuse.",
+                        level="warning",
+                    )
+                )
             case p.CommandCompleted():
                 self.add(completion_entry(msg))
             case _:

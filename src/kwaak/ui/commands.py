@@ -30,8 +30,10 @@ class CommandDoc:
 
 COMMANDS: tuple[CommandDoc, ...] = (
     CommandDoc("help", "Shows this help message"),
+    CommandDoc("approve", "Runs the command the agent is waiting on (command policy)"),
     CommandDoc("copy", "Copies the last message to the clipboard"),
     CommandDoc("delete_chat", "Deletes the current chat and stops its agent"),
+    CommandDoc("deny", "Refuses the command the agent is waiting on (command policy)"),
     CommandDoc(
         "diff",
         "Shows or pulls the agent's changes",
@@ -87,6 +89,8 @@ _SIMPLE_OPS: dict[str, p.Op] = {
     "stop": p.StopAgent(),
     "stats": p.Stats(),
     "pr": p.CreatePullRequest(),
+    "approve": p.ApproveCommand(call_id="", approved=True),
+    "deny": p.ApproveCommand(call_id="", approved=False),
 }
 _LOCAL: dict[str, LocalAction] = {
     "help": "help",
