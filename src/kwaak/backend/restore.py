@@ -23,8 +23,10 @@ log = logging.getLogger(__name__)
 
 async def cleanup_leftovers(config: Config, repo_root: Path, *, keep: set[str]) -> None:
     """Remove containers of dead kwaak processes and worktrees of sessions not in ``keep``."""
-    from kwaak.executors.cleanup import cleanup_containers
+    from kwaak.executors.cleanup import cleanup_containers, kill_orphaned_processes
     from kwaak.git.workspace import cleanup_orphans, default_worktrees_dir
+
+    kill_orphaned_processes()
 
     if shutil.which("docker"):
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,3 +87,20 @@ def resolve_in_workspace(root: Path, path: str) -> Path:
         msg = f"path {path!r} is outside the workspace"
         raise PathOutsideWorkspace(msg)
     return resolved
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write ``target`` through a temporary file and a rename, keeping its mode.
+
+    A failure (a full disk, a killed process) leaves the old file intact instead of half written.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.kwaak-{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        if target.exists():
+            shutil.copymode(target, tmp)
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -8,7 +8,10 @@ not remove each other's agents.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
 from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,3 +108,38 @@ async def cleanup_leftovers(
     if containers or worktrees:
         log.info("removed leftovers: containers %s, worktrees %s", containers, [str(p) for p in worktrees])
     return CleanupReport(containers=containers, worktrees=worktrees)
+
+
+def kill_orphaned_processes(proc_root: Path = Path("/proc")) -> list[int]:
+    """Kill process groups of local commands whose kwaak process died (e.g. ``kill -9``).
+
+    Local commands carry ``KWAAK_OWNER=<owner token>`` in their environment; a group whose owner is
+    gone is an orphan. Linux only (reads ``/proc``); elsewhere nothing happens.
+
+    Returns:
+        The process group ids that were killed.
+    """
+    from kwaak.executors.local import OWNER_ENV
+
+    marker = f"{OWNER_ENV}=".encode()
+    groups: set[int] = set()
+    for entry in proc_root.glob("[0-9]*"):
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        token = next(
+            (v[len(marker) :].decode(errors="replace") for v in environ.split(b"\0") if v.startswith(marker)), None
+        )
+        if token is None or owner_alive(token):
+            continue
+        with contextlib.suppress(OSError):
+            groups.add(os.getpgid(int(entry.name)))
+    killed: list[int] = []
+    for group in groups - {os.getpgrp()}:
+        with contextlib.suppress(OSError):
+            os.killpg(group, signal.SIGKILL)
+            killed.append(group)
+    if killed:
+        log.info("killed orphaned command process groups: %s", killed)
+    return killed

@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 
 from kwaak.config.model import Config
 from kwaak.errors import ContainerStartFailed, ExecutorError
-from kwaak.executors.base import ExecResult, ExecutorKind, resolve_in_workspace
+from kwaak.executors.base import ExecResult, ExecutorKind, resolve_in_workspace, write_atomically
 from kwaak.executors.docker_cli import LogFn, check_daemon, docker, docker_binary, ensure_image, image_tag
 from kwaak.executors.gitmounts import Mount, worktree_git
 from kwaak.executors.local import DEFAULT_TIMEOUT, run_process
@@ -190,11 +190,7 @@ class DockerExecutor:
         """Write a file of the worktree, creating parent directories."""
         target = resolve_in_workspace(self.root, self._host_path(path))
 
-        def write() -> None:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-
-        await asyncio.to_thread(write)
+        await asyncio.to_thread(write_atomically, target, data)
 
     async def aclose(self) -> None:
         """Remove the container (idempotent)."""

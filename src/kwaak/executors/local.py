@@ -9,8 +9,11 @@ import signal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from kwaak.executors.base import ExecResult, ExecutorKind, resolve_in_workspace
+from kwaak.executors.base import ExecResult, ExecutorKind, resolve_in_workspace, write_atomically
+from kwaak.git.owner import current_owner
 
+OWNER_ENV = "KWAAK_OWNER"
+"""Set on every local command: the owner token of the kwaak process that started it."""
 DEFAULT_TIMEOUT = 600.0
 TIMEOUT_MARKER = "\n[command timed out]"
 
@@ -56,6 +59,8 @@ class LocalExecutor:
         base.update(self._extra_env)
         if extra:
             base.update(extra)
+        # Tags the command's process group as ours, so a later kwaak can kill it if we die.
+        base[OWNER_ENV] = current_owner().token()
         return base
 
     async def exec(
@@ -84,11 +89,7 @@ class LocalExecutor:
         """Write a file inside the workspace, creating parent directories."""
         target = resolve_in_workspace(self.root, path)
 
-        def write() -> None:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-
-        await asyncio.to_thread(write)
+        await asyncio.to_thread(write_atomically, target, data)
 
     async def aclose(self) -> None:
         """Nothing to release for local processes (each is reaped when it ends)."""
