@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -38,7 +39,8 @@ AttributeValue = str | int | float | bool
 DEFAULT_SERVICE_NAME = "kwaak"
 MAX_ATTRIBUTE_CHARS = 200
 MASK = "****"
-FLUSH_TIMEOUT_MS = 5_000
+FLUSH_TIMEOUT_S = 3.0
+"""How long exit waits for the last spans (an unreachable collector must not hang kwaak)."""
 ENABLED_MESSAGE = "OpenTelemetry tracing enabled"
 
 
@@ -164,10 +166,20 @@ def instrument(
         main.end()
         with contextlib.suppress(ValueError, RuntimeError):
             context.detach(token)
-        provider.force_flush(FLUSH_TIMEOUT_MS)
-        provider.shutdown()
+        _bounded(provider.shutdown, FLUSH_TIMEOUT_S)
 
     return shutdown
+
+
+def _bounded(flush: Callable[[], object], seconds: float) -> None:
+    """Run ``flush`` (which exports, with retries) but wait for it at most ``seconds``."""
+    try:
+        worker = threading.Thread(target=flush, name="kwaak-otel-flush", daemon=True)
+        worker.start()
+    except RuntimeError:  # no new threads while the interpreter shuts down
+        flush()
+        return
+    worker.join(seconds)
 
 
 def _otlp_provider(environ: Mapping[str, str]) -> TracerProvider:
@@ -180,7 +192,7 @@ def _otlp_provider(environ: Mapping[str, str]) -> TracerProvider:
         msg = "otel_enabled = true needs the OpenTelemetry packages"
         raise ConfigError(msg, hint="pip install 'kwaak[otel]'") from exc
     resource = Resource.create({"service.name": service_name(environ), "service.version": __version__})
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=resource, shutdown_on_exit=False)  # ours is bounded
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return provider
 

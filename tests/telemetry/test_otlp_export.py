@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.conftest import git
@@ -95,3 +97,27 @@ def test_run_agent_exports_its_span_tree(tmp_git_repo: Path) -> None:
     raw = b"".join(receiver.bodies)
     for secret in (QUERY_KEY, INDEXING_KEY, GITHUB_KEY):
         assert secret.encode() not in raw
+
+
+def test_an_unresponsive_collector_does_not_hang_exit(tmp_git_repo: Path) -> None:
+    """A collector that accepts connections but never answers: exit waits about 3 s, not 10+."""
+    with socket.socket() as black_hole, FakeProviderServer() as provider:
+        black_hole.bind(("127.0.0.1", 0))
+        black_hole.listen(8)  # the kernel accepts; nobody ever reads or replies
+        write_config(tmp_git_repo, provider.url, provider.url)
+        port = black_hole.getsockname()[1]
+        env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}", "NO_PROXY": "127.0.0.1"}
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "kwaak", "print-config"],
+            cwd=tmp_git_repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == "OpenTelemetry tracing enabled"
+    assert elapsed < 9, elapsed  # the exporter alone would wait its 10 s timeout
