@@ -65,7 +65,8 @@ wait_for_docker() {
 launch_dockerd() {
   log "starting dockerd $* (log: $LOG_DIR/kwaak-dockerd.log)"
   rm -f /var/run/docker.pid
-  as_root sh -c "nohup dockerd $* >>'$LOG_DIR/kwaak-dockerd.log' 2>&1 &" || return 1
+  # setsid: its own session, so killing the caller's process group never takes dockerd down.
+  as_root sh -c "setsid nohup dockerd $* >>'$LOG_DIR/kwaak-dockerd.log' 2>&1 < /dev/null &" || return 1
   wait_for_docker 60
 }
 
