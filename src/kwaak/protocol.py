@@ -379,7 +379,7 @@ SYSTEM_SESSION: SessionId = "system"
 
 
 _EVENT_TYPES: dict[str, type[Any]] = {
-    cls.__dataclass_fields__["kind"].default: cls  # type: ignore[attr-defined]
+    str(cls.__dataclass_fields__["kind"].default): cls
     for cls in (
         SessionRenamed,
         BranchRenamed,
