@@ -1,0 +1,103 @@
+"""Headless end to end: `kwaak run-agent` edits a file and opens a pull request.
+
+The real CLI runs the Scripted provider; the fake GitHub server receives the PR, the bare
+``origin`` receives the pushed branch, and the token appears in no file of the workspace or repo.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import git
+from tests.fakes.github_server import FakeGitHub
+from tests.github.conftest import GITHUB_TOKEN
+
+
+def test_run_agent_edits_and_opens_a_pull_request(
+    tmp_git_repo: Path, bare_remote: Path, fake_github: FakeGitHub
+) -> None:
+    fake_github.remote = bare_remote
+    script = tmp_git_repo.parent / "script.json"
+    script.write_text(
+        json.dumps(
+            [
+                {
+                    "tool_calls": [
+                        {"name": "write_file", "arguments": {"file_name": "CHANGELOG.md", "content": "- retries\n"}}
+                    ]
+                },
+                {
+                    "tool_calls": [
+                        {
+                            "name": "create_or_update_pull_request",
+                            "arguments": {"title": "feat: add a changelog", "pull_request_body": "Adds a changelog."},
+                        }
+                    ]
+                },
+                {"tool_calls": [{"name": "stop", "arguments": {}}]},
+            ]
+        )
+    )
+    cfg = tmp_git_repo.parent / "kwaak.toml"
+    cfg.write_text(f"""
+project_name = "widgets"
+language = "python"
+tool_executor = "local"
+github_api_key = "text:{GITHUB_TOKEN}"
+cache_dir = "{tmp_git_repo.parent / "cache"}"
+log_dir = "{tmp_git_repo.parent / "logs"}"
+[git]
+owner = "acme"
+repository = "widgets"
+main_branch = "main"
+auto_push_remote = false
+[github]
+api_base_url = "{fake_github.url}"
+[llm.indexing]
+provider = "Scripted"
+[llm.query]
+provider = "Scripted"
+script = "{script}"
+[llm.embedding]
+provider = "Scripted"
+""")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kwaak",
+            "-c",
+            str(cfg),
+            "-s",
+            "run-agent",
+            "-i",
+            "add a changelog",
+            "--output",
+            "jsonl",
+        ],
+        cwd=tmp_git_repo,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    pr_call = next(
+        e for e in events if e["type"] == "tool_call_finished" and e["name"] == "create_or_update_pull_request"
+    )
+    assert pr_call["ok"], pr_call["output"]
+    assert len(fake_github.pulls) == 1
+    pull = next(iter(fake_github.pulls.values()))
+    branch = events[-1]["branch"]
+    assert pull["title"] == "feat: add a changelog" and pull["head"]["ref"] == branch and pull["base"]["ref"] == "main"
+    assert pull["html_url"] in pr_call["output"]
+    assert git(bare_remote, "show", f"{branch}:CHANGELOG.md") == "- retries"
+    # The token is nowhere on disk: not in the repo's git config, files, or the pushed remote.
+    for root in (tmp_git_repo, bare_remote, tmp_git_repo.parent / "cache", tmp_git_repo.parent / "logs"):
+        for path in root.rglob("*"):
+            if path.is_file() and "objects" not in path.parts:
+                assert GITHUB_TOKEN.encode() not in path.read_bytes(), path
+    assert GITHUB_TOKEN not in proc.stdout + proc.stderr
