@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -94,7 +95,9 @@ def test_parse_hunks_and_overlap_rules() -> None:
     assert not Hunk("x.py", 3, 2).overlaps(Hunk("y.py", 3, 2))
 
 
-async def test_overlap_of_two_agents_editing_the_same_function(make_config, tmp_git_repo: Path) -> None:
+async def test_overlap_of_two_agents_editing_the_same_function(
+    make_config, tmp_git_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     same_function = 'def add(a, b):\n    """Add two numbers."""\n    return {}\n'
     scripts = {
         "agent one": [
@@ -130,6 +133,17 @@ async def test_overlap_of_two_agents_editing_the_same_function(make_config, tmp_
         )
         assert (await backend.run_op("a", p.PullDiff())).ok
         assert any("src/calc.py" in w and "overlap" in w.lower() for w in warnings), warnings
+        config = backend.config
+    # `kwaak sessions` lists the saved sessions and warns about the overlap too.
+    from types import SimpleNamespace
+
+    from kwaak.commands import sessions_cmd
+
+    capsys.readouterr()
+    await asyncio.to_thread(sessions_cmd.run, SimpleNamespace(config=config, repo_root=tmp_git_repo))
+    listing = capsys.readouterr().out
+    assert listing.count("kwaak/") >= 3
+    assert "warning:" in listing and "src/calc.py" in listing
 
 
 def test_batch_cli_jsonl(tmp_git_repo: Path) -> None:

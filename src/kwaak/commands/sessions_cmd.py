@@ -36,7 +36,7 @@ def run(
 ) -> int:
     """Dispatch the sub-action; returns the exit code."""
     if action == "list":
-        return _list(app.config)
+        return _list(app.config, app.repo_root)
     store = find_store(app.config, session_id or "")
     if action == "show":
         return _show(store)
@@ -76,15 +76,30 @@ def describe(meta: SessionMeta) -> str:
     )
 
 
-def _list(config: Config) -> int:
+def _list(config: Config, repo_root: Path) -> int:
     stores = list_stores(config.cache_dir)
     if not stores:
         print("No saved sessions.")
         return 0
     print(f"{'id':<8}  {'status':<16} {'updated':<16}  {'title':<40}  branch  usage")
-    for store in stores:
-        print(describe(store.load_meta()))
+    metas = [store.load_meta() for store in stores]
+    for meta in metas:
+        print(describe(meta))
+    for line in asyncio.run(_overlaps(repo_root, metas)):
+        print(f"warning: {line}")
     return 0
+
+
+async def _overlaps(repo_root: Path, metas: list[SessionMeta]) -> list[str]:
+    """Sessions whose branches changed the same lines of the same files."""
+    from kwaak.git.cli import run_git
+    from kwaak.git.overlap import describe_overlaps, find_overlaps
+
+    refs: dict[str, str] = {}
+    for meta in metas:
+        if meta.branch and (await run_git(repo_root, "rev-parse", "--verify", "--quiet", meta.branch, check=False)).ok:
+            refs[meta.id[:8]] = meta.branch
+    return describe_overlaps(await find_overlaps(repo_root, refs)) if len(refs) > 1 else []
 
 
 def _show(store: SessionStore) -> int:
