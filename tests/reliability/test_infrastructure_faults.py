@@ -50,21 +50,30 @@ async def test_disk_full_while_the_agent_writes_is_one_clear_error_and_retry_rec
 ) -> None:
     model = ScriptedModel(
         [
-            call("write_file", file_name="huge.txt", content="x" * 6_000_000),
+            call("write_file", file_name="big.txt", content="x" * 1_500_000),
             call("write_file", file_name="small.txt", content="fits\n"),
             call("stop"),
         ]
     )
     backend, rec = make_backend(model, cache_dir=str(small_disk))
+
+    def fill_once_started(event: p.Event) -> None:
+        if isinstance(event.msg, p.ToolCallStarted) and not (small_disk / "ballast").exists():
+            _fill(small_disk, 200_000)  # the disk fills up while the agent works
+
+    backend.add_listener(fill_once_started)
     failed = await backend.run_op("s", p.Chat(message="write big files"))
     finished = rec.of(p.ToolCallFinished, "s")
     assert not finished[0].ok and "No space left on device" in finished[0].output, finished[0]
-    # The half-written file filled the disk, so the session could not be saved: one clear error.
+    session = backend.sessions["s"]
+    # Writes are atomic: the failed one leaves neither a half-written file nor its temp file.
+    assert not (session.workspace.path / "big.txt").exists()
+    assert not list(session.workspace.path.glob(".big.txt.*"))
+    # The 1.5 MB call itself does not fit in the session store either: one clear error with a hint.
     assert not failed.ok and failed.error_kind == "session", failed
     assert "No space left on device" in (failed.error or "") and "cache_dir" in (failed.hint or "")
     assert len(_errors(rec, "s")) == 1
-    session = backend.sessions["s"]
-    (session.workspace.path / "huge.txt").unlink()  # the user frees space
+    (small_disk / "ballast").unlink()  # the user frees space
     retried = await backend.run_op("s", p.RetryChat())
     assert retried.ok, retried
     assert (session.workspace.path / "small.txt").read_text() == "fits\n"
