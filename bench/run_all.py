@@ -299,6 +299,17 @@ def print_table(outcomes: list[Outcome]) -> None:
             print("  ".join("-" * w for w in widths) + "  " + "-" * 10)
 
 
+def markdown_table(outcomes: list[Outcome]) -> str:
+    """The same table in markdown (for BENCHMARKS.md)."""
+    lines = ["| figure | value | target | verdict | comparison |", "|---|---|---|---|---|"]
+    for outcome in outcomes:
+        if outcome.error:
+            lines.append(f"| [{outcome.name}] benchmark failed | - | | FAIL | {outcome.error} |")
+        for f in outcome.figures:
+            lines.append(f"| {f.name.strip()} | {_value(f)} | {f.target} | {f.verdict} | {f.peer} |")
+    return "\n".join(lines) + "\n"
+
+
 def machine() -> dict[str, Any]:
     """Where the numbers come from."""
     return {
@@ -318,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json", help="where to write the results")
     parser.add_argument("--with-tests", action="store_true", help="also run tests/reliability (faults, secrets)")
+    parser.add_argument("--markdown", type=Path, help="also write the table as markdown to this file")
     args = parser.parse_args(argv)
     if args.list:
         for b in BENCHES:
@@ -353,6 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.markdown:
+        args.markdown.write_text(markdown_table(outcomes), encoding="utf-8")
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return 1 if failed else 0
 

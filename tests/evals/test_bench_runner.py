@@ -82,6 +82,7 @@ def test_a_crashing_benchmark_is_reported_as_failed(tmp_path: Path) -> None:
     assert outcome.exit_code == 3 and outcome.figures == []
     assert "exit code 3, no JSON" in outcome.error
     assert "boom" in (tmp_path / "crash.log").read_text()
+    assert "| [crash] benchmark failed | - | | FAIL | exit code 3, no JSON" in run_all.markdown_table([outcome])
     good = tmp_path / "good.py"
     good.write_text(
         "import json, sys\n"
