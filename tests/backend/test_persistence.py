@@ -16,6 +16,7 @@ from kwaak.backend.persistence import SessionStore, list_stores
 from kwaak.llm.testing import ScriptedModel, call
 from kwaak.messages import AssistantMessage, SystemMessage, ToolCall, ToolResult, UserMessage
 from tests.conftest import git
+from tests.scripted import write_scripted_config
 
 
 def test_store_roundtrip_truncate_and_torn_line(tmp_path: Path) -> None:
@@ -69,31 +70,8 @@ async def test_quit_and_restart_restores_and_resumes(make_config, tmp_git_repo: 
     await again.aclose()
 
 
-def _write_config(repo: Path, name: str, script: list[dict], extra: str = "") -> Path:
-    script_path = repo.parent / f"{name}.json"
-    script_path.write_text(json.dumps(script))
-    cfg = repo.parent / f"{name}.toml"
-    cfg.write_text(
-        f"""
-project_name = "crashy"
-language = "python"
-tool_executor = "local"
-cache_dir = "{repo.parent / "cache"}"
-log_dir = "{repo.parent / "logs"}"
-{extra}
-[commands]
-[git]
-auto_push_remote = false
-[llm.indexing]
-provider = "Scripted"
-[llm.query]
-provider = "Scripted"
-script = "{script_path}"
-[llm.embedding]
-provider = "Scripted"
-"""
-    )
-    return cfg
+def _write_config(repo: Path, name: str, script: list[dict]) -> Path:
+    return write_scripted_config(repo, script, name=name, extra="[git]\nauto_push_remote = false")
 
 
 def _kwaak(*args: str, cwd: Path, **kw: object) -> subprocess.Popen[str]:

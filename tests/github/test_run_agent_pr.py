@@ -14,41 +14,19 @@ from pathlib import Path
 from tests.conftest import git
 from tests.fakes.github_server import FakeGitHub
 from tests.github.conftest import GITHUB_TOKEN
+from tests.scripted import tool, write_scripted_config
 
 
 def test_run_agent_edits_and_opens_a_pull_request(
     tmp_git_repo: Path, bare_remote: Path, fake_github: FakeGitHub
 ) -> None:
     fake_github.remote = bare_remote
-    script = tmp_git_repo.parent / "script.json"
-    script.write_text(
-        json.dumps(
-            [
-                {
-                    "tool_calls": [
-                        {"name": "write_file", "arguments": {"file_name": "CHANGELOG.md", "content": "- retries\n"}}
-                    ]
-                },
-                {
-                    "tool_calls": [
-                        {
-                            "name": "create_or_update_pull_request",
-                            "arguments": {"title": "feat: add a changelog", "pull_request_body": "Adds a changelog."},
-                        }
-                    ]
-                },
-                {"tool_calls": [{"name": "stop", "arguments": {}}]},
-            ]
-        )
-    )
-    cfg = tmp_git_repo.parent / "kwaak.toml"
-    cfg.write_text(f"""
-project_name = "widgets"
-language = "python"
-tool_executor = "local"
-github_api_key = "text:{GITHUB_TOKEN}"
-cache_dir = "{tmp_git_repo.parent / "cache"}"
-log_dir = "{tmp_git_repo.parent / "logs"}"
+    script = [
+        tool("write_file", file_name="CHANGELOG.md", content="- retries\n"),
+        tool("create_or_update_pull_request", title="feat: add a changelog", pull_request_body="Adds a changelog."),
+        tool("stop"),
+    ]
+    github = f"""github_api_key = "text:{GITHUB_TOKEN}"
 [git]
 owner = "acme"
 repository = "widgets"
@@ -56,14 +34,8 @@ main_branch = "main"
 auto_push_remote = false
 [github]
 api_base_url = "{fake_github.url}"
-[llm.indexing]
-provider = "Scripted"
-[llm.query]
-provider = "Scripted"
-script = "{script}"
-[llm.embedding]
-provider = "Scripted"
-""")
+"""
+    cfg = write_scripted_config(tmp_git_repo, script, extra=github)
     proc = subprocess.run(
         [
             sys.executable,

@@ -17,6 +17,7 @@ from kwaak.headless.batch import BatchTask, load_tasks, run_batch
 from kwaak.llm.testing import ScriptedModel, Step, call
 from kwaak.messages import AssistantMessage, Message, ToolResult
 from tests.conftest import git
+from tests.scripted import tool, write_scripted_config
 
 
 def _task_policy(messages: list[Message], tools: object) -> Step:
@@ -147,33 +148,8 @@ async def test_overlap_of_two_agents_editing_the_same_function(
 
 
 def test_batch_cli_jsonl(tmp_git_repo: Path) -> None:
-    script = tmp_git_repo.parent / "script.json"
-    script.write_text(
-        json.dumps(
-            [
-                {"tool_calls": [{"name": "shell_command", "arguments": {"cmd": "echo working"}}]},
-                {"tool_calls": [{"name": "stop", "arguments": {}}]},
-            ]
-        )
-    )
-    cfg = tmp_git_repo.parent / "kwaak.toml"
-    cfg.write_text(f"""
-project_name = "batchy"
-language = "python"
-tool_executor = "local"
-cache_dir = "{tmp_git_repo.parent / "cache"}"
-log_dir = "{tmp_git_repo.parent / "logs"}"
-[commands]
-[git]
-auto_push_remote = false
-[llm.indexing]
-provider = "Scripted"
-[llm.query]
-provider = "Scripted"
-script = "{script}"
-[llm.embedding]
-provider = "Scripted"
-""")
+    script = [tool("shell_command", cmd="echo working"), tool("stop")]
+    cfg = write_scripted_config(tmp_git_repo, script, extra="[git]\nauto_push_remote = false")
     tasks = tmp_git_repo.parent / "tasks.jsonl"
     tasks.write_text("\n".join(json.dumps({"prompt": f"job {i}", "name": f"j{i}"}) for i in range(3)))
     proc = subprocess.run(

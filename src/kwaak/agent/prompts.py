@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from kwaak.config import Config
+from kwaak.templating import render_template
 
 _TEMPLATES = Path(__file__).parent / "templates"
 INSTRUCTION_FILES = ("AGENTS.md", "CLAUDE.md")
@@ -53,19 +51,9 @@ GENERAL_CONSTRAINTS = (
 )
 
 
-@cache
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_TEMPLATES),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-    )
-
-
 def render(name: str, **values: Any) -> str:
     """Render ``templates/<name>.md.j2`` with ``values`` (missing values are errors)."""
-    return _env().get_template(f"{name}.md.j2").render(**values)
+    return render_template(_TEMPLATES, f"{name}.md.j2", **values)
 
 
 def mode_constraints(config: Config) -> list[str]:

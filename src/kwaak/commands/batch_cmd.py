@@ -71,17 +71,12 @@ async def _main(
     config: Config, repo_root: Path, tasks: list[BatchTask], output: OutputFormat, *, skip_indexing: bool
 ) -> int:
     from kwaak.backend import Backend
-    from kwaak.backend.actions import index_repository
+    from kwaak.headless.setup import start_headless
 
     router = _Router(output)
     async with Backend(config, repo_root, buffer_events=False) as backend:
         backend.add_listener(router)
-        await backend.start(restore=False)
-        if not skip_indexing:
-            try:
-                await index_repository(backend, p.SYSTEM_SESSION)
-            except KwaakError as exc:
-                print(f"warning: continuing without the code index: {exc.render()}", file=sys.stderr)
+        await start_headless(backend, skip_indexing=skip_indexing)
         _announce(tasks, output, config.limits.max_parallel_agents)
         report = await run_batch(backend, tasks, on_result=lambda r: _finished(r, output), on_start=router.label)
         overlaps = await _overlaps(backend, report)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -81,8 +80,7 @@ def run(
 
 async def _main(config: Config, repo_root: Path, message: str, printer: EventPrinter, *, skip_indexing: bool) -> int:
     from kwaak.backend import Backend
-    from kwaak.backend.actions import index_repository
-    from kwaak.errors import KwaakError
+    from kwaak.headless.setup import start_headless
 
     main_task = asyncio.current_task()
     loop = asyncio.get_running_loop()
@@ -101,13 +99,7 @@ async def _main(config: Config, repo_root: Path, message: str, printer: EventPri
     try:
         async with Backend(config, repo_root, buffer_events=False) as backend:
             backend.add_listener(printer)
-            await backend.start(restore=False)
-            if not skip_indexing:
-                try:
-                    await index_repository(backend, p.SYSTEM_SESSION)
-                except KwaakError as exc:
-                    # The agent still works without the index (search_code, files); say so once.
-                    print(f"warning: continuing without the code index: {exc.render()}", file=sys.stderr)
+            await start_headless(backend, skip_indexing=skip_indexing)
             completed = await backend.run_op(session_id, p.Chat(message=message))
             session = backend.sessions.get(session_id)
             code = exit_code_for(completed)

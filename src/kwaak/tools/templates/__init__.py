@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from functools import cache
-from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, Template
+from kwaak.templating import render_template
 
-
-@cache
-def _environment() -> Environment:
-    return Environment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
-
-
-@cache
-def _template(name: str) -> Template:
-    source = (files(__package__) / name).read_text(encoding="utf-8")
-    return _environment().from_string(source)
+_DIR = Path(__file__).parent
 
 
 def render(name: str, **context: Any) -> str:
     """Render the template file ``name`` of this package with ``context`` (strict: no undefined names)."""
-    return _template(name).render(**context).strip() + "\n"
+    return render_template(_DIR, name, **context).strip() + "\n"
