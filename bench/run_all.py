@@ -280,6 +280,8 @@ def run_bench(bench: Bench, logs: Path) -> Outcome:
 def _value(figure: Figure) -> str:
     if figure.value is None:
         return "-"
+    if not figure.unit and float(figure.value).is_integer():
+        return str(int(figure.value))  # a count
     digits = 3 if abs(figure.value) < 10 else 1
     return f"{figure.value:.{digits}f} {figure.unit}".strip()
 
