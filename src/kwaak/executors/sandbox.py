@@ -148,6 +148,11 @@ def sandbox_args(root: Path, *, git: WorktreeGit | None, network: bool, home: Pa
         args += ["--tmpfs", str(home)]
         for path in _visible_in_home(home):
             args += ["--ro-bind", str(path), str(path)]
+    for path in _own_environment():
+        # kwaak's environment (its python and rg) may live under /tmp or /run (e.g. a CI clone):
+        # those are private in the sandbox, so bind it back, read-only.
+        if any(private == path or private in path.parents for private in (Path("/tmp"), Path("/run"))):
+            args += ["--ro-bind", str(path), str(path)]
     if git is not None:
         for mount in git.mounts(str(root)):
             args += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), mount.target]
@@ -159,10 +164,16 @@ def sandbox_args(root: Path, *, git: WorktreeGit | None, network: bool, home: Pa
     return args
 
 
+def _own_environment() -> list[Path]:
+    """The directories of kwaak's own interpreter and virtualenv."""
+    paths = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+    return sorted(p for p in paths if p.is_dir())
+
+
 def _visible_in_home(home: Path) -> list[Path]:
     """Toolchain directories under ``home`` plus kwaak's own environment (its ``rg`` lives there)."""
     paths = [home / rel for rel in HOME_TOOLCHAINS]
-    paths += [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()]
+    paths += _own_environment()
     seen: list[Path] = []
     for path in paths:
         if path.is_dir() and home in path.parents and not any(p == path or p in path.parents for p in seen):
