@@ -81,7 +81,8 @@ class Backend:
     def _emit(self, session_id: p.SessionId, msg: p.EventMsg) -> None:
         event = p.Event(session_id=session_id, msg=msg, submission_id=_submission.get())
         session = self.sessions.get(session_id)
-        if session is not None and session.store is not None and session.store.exists:
+        recorded = not isinstance(msg, p.AssistantDelta)  # fragments are recorded as the full message
+        if recorded and session is not None and session.store is not None and session.store.exists:
             try:
                 session.store.append_event(event)
             except OSError:

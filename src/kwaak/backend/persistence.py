@@ -93,7 +93,8 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def _append(path: Path, record: dict[str, Any]) -> None:
+def _append(path: Path, record: dict[str, Any], *, sync: bool = True) -> None:
+    """Append one JSON line; ``sync`` also fsyncs (power-loss safety; a plain write survives kill -9)."""
     data = memoryview((json.dumps(record, ensure_ascii=False, default=str) + "\n").encode())
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
@@ -101,7 +102,8 @@ def _append(path: Path, record: dict[str, Any]) -> None:
         try:
             while data:
                 data = data[os.write(fd, data) :]
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         except OSError:
             # Never leave a torn line that later appends would follow (loading stops at it).
             with contextlib.suppress(OSError):
@@ -129,13 +131,16 @@ class SessionStore:
     def __init__(self, root: Path, session_id: str) -> None:
         self.dir = root / session_id
         self.session_id = session_id
+        self._exists = False
         self._persisted: list[Message] = []
         """The history messages on disk (compared by identity to find rewinds)."""
 
     @property
     def exists(self) -> bool:
-        """Whether this session has been stored."""
-        return (self.dir / "meta.json").exists()
+        """Whether this session has been stored (checked on disk until it is, then remembered)."""
+        if not self._exists:
+            self._exists = (self.dir / "meta.json").exists()
+        return self._exists
 
     def save_meta(self, meta: SessionMeta) -> None:
         """Replace ``meta.json`` atomically.
@@ -203,7 +208,8 @@ class SessionStore:
         if isinstance(event.msg, p.AssistantDelta):
             return
         self.dir.mkdir(parents=True, exist_ok=True)
-        _append(self.dir / "events.jsonl", event.to_json())
+        # Events are many and only for display: no fsync, which would stall the UI's event loop.
+        _append(self.dir / "events.jsonl", event.to_json(), sync=False)
 
     def load_events(self) -> list[dict[str, Any]]:
         """Read the recorded events."""

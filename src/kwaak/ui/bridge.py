@@ -13,7 +13,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from textual.message import Message
@@ -76,6 +76,36 @@ async def open_connection(connect: Connect) -> Connection:
     return result if isinstance(result, Connection) else Connection(result)
 
 
+def coalesce_deltas(events: list[p.Event]) -> list[p.Event]:
+    """Merge streamed fragments of one message into one event (one widget update per frame).
+
+    A delta joins the previous event of its session when that is a delta of the same message, so
+    the order of each session's events is kept while sessions' events interleave freely.
+    """
+    merged: list[p.Event] = []
+    pieces: dict[int, list[str]] = {}
+    last_of_session: dict[p.SessionId, int] = {}
+    for event in events:
+        msg = event.msg
+        index = last_of_session.get(event.session_id)
+        if isinstance(msg, p.AssistantDelta) and index in pieces:
+            previous = merged[index].msg
+            if isinstance(previous, p.AssistantDelta) and previous.message_id == msg.message_id:
+                pieces[index].append(msg.text)
+                continue
+        index = len(merged)
+        last_of_session[event.session_id] = index
+        merged.append(event)
+        if isinstance(msg, p.AssistantDelta):
+            pieces[index] = [msg.text]
+    for index, texts in pieces.items():
+        if len(texts) > 1:
+            event = merged[index]
+            assert isinstance(event.msg, p.AssistantDelta)
+            merged[index] = replace(event, msg=replace(event.msg, text="".join(texts)))
+    return merged
+
+
 class EventBatch(Message):
     """Events that arrived since the last batch, oldest first."""
 
@@ -132,7 +162,7 @@ class Bridge:
         self._last_flush = time.monotonic()
         if self._events:
             events, self._events = self._events, []
-            self._post(EventBatch(events))
+            self._post(EventBatch(coalesce_deltas(events)))
 
     async def aclose(self) -> None:
         """Stop the backend (cancels agents, closes executors, removes worktrees); idempotent."""
