@@ -152,3 +152,23 @@ def test_color_diff_styles_lines() -> None:
     styles = [str(span.style) for span in text.spans]
     assert styles == ["bold", "cyan", "red", "green"]
     assert text.plain.splitlines()[-1] == " context"
+
+
+async def test_hidden_chats_render_their_events_when_shown(make_app: AppFactory) -> None:
+    app, _ = make_app(ScriptedModel())
+    async with app.run_test(size=SIZE) as pilot:
+        hidden = app.current_chat.session_id
+        await pilot.press("ctrl+n")
+        await pilot.pause(0.1)
+        for i in range(50):
+            app.bridge.receive(p.Event(session_id=hidden, msg=p.AssistantDelta(message_id="m", text=f"{i} ")))
+        app.bridge.receive(p.Event(session_id=hidden, msg=p.SystemMessage(text="done streaming")))
+        await pilot.pause(0.3)
+        deck = app._deck
+        assert [type(m).__name__ for m in deck._deferred[hidden]] == ["AssistantDelta", "SystemMessage"]
+        assert app.chats[0].unread == 1  # the chat list still counts it
+        await pilot.press("tab")
+        await pilot.pause(0.2)
+        assert hidden not in deck._deferred
+        entries = app.chat_log(hidden).entries
+        assert any(isinstance(e, AssistantEntry) and e.text == "".join(f"{i} " for i in range(50)) for e in entries)

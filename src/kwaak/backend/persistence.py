@@ -4,11 +4,13 @@ Layout under ``<cache_dir>/sessions/<session id>/``:
 
 - ``meta.json``: title, branch, worktree, start ref, status, usage... (replaced atomically);
 - ``history.jsonl``: append-only records ``{"m": message}`` and ``{"truncate": n}`` (a retry
-  rewinds the history); each append is flushed and fsynced;
+  rewinds the history), each written whole with one ``write``;
 - ``events.jsonl``: append-only protocol events (for ``kwaak sessions show``).
 
 A ``kill -9`` can at worst leave a torn last line, which loading ignores, so at most the step in
-flight is lost and the store never corrupts.
+flight is lost and the store never corrupts. Writes are not fsynced: they survive any crash of
+the process (the data is in the OS page cache), and fsyncing on the UI's event loop at every step
+made the TUI stutter with many agents; only a power loss could lose the latest records.
 """
 
 from __future__ import annotations
@@ -88,13 +90,11 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
     tmp.replace(path)
 
 
-def _append(path: Path, record: dict[str, Any], *, sync: bool = True) -> None:
-    """Append one JSON line; ``sync`` also fsyncs (power-loss safety; a plain write survives kill -9)."""
+def _append(path: Path, record: dict[str, Any]) -> None:
+    """Append one whole JSON line (a failed write is truncated away, never left torn)."""
     data = memoryview((json.dumps(record, ensure_ascii=False, default=str) + "\n").encode())
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
@@ -102,8 +102,6 @@ def _append(path: Path, record: dict[str, Any], *, sync: bool = True) -> None:
         try:
             while data:
                 data = data[os.write(fd, data) :]
-            if sync:
-                os.fsync(fd)
         except OSError:
             # Never leave a torn line that later appends would follow (loading stops at it).
             with contextlib.suppress(OSError):
@@ -208,8 +206,7 @@ class SessionStore:
         if isinstance(event.msg, p.AssistantDelta):
             return
         self.dir.mkdir(parents=True, exist_ok=True)
-        # Events are many and only for display: no fsync, which would stall the UI's event loop.
-        _append(self.dir / "events.jsonl", event.to_json(), sync=False)
+        _append(self.dir / "events.jsonl", event.to_json())
 
     def load_events(self) -> list[dict[str, Any]]:
         """Read the recorded events."""

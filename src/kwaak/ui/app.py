@@ -224,7 +224,7 @@ class KwaakApp(App[int]):
         if chat is None:  # a deleted chat's late events
             return
         chat.observe(msg)
-        self._deck.log(chat.session_id).show(msg)
+        self._deck.show(chat.session_id, msg)
         if chat is not self.current_chat and counts_as_unread(msg):
             chat.unread += 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from textual.widgets import ContentSwitcher
 
@@ -22,6 +23,7 @@ class ChatDeck:
         self.chats: list[ChatState] = []
         self.current = 0
         self._logs: dict[p.SessionId, ChatLog] = {}
+        self._deferred: dict[p.SessionId, list[p.EventMsg]] = {}
         self._log_ids = 0
 
     @property
@@ -30,8 +32,30 @@ class ChatDeck:
         return self.chats[self.current]
 
     def log(self, session_id: p.SessionId) -> ChatLog:
-        """The transcript of a chat."""
-        return self._logs[session_id]
+        """The transcript of a chat (with any deferred events rendered)."""
+        chat_log = self._logs[session_id]
+        for msg in self._deferred.pop(session_id, ()):
+            chat_log.show(msg)
+        return chat_log
+
+    def show(self, session_id: p.SessionId, msg: p.EventMsg) -> None:
+        """Render an event now if its chat is visible; otherwise keep it until the chat is shown.
+
+        Hidden chats then cost nothing per frame, however many agents stream.
+        """
+        if session_id == self.current_chat.session_id:
+            self.log(session_id).show(msg)
+            return
+        queue = self._deferred.setdefault(session_id, [])
+        last = queue[-1] if queue else None
+        if (
+            isinstance(msg, p.AssistantDelta)
+            and isinstance(last, p.AssistantDelta)
+            and last.message_id == msg.message_id
+        ):
+            queue[-1] = replace(last, text=last.text + msg.text)
+        else:
+            queue.append(msg)
 
     def find(self, session_id: p.SessionId) -> ChatState | None:
         """The chat of a session (``None`` once it was deleted)."""
@@ -71,12 +95,13 @@ class ChatDeck:
         self.current = index % len(self.chats)
         chat = self.current_chat
         chat.unread = 0
-        self.switcher.current = self._logs[chat.session_id].id
+        self.switcher.current = self.log(chat.session_id).id
         return chat
 
     def remove_current(self) -> bool:
         """Close the current chat; returns False when it was the last one (a fresh chat replaces it)."""
         chat = self.chats.pop(self.current)
+        self._deferred.pop(chat.session_id, None)
         self._logs.pop(chat.session_id).remove()
         if not self.chats:
             self.add()
