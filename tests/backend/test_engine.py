@@ -207,3 +207,17 @@ async def test_conversation_summary_reinjects_goal(make_backend) -> None:
     # What is sent after a summary starts with the system prompt and the summary.
     sent = messages_to_send(history)
     assert sent[0].kind == "system" and sent[1].kind == "summary"
+
+
+async def test_quit_op_closes_the_backend_and_ends_the_event_stream(make_config, tmp_git_repo: Path) -> None:
+    from kwaak.backend import Backend, Models
+
+    model = ScriptedModel([call("write_file", file_name="q.txt", content="q\n"), call("stop")])
+    backend = Backend(make_config(), tmp_git_repo, models=Models(indexing=ScriptedModel(), query=model))
+    assert (await backend.run_op("s", p.Chat(message="write"))).ok
+    worktree = backend.sessions["s"].workspace.path
+    backend.submit("s", p.Quit())
+    kinds = [event.msg.kind async for event in backend.events()]  # ends once the backend is closed
+    assert "command_completed" in kinds
+    assert not worktree.exists()
+    assert backend.request_shutdown().done()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, assert_never
 
 from kwaak import protocol as p
+from kwaak import telemetry
 from kwaak.backend.runtime import usage_info
 from kwaak.errors import IndexingError, KwaakError
 
@@ -46,7 +46,7 @@ async def dispatch(backend: Backend, sid: p.SessionId, op: p.Op) -> None:
         case p.Stats():
             _stats(backend, sid)
         case p.Quit():
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(backend.aclose()))
+            backend.request_shutdown()
         case _:
             assert_never(op)
 
@@ -127,7 +127,9 @@ async def index_repository(backend: Backend, sid: p.SessionId) -> None:
         rt.emit(sid, p.Activity(text=str(message)))
 
     try:
-        await rt.index.update(progress)
+        with telemetry.span("index.update") as span:
+            stats = await rt.index.update(progress)
+            span.set_attribute("index.chunks", int(getattr(stats, "chunks", 0)))
     except KwaakError:
         raise
     except OSError as exc:

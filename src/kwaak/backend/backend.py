@@ -66,6 +66,7 @@ class Backend:
         self._listeners: list[EventListenerFn] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = asyncio.Event()
+        self._shutdown: asyncio.Task[None] | None = None
 
     @property
     def config(self) -> Config:
@@ -229,6 +230,12 @@ class Backend:
         )
 
     # -- shutdown ---------------------------------------------------------------------------
+
+    def request_shutdown(self) -> asyncio.Task[None]:
+        """Start closing the backend in its own task (the ``Quit`` op); idempotent."""
+        if self._shutdown is None:
+            self._shutdown = asyncio.get_running_loop().create_task(self.aclose(), name="kwaak-shutdown")
+        return self._shutdown
 
     async def aclose(self) -> None:
         """Cancel every operation, close every session, and end the event stream."""

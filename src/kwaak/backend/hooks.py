@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kwaak import protocol as p
+from kwaak import telemetry
 from kwaak.agent.loop import AgentState
 from kwaak.agent.prompts import clean_title, render
 from kwaak.agent.summarize import SUMMARIZED_TOOLS, summarize_conversation, summarize_tool_output
@@ -44,14 +45,15 @@ class CodingHooks:
         if tool is None or call.name not in SUMMARIZED_TOOLS or result.is_error:
             return result
         try:
-            return await summarize_tool_output(
-                self.indexing_model,
-                tool=tool,
-                call=call,
-                result=result,
-                diff=await self.diff(),
-                tools=list(self.registry),
-            )
+            with telemetry.span("summarize.tool_output", tool=call.name):
+                return await summarize_tool_output(
+                    self.indexing_model,
+                    tool=tool,
+                    call=call,
+                    result=result,
+                    diff=await self.diff(),
+                    tools=list(self.registry),
+                )
         except KwaakError as exc:
             log.warning("tool output summarizer failed: %s", exc)
             return result
@@ -104,13 +106,14 @@ class CodingHooks:
             return
         state.completions_since_summary = 0
         self.emit(p.Activity(text="summarizing the conversation"))
-        messages, usage = await summarize_conversation(
-            self.query_model,
-            history=state.history,
-            goal=state.goal or "",
-            diff=await self.diff(),
-            tools=list(self.registry),
-        )
+        with telemetry.span("summarize.conversation", messages=len(state.history)):
+            messages, usage = await summarize_conversation(
+                self.query_model,
+                history=state.history,
+                goal=state.goal or "",
+                diff=await self.diff(),
+                tools=list(self.registry),
+            )
         self.on_usage(usage)
         state.history.extend(messages)
 
