@@ -82,3 +82,22 @@ async def test_stop_and_retry_work_after_the_hand_over(make_backend) -> None:
     retried = await backend.run_op("s", p.RetryChat())
     assert retried.ok, retried
     assert session.active_agent == "coding" and session.status == "done"
+
+
+async def test_the_planner_survives_a_restart(make_config, tmp_git_repo: Path) -> None:
+    from kwaak.backend import Backend, Models
+
+    config = make_config(agent="PlanAct")
+    first = Backend(config, tmp_git_repo, models=Models(indexing=ScriptedModel(), query=ScriptedModel(_policy())))
+    assert (await first.run_op("s", p.Chat(message="document add"))).ok
+    planner_history = list(first.sessions["s"].planner.history)
+    assert first.sessions["s"].active_agent == "planner"
+    await first.aclose()
+
+    again = Backend(config, tmp_git_repo, models=Models(indexing=ScriptedModel(), query=ScriptedModel(_policy())))
+    (restored,) = await again.start()
+    assert restored.active_agent == "planner" and restored.planner.history == planner_history
+    assert (await again.run_op("s", p.Chat(message="yes, go ahead"))).ok
+    assert restored.active_agent == "coding"
+    assert git(tmp_git_repo, "show", f"{restored.workspace.branch}:notes.txt") == "add sums two numbers"
+    await again.aclose()

@@ -78,6 +78,8 @@ class SessionMeta:
     usage: dict[str, Any] = field(default_factory=dict)
     steps: int = 0
     active_seconds: float = 0.0
+    active_agent: str = "coding"
+    """PlanAct: ``planner`` until the planner delegates, then ``coding``."""
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
 
@@ -130,7 +132,8 @@ class SessionStore:
         self.dir = root / session_id
         self.session_id = session_id
         self._exists = False
-        self._persisted: list[Message] = []
+        self._persisted: dict[str, list[Message]] = {}
+        """Per history stream, the messages on disk (compared by identity to find rewinds)."""
         """The history messages on disk (compared by identity to find rewinds)."""
 
     @property
@@ -166,8 +169,10 @@ class SessionStore:
         known = SessionMeta.__dataclass_fields__
         return SessionMeta(**{k: v for k, v in data.items() if k in known})
 
-    def sync_history(self, history: list[Message]) -> None:
-        """Append what is new in ``history`` (or record a rewind first).
+    def sync_history(self, history: list[Message], *, stream: str = "history") -> None:
+        """Append what is new in ``history`` (or record a rewind first) to ``<stream>.jsonl``.
+
+        ``stream`` is ``history`` for the coding agent, ``planner`` for a PlanAct planner.
 
         After a failed write, what did reach the disk is remembered, so the next sync resumes
         there without duplicating records.
@@ -175,30 +180,31 @@ class SessionStore:
         Raises:
             SessionError: the store cannot be written (disk full, read-only, permissions).
         """
-        path = self.dir / "history.jsonl"
+        path = self.dir / f"{stream}.jsonl"
+        persisted = self._persisted.setdefault(stream, [])
         common = 0
-        for on_disk, current in zip(self._persisted, history, strict=False):
+        for on_disk, current in zip(persisted, history, strict=False):
             if on_disk is not current:
                 break
             common += 1
         with self._storage_errors():
             self.dir.mkdir(parents=True, exist_ok=True)
-            if common < len(self._persisted):
+            if common < len(persisted):
                 _append(path, {"truncate": common})
-                del self._persisted[common:]
+                del persisted[common:]
             for message in history[common:]:
                 _append(path, {"m": message_to_dict(message)})
-                self._persisted.append(message)
+                persisted.append(message)
 
-    def load_history(self) -> list[Message]:
-        """Replay ``history.jsonl``."""
+    def load_history(self, *, stream: str = "history") -> list[Message]:
+        """Replay ``<stream>.jsonl`` (empty when it does not exist)."""
         history: list[Message] = []
-        for record in _read_jsonl(self.dir / "history.jsonl"):
+        for record in _read_jsonl(self.dir / f"{stream}.jsonl"):
             if "truncate" in record:
                 del history[int(record["truncate"]) :]
             elif "m" in record:
                 history.append(message_from_dict(record["m"]))
-        self._persisted = list(history)
+        self._persisted[stream] = list(history)
         return history
 
     def append_event(self, event: p.Event) -> None:

@@ -64,6 +64,10 @@ def load_session(store: SessionStore, runtime: Runtime) -> Session:
         store=store,
         created_at=meta.created_at,
     )
+    planner_history = store.load_history(stream="planner")
+    if planner_history:
+        session.planner = AgentState(history=planner_history)
+    session.active_agent = "planner" if meta.active_agent == "planner" and planner_history else "coding"
     runtime.team.add(meter.usage)
     runtime.team.steps += meter.steps
     return session

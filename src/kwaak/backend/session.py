@@ -93,6 +93,8 @@ class Session:
         if self.store is None:
             return
         self.store.sync_history(self.state.history)
+        if self.planner is not None:
+            self.store.sync_history(self.planner.history, stream="planner")
         self.store.save_meta(self.meta())
 
     def meta(self) -> SessionMeta:
@@ -112,6 +114,7 @@ class Session:
             usage=asdict(self.meter.usage),
             steps=self.meter.steps,
             active_seconds=round(self.meter.wall_seconds, 3),
+            active_agent=self.active_agent,
         )
         if self.created_at is not None:
             meta.created_at = self.created_at
