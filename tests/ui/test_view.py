@@ -172,3 +172,24 @@ async def test_hidden_chats_render_their_events_when_shown(make_app: AppFactory)
         assert hidden not in deck._deferred
         entries = app.chat_log(hidden).entries
         assert any(isinstance(e, AssistantEntry) and e.text == "".join(f"{i} " for i in range(50)) for e in entries)
+
+
+async def test_arrow_keys_scroll_the_chat_only_when_the_input_is_empty(make_app: AppFactory) -> None:
+    app, _ = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(3):
+            await send(pilot, "/help")
+        await pilot.pause()
+        log = app.current_log
+        bottom = log.max_scroll_y
+        assert bottom > 0 and log.scroll_y == bottom
+        await pilot.press("up", "up")
+        await pilot.pause()
+        assert log.scroll_y == bottom - 4
+        await pilot.press("down")
+        await pilot.pause()
+        assert log.scroll_y == bottom - 2
+        await pilot.press("a", "enter", "b", "up")  # with text, ↑ moves the cursor, not the chat
+        await pilot.pause()
+        assert log.scroll_y == bottom - 2
+        assert app.input.cursor_location == (0, 1)

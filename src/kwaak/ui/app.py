@@ -274,6 +274,10 @@ class KwaakApp(App[int]):
         """Send a message to the current agent, or run a slash command."""
         self.send(message.text)
 
+    def on_chat_input_scroll_chat(self, message: ChatInput.ScrollChat) -> None:
+        """↑/↓ with an empty input scroll the transcript (which stops following until End)."""
+        self.current_log.scroll_relative(y=message.lines, animate=False)
+
     def on_chat_input_scroll_to_end(self, _: ChatInput.ScrollToEnd) -> None:
         """End in an empty input box."""
         self.current_log.scroll_to_latest()

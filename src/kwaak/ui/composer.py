@@ -18,6 +18,8 @@ from textual.widgets.option_list import Option
 from kwaak.ui.commands import complete
 
 PLACEHOLDER = "Send a message to an agent ..."
+SCROLL_LINES = 2
+"""Lines ↑/↓ scroll the transcript when the input is empty."""
 
 
 class CommandMenu(OptionList):
@@ -59,6 +61,13 @@ class ChatInput(TextArea):
     class ScrollToEnd(Message):
         """End was pressed in an empty box: scroll the transcript to the end."""
 
+    class ScrollChat(Message):
+        """↑/↓ in an empty box: scroll the transcript by ``lines`` (kwaak's arrow keys)."""
+
+        def __init__(self, lines: int) -> None:
+            super().__init__()
+            self.lines = lines
+
     def __init__(self, menu: CommandMenu, *, id: str | None = None) -> None:
         super().__init__(id=id, placeholder=PLACEHOLDER, soft_wrap=True, tab_behavior="focus")
         self.menu = menu
@@ -79,6 +88,8 @@ class ChatInput(TextArea):
         """Move in the menu while it is open."""
         if self.menu.display and not select:
             self.menu.action_cursor_up()
+        elif not self.text and not select:
+            self.post_message(self.ScrollChat(-SCROLL_LINES))
         else:
             super().action_cursor_up(select)
 
@@ -86,6 +97,8 @@ class ChatInput(TextArea):
         """Move in the menu while it is open."""
         if self.menu.display and not select:
             self.menu.action_cursor_down()
+        elif not self.text and not select:
+            self.post_message(self.ScrollChat(SCROLL_LINES))
         else:
             super().action_cursor_down(select)
 
