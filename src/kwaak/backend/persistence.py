@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kwaak import protocol as p
 from kwaak.errors import SessionError
@@ -37,6 +37,9 @@ from kwaak.messages import (
     Usage,
     UserMessage,
 )
+
+if TYPE_CHECKING:
+    from kwaak.backend.session import Session
 
 _KINDS: dict[str, type[Any]] = {
     "system": SystemMessage,
@@ -236,3 +239,27 @@ def list_stores(cache_dir: Path) -> list[SessionStore]:
         return []
     stores = [SessionStore(root, d.name) for d in root.iterdir() if (d / "meta.json").is_file()]
     return sorted(stores, key=lambda s: s.load_meta().created_at)
+
+
+def session_meta(session: Session) -> SessionMeta:
+    """The metadata record of a live session (its creation time is kept across saves)."""
+    ws, executor = session.workspace, session.executor
+    meta = SessionMeta(
+        id=session.id,
+        title=session.title,
+        branch=ws.branch if ws else None,
+        worktree=str(ws.path) if ws else None,
+        start_ref=ws.start_ref if ws else None,
+        executor=executor.kind if executor is not None else None,
+        status=session.status,
+        goal=session.state.goal,
+        completions_since_summary=session.state.completions_since_summary,
+        usage=asdict(session.meter.usage),
+        steps=session.meter.steps,
+        active_seconds=round(session.meter.wall_seconds, 3),
+        active_agent=session.active_agent,
+    )
+    if session.created_at is None:
+        session.created_at = meta.created_at
+    meta.created_at = session.created_at
+    return meta

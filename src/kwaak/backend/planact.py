@@ -8,9 +8,14 @@ agent. Unlike kwaak, ``patch_file`` and ``reset_file`` are not given to the plan
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
+from kwaak.agent.loop import AgentState
+from kwaak.agent.prompts import planner_prompt, read_instructions
+from kwaak.config import Config
+from kwaak.messages import Message, SystemMessage, UserMessage
 from kwaak.tools.base import Tool, ToolContext, ToolError, ToolOutput, ToolRegistry, string_params
 
 PLANNER_EXCLUDED = frozenset(
@@ -48,6 +53,13 @@ def delegate_tool(run_coding: RunCoding) -> Tool:
         mutating=False,
         summarize=summarize,
     )
+
+
+def new_planner(config: Config, workspace: Path, coding_history: Sequence[Message]) -> AgentState:
+    """The planner's conversation: its system prompt plus the coding agent's initial context."""
+    prompt = planner_prompt(config, instructions=read_instructions(workspace))
+    context = [m for m in coding_history if isinstance(m, UserMessage)]
+    return AgentState(history=[SystemMessage(content=prompt), *context])
 
 
 def planner_registry(coding: ToolRegistry, delegate: Tool) -> ToolRegistry:

@@ -11,18 +11,19 @@ import asyncio
 import contextlib
 import logging
 from contextlib import AsyncExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Literal
 
 from kwaak import protocol as p
 from kwaak import telemetry
 from kwaak.agent.budget import Meter, check_budget
 from kwaak.agent.loop import AgentLoop, AgentState, LoopSettings, TurnOutcome
-from kwaak.agent.prompts import clean_title, planner_prompt, read_instructions, render, system_prompt
+from kwaak.agent.prompts import clean_title, read_instructions, render, system_prompt
+from kwaak.backend.approvals import Approvals
 from kwaak.backend.hooks import CodingHooks
 from kwaak.backend.listener import EventListener
-from kwaak.backend.persistence import SessionMeta, SessionStore
-from kwaak.backend.planact import delegate_tool, planner_registry
+from kwaak.backend.persistence import SessionStore, session_meta
+from kwaak.backend.planact import delegate_tool, new_planner, planner_registry
 from kwaak.backend.resume import commit_work_in_progress
 from kwaak.backend.runtime import Runtime, usage_info
 from kwaak.backend.tooling import build_tools
@@ -39,7 +40,6 @@ from kwaak.git.workspace import (
 )
 from kwaak.messages import AssistantMessage, SystemMessage, Usage, UserMessage
 from kwaak.tools.base import ToolContext, ToolRegistry, WorkspaceInfo
-from kwaak.tools.policy import decide, refusal
 
 log = logging.getLogger(__name__)
 OVERVIEW_CMD = "find . -maxdepth 2 -not -path './.git' -not -path './.git/*' | sort | head -n 400"
@@ -70,11 +70,20 @@ class Session:
     """The PlanAct planner's conversation (``agent = "PlanAct"``)."""
     planner_tools: ToolRegistry | None = None
     active_agent: Literal["coding", "planner"] = "coding"
-    approvals: dict[str, asyncio.Future[bool]] = field(default_factory=dict)
-    """Commands waiting for the user's answer, by tool call id."""
+    approvals: Approvals = field(init=False)
+    """The command policy guard and the commands waiting for the user's answer."""
     """This agent's executor; ``None`` uses ``tool_executor`` from the config."""
     _resources: AsyncExitStack = field(default_factory=AsyncExitStack)
     _start_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        self.approvals = Approvals(
+            policy=self.runtime.config.policy,
+            interactive=self.runtime.interactive,
+            emit=self.emit,
+            set_status=self.set_status,
+            get_status=lambda: self.status,
+        )
 
     # -- events -----------------------------------------------------------------------------
 
@@ -95,32 +104,7 @@ class Session:
         self.store.sync_history(self.state.history)
         if self.planner is not None:
             self.store.sync_history(self.planner.history, stream="planner")
-        self.store.save_meta(self.meta())
-
-    def meta(self) -> SessionMeta:
-        """The session's metadata record."""
-        ws = self.workspace
-        executor = self.executor.kind if self.executor is not None else None
-        meta = SessionMeta(
-            id=self.id,
-            title=self.title,
-            branch=ws.branch if ws else None,
-            worktree=str(ws.path) if ws else None,
-            start_ref=ws.start_ref if ws else None,
-            executor=executor,
-            status=self.status,
-            goal=self.state.goal,
-            completions_since_summary=self.state.completions_since_summary,
-            usage=asdict(self.meter.usage),
-            steps=self.meter.steps,
-            active_seconds=round(self.meter.wall_seconds, 3),
-            active_agent=self.active_agent,
-        )
-        if self.created_at is not None:
-            meta.created_at = self.created_at
-        else:
-            self.created_at = meta.created_at
-        return meta
+        self.store.save_meta(session_meta(self))
 
     def count_usage(self, usage: Usage) -> None:
         """Add usage to this agent and the team, and announce the totals."""
@@ -195,10 +179,7 @@ class Session:
             return
         self.planner_tools = planner_registry(self.registry, delegate_tool(self._delegate))
         if self.planner is None:
-            instructions = read_instructions(self.workspace.path)
-            prompt = planner_prompt(self.runtime.config, instructions=instructions)
-            context = [m for m in self.state.history if isinstance(m, UserMessage)]
-            self.planner = AgentState(history=[SystemMessage(content=prompt), *context])
+            self.planner = new_planner(self.runtime.config, self.workspace.path, self.state.history)
             if not any(isinstance(m, AssistantMessage) for m in self.state.history):
                 self.active_agent = "planner"
 
@@ -259,7 +240,7 @@ class Session:
         services: dict[str, object] = {
             **rt.extras,
             "activity": lambda text: self.emit(p.Activity(text=text)),
-            "command_guard": self._guard_command,
+            "command_guard": self.approvals.guard,
         }
         if rt.index is not None:
             services["explain"] = self._explain
@@ -273,42 +254,9 @@ class Session:
             services=services,
         )
 
-    async def _guard_command(self, call_id: str, command: str) -> str | None:
-        """Apply the command policy; a ``prompt`` decision asks the user (or fails safe headless)."""
-        policy = self.runtime.config.policy
-        verdict = decide(policy, command)
-        if verdict.decision == "allow":
-            return None
-        if verdict.decision == "forbid":
-            return refusal(command, verdict, why="the project's command policy forbids it")
-        if not self.runtime.interactive:
-            if policy.headless_prompt == "allow":
-                return None
-            return refusal(command, verdict, why="it needs the user's approval, and nobody can approve it headless")
-        return await self._ask_approval(call_id, command, verdict.reason or f"matches `{verdict.rule}`")
-
-    async def _ask_approval(self, call_id: str, command: str, reason: str) -> str | None:
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self.approvals[call_id] = future
-        self.set_status("awaiting_approval")
-        self.emit(p.ApprovalRequested(call_id=call_id, command=command, reason=reason))
-        try:
-            approved = await future
-        finally:
-            self.approvals.pop(call_id, None)
-            if self.status == "awaiting_approval":
-                self.set_status("running")
-        return None if approved else f"The user did not approve the command `{command}`; it was not run."
-
     def answer_approval(self, call_id: str | None, *, approved: bool) -> bool:
-        """Resolve a pending approval (``call_id=None``: the oldest one). False when none is pending."""
-        key = call_id if call_id in self.approvals else next(iter(self.approvals), None)
-        if key is None:
-            return False
-        future = self.approvals[key]
-        if not future.done():
-            future.set_result(approved)
-        return True
+        """Resolve a pending command approval; False when none is pending."""
+        return self.approvals.answer(call_id, approved=approved)
 
     async def _explain(self, query: str) -> str:
         from kwaak.index import answer_question
