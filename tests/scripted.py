@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +40,19 @@ provider = "Scripted"
 """
     )
     return config
+
+
+def run_kwaak(repo: Path, config: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """Run the real ``kwaak -c CONFIG ARGS...`` in ``repo`` and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "kwaak", "-c", str(config), *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """Parse JSONL output (every line must be a JSON object)."""
+    return [json.loads(line) for line in text.splitlines()]

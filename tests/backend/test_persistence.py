@@ -16,7 +16,7 @@ from kwaak.backend.persistence import SessionStore, list_stores
 from kwaak.llm.testing import ScriptedModel, call
 from kwaak.messages import AssistantMessage, SystemMessage, ToolCall, ToolResult, UserMessage
 from tests.conftest import git
-from tests.scripted import write_scripted_config
+from tests.scripted import json_lines, run_kwaak, write_scripted_config
 
 
 def test_store_roundtrip_truncate_and_torn_line(tmp_path: Path) -> None:
@@ -115,13 +115,7 @@ def test_kill_9_mid_run_then_resume_loses_no_committed_work(tmp_git_repo: Path) 
     assert meta.status == "running"  # as it was when killed
     assert git(tmp_git_repo, "show", f"{meta.branch}:done.txt") == "saved"  # the committed step survived
 
-    listing = subprocess.run(
-        [sys.executable, "-m", "kwaak", "-c", str(first), "sessions"],
-        cwd=tmp_git_repo,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    listing = run_kwaak(tmp_git_repo, first, "sessions").stdout
     assert meta.id[:8] in listing
 
     second = _write_config(
@@ -132,15 +126,9 @@ def test_kill_9_mid_run_then_resume_loses_no_committed_work(tmp_git_repo: Path) 
             {"tool_calls": [{"name": "stop", "arguments": {}}]},
         ],
     )
-    resumed = subprocess.run(
-        [sys.executable, "-m", "kwaak", "-c", str(second), "sessions", "resume", meta.id[:8], "--output", "jsonl"],
-        cwd=tmp_git_repo,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    resumed = run_kwaak(tmp_git_repo, second, "sessions", "resume", meta.id[:8], "--output", "jsonl", timeout=120)
     assert resumed.returncode == 0, resumed.stderr
-    events = [json.loads(line) for line in resumed.stdout.splitlines()]
+    events = json_lines(resumed.stdout)
     outputs = [e["output"] for e in events if e["type"] == "tool_call_finished" and e["name"] == "shell_command"]
     assert outputs and "saved" in outputs[0]
     after = list_stores(tmp_git_repo.parent / "cache")[0].load_meta()

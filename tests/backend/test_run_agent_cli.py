@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 from tests.conftest import git
 from tests.fakes.provider_server import FakeProviderServer, Fault, tool_call
+from tests.scripted import json_lines, run_kwaak
 
 
 def _config(repo: Path, query_url: str, indexing_url: str) -> Path:
@@ -45,15 +45,8 @@ provider = "Scripted"
 
 
 def _run(repo: Path, cfg: Path, *args: str) -> tuple[int, list[dict], str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "kwaak", "-c", str(cfg), "-s", "run-agent", *args, "--output", "jsonl"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    events = [json.loads(line) for line in proc.stdout.splitlines()]  # every line is JSON
-    return proc.returncode, events, proc.stderr
+    proc = run_kwaak(repo, cfg, "-s", "run-agent", *args, "--output", "jsonl")
+    return proc.returncode, json_lines(proc.stdout), proc.stderr
 
 
 def test_jsonl_stream_and_exit_0(tmp_git_repo: Path) -> None:

@@ -6,15 +6,12 @@ The real CLI runs the Scripted provider; the fake GitHub server receives the PR,
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.conftest import git
 from tests.fakes.github_server import FakeGitHub
 from tests.github.conftest import GITHUB_TOKEN
-from tests.scripted import tool, write_scripted_config
+from tests.scripted import json_lines, run_kwaak, tool, write_scripted_config
 
 
 def test_run_agent_edits_and_opens_a_pull_request(
@@ -36,27 +33,9 @@ auto_push_remote = false
 api_base_url = "{fake_github.url}"
 """
     cfg = write_scripted_config(tmp_git_repo, script, extra=github)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kwaak",
-            "-c",
-            str(cfg),
-            "-s",
-            "run-agent",
-            "-i",
-            "add a changelog",
-            "--output",
-            "jsonl",
-        ],
-        cwd=tmp_git_repo,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    proc = run_kwaak(tmp_git_repo, cfg, "-s", "run-agent", "-i", "add a changelog", "--output", "jsonl")
     assert proc.returncode == 0, proc.stderr
-    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    events = json_lines(proc.stdout)
     pr_call = next(
         e for e in events if e["type"] == "tool_call_finished" and e["name"] == "create_or_update_pull_request"
     )

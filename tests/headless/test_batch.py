@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from kwaak.headless.batch import BatchTask, load_tasks, run_batch
 from kwaak.llm.testing import ScriptedModel, Step, call
 from kwaak.messages import AssistantMessage, Message, ToolResult
 from tests.conftest import git
-from tests.scripted import tool, write_scripted_config
+from tests.scripted import json_lines, run_kwaak, tool, write_scripted_config
 
 
 def _task_policy(messages: list[Message], tools: object) -> Step:
@@ -152,28 +150,9 @@ def test_batch_cli_jsonl(tmp_git_repo: Path) -> None:
     cfg = write_scripted_config(tmp_git_repo, script, extra="[git]\nauto_push_remote = false")
     tasks = tmp_git_repo.parent / "tasks.jsonl"
     tasks.write_text("\n".join(json.dumps({"prompt": f"job {i}", "name": f"j{i}"}) for i in range(3)))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kwaak",
-            "-c",
-            str(cfg),
-            "-s",
-            "batch",
-            str(tasks),
-            "--parallel",
-            "2",
-            "--output",
-            "jsonl",
-        ],
-        cwd=tmp_git_repo,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    proc = run_kwaak(tmp_git_repo, cfg, "-s", "batch", str(tasks), "--parallel", "2", "--output", "jsonl")
     assert proc.returncode == 0, proc.stderr
-    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    records = json_lines(proc.stdout)
     finished = [r for r in records if r["type"] == "task_finished"]
     assert sorted(r["name"] for r in finished) == ["j0", "j1", "j2"]
     summary = records[-1]
