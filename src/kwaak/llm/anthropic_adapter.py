@@ -6,7 +6,7 @@ owns the policy.
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import json
 import warnings
 from collections.abc import Sequence
@@ -17,6 +17,7 @@ from kwaak.errors import Transient
 from kwaak.llm.anthropic_wire import max_output_tokens, to_anthropic, to_anthropic_tools
 from kwaak.llm.base import Model, ModelResponse, TextDeltaCallback
 from kwaak.llm.errors import map_provider_error
+from kwaak.llm.lazy import LazyClient
 from kwaak.llm.pricing import PriceLike, cost_usd
 from kwaak.llm.retry import RetryPolicy, with_retries
 from kwaak.messages import AssistantMessage, Message, ToolCall, ToolSpec, Usage
@@ -93,17 +94,14 @@ class AnthropicModel(Model):
         self._policy = policy or RetryPolicy()
         self._price = price
         self._max_tokens = max_tokens or max_output_tokens(model)
-        self._client: AsyncAnthropic | None = None
+        self._client: LazyClient[AsyncAnthropic] = LazyClient(functools.partial(build_anthropic_client, spec))
 
     async def warm_up(self) -> None:
         """Import the SDK and build the client in a worker thread (the import takes seconds)."""
-        if self._client is None:
-            self._client = await asyncio.to_thread(build_anthropic_client, self._spec)
+        await self._client.get()
 
     async def _ready(self) -> AsyncAnthropic:
-        await self.warm_up()
-        assert self._client is not None
-        return self._client
+        return await self._client.get()
 
     async def complete(
         self,
@@ -197,9 +195,7 @@ class AnthropicModel(Model):
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        await self._client.aclose()
 
 
 def _apply_event(state: _StreamState, event: Any, on_delta: TextDeltaCallback) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from kwaak.errors import ProviderError
 from kwaak.llm.base import Embedder
 from kwaak.llm.errors import map_provider_error
+from kwaak.llm.lazy import LazyClient
 from kwaak.llm.openai_adapter import OpenAIClientSpec, build_openai_client
 from kwaak.llm.retry import RetryPolicy, with_retries
 
@@ -68,7 +69,7 @@ class OpenAIEmbedder(Embedder):
         self.provider = provider
         self._spec = spec
         self._policy = policy or RetryPolicy()
-        self._client: AsyncOpenAI | None = None
+        self._client: LazyClient[AsyncOpenAI] = LazyClient(functools.partial(build_openai_client, spec))
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Embed ``texts`` in batches of ``batch_size``, one request per batch.
@@ -84,14 +85,12 @@ class OpenAIEmbedder(Embedder):
 
     async def warm_up(self) -> None:
         """Import the SDK and build the client in a worker thread."""
-        if self._client is None:
-            self._client = await asyncio.to_thread(build_openai_client, self._spec)
+        await self._client.get()
 
     async def _request(self, batch: list[str]) -> list[list[float]]:
-        await self.warm_up()
-        assert self._client is not None
+        client = await self._client.get()
         try:
-            response = await self._client.embeddings.create(model=self.name, input=batch)
+            response = await client.embeddings.create(model=self.name, input=batch)
         except Exception as exc:
             mapped = map_provider_error(exc, provider=self.provider)
             if mapped is None or mapped is exc:
@@ -114,9 +113,7 @@ class OpenAIEmbedder(Embedder):
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        await self._client.aclose()
 
 
 def local_embeddings_available() -> bool:

@@ -6,7 +6,7 @@ SDK's own retries are off (``max_retries=0``); :mod:`kwaak.llm.retry` owns the p
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from kwaak.errors import Transient
 from kwaak.llm.base import Model, ModelResponse, TextDeltaCallback
 from kwaak.llm.errors import map_provider_error
+from kwaak.llm.lazy import LazyClient
 from kwaak.llm.openai_wire import OpenAITools, ToolCallAssembler, clean_arguments, to_openai_messages, to_openai_tools
 from kwaak.llm.pricing import PriceLike, cost_usd
 from kwaak.llm.retry import RetryPolicy, with_retries
@@ -87,17 +88,14 @@ class OpenAIChatModel(Model):
         self._spec = spec
         self._policy = policy or RetryPolicy()
         self._price = price
-        self._client: AsyncOpenAI | None = None
+        self._client: LazyClient[AsyncOpenAI] = LazyClient(functools.partial(build_openai_client, spec))
 
     async def warm_up(self) -> None:
         """Import the SDK and build the client in a worker thread (the import takes a second or more)."""
-        if self._client is None:
-            self._client = await asyncio.to_thread(build_openai_client, self._spec)
+        await self._client.get()
 
     async def _ready(self) -> AsyncOpenAI:
-        await self.warm_up()
-        assert self._client is not None
-        return self._client
+        return await self._client.get()
 
     async def complete(
         self,
@@ -209,6 +207,4 @@ class OpenAIChatModel(Model):
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
+        await self._client.aclose()
