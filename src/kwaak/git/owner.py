@@ -7,6 +7,7 @@ process start time guards against pid reuse.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from dataclasses import dataclass
@@ -48,8 +49,12 @@ class Owner:
 
 
 def current_owner() -> Owner:
-    """The owner identity of this process."""
-    pid = os.getpid()
+    """The owner identity of this process (computed once per process; it tags every command)."""
+    return _owner(os.getpid())
+
+
+@functools.cache
+def _owner(pid: int) -> Owner:
     return Owner(host=socket.gethostname(), pid=pid, start=_start_time(pid) or "")
 
 
