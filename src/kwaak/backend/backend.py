@@ -20,7 +20,7 @@ from kwaak import protocol as p
 from kwaak import telemetry
 from kwaak.backend.actions import dispatch
 from kwaak.backend.persistence import SessionStore, list_stores, sessions_root
-from kwaak.backend.restore import cleanup_leftovers, load_session
+from kwaak.backend.restore import load_session
 from kwaak.backend.runtime import Models, Runtime
 from kwaak.backend.session import Session
 from kwaak.config import Config
@@ -128,7 +128,9 @@ class Backend:
         """
         restored = self.restore_sessions() if restore and self.persist else []
         stored = {s.session_id for s in list_stores(self.config.cache_dir)} | set(self.sessions)
-        await cleanup_leftovers(self.config, self.runtime.repo_root, keep=stored)
+        from kwaak.executors.cleanup import cleanup_leftovers
+
+        await cleanup_leftovers(self.config.project_name, self.runtime.repo_root, self.config.cache_dir, stored)
         return restored
 
     def restore_sessions(self) -> list[Session]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import shutil
 from pathlib import Path
 from typing import cast, get_args
 
@@ -13,30 +11,9 @@ from kwaak.agent.loop import AgentState
 from kwaak.backend.persistence import SessionStore
 from kwaak.backend.runtime import Runtime
 from kwaak.backend.session import Session
-from kwaak.config import Config
-from kwaak.errors import KwaakError
 from kwaak.git.workspace import AgentWorkspace
 
 _LIVE = ("running", "starting")
-log = logging.getLogger(__name__)
-
-
-async def cleanup_leftovers(config: Config, repo_root: Path, *, keep: set[str]) -> None:
-    """Remove containers of dead kwaak processes and worktrees of sessions not in ``keep``."""
-    from kwaak.executors.cleanup import cleanup_containers, kill_orphaned_processes
-    from kwaak.git.workspace import cleanup_orphans, default_worktrees_dir
-
-    kill_orphaned_processes()
-
-    if shutil.which("docker"):
-        try:
-            await cleanup_containers(config.project_name)
-        except (KwaakError, OSError) as exc:
-            log.info("container cleanup skipped: %s", exc)
-    try:
-        await cleanup_orphans(repo_root, default_worktrees_dir(config.cache_dir), keep)
-    except (KwaakError, OSError) as exc:
-        log.warning("worktree cleanup failed: %s", exc)
 
 
 def load_session(store: SessionStore, runtime: Runtime) -> Session:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from kwaak.agent.budget import Meter
 from kwaak.config import Config
 from kwaak.errors import KwaakError
+from kwaak.git.workspace import default_worktrees_dir
 from kwaak.llm.base import Embedder, Model
 from kwaak.protocol import EventMsg, SessionId, UsageInfo
 
@@ -79,7 +80,7 @@ class Runtime:
     @property
     def worktrees_dir(self) -> Path:
         """Where agents' worktrees live (inside kwaak's cache dir, never in the user's repo)."""
-        return self.config.cache_dir / "worktrees"
+        return default_worktrees_dir(self.config.cache_dir)
 
 
 def usage_info(meter: Meter) -> UsageInfo:

@@ -16,7 +16,7 @@ from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kwaak.errors import ExecutorUnavailable
+from kwaak.errors import ExecutorUnavailable, KwaakError
 from kwaak.executors.docker_cli import docker
 from kwaak.git.owner import owner_alive
 from kwaak.git.workspace import cleanup_orphans, default_worktrees_dir
@@ -95,16 +95,26 @@ async def cleanup_containers(
 async def cleanup_leftovers(
     project: str, repo_root: Path, cache_dir: Path, keep: Set[str] = frozenset()
 ) -> CleanupReport:
-    """Remove orphaned containers and worktrees of ``project`` (call at start-up).
+    """Remove what dead kwaak processes of ``project`` left behind (call at start-up).
+
+    Their command process groups are killed and their containers removed (a container cannot be
+    re-attached: a resumed session starts a new one); their worktrees are removed unless the
+    session is in ``keep`` (saved sessions keep theirs for resuming). Docker not being installed
+    and git failures are logged, never raised.
 
     Args:
         project: ``config.project_name``.
         repo_root: The user's repository.
         cache_dir: ``config.cache_dir`` (worktrees live in ``<cache_dir>/worktrees``).
-        keep: Session ids being resumed.
+        keep: Session ids whose worktrees must survive.
     """
-    containers = await cleanup_containers(project, keep)
-    worktrees = await cleanup_orphans(repo_root, default_worktrees_dir(cache_dir), set(keep))
+    kill_orphaned_processes()
+    containers = await cleanup_containers(project)
+    try:
+        worktrees = await cleanup_orphans(repo_root, default_worktrees_dir(cache_dir), set(keep))
+    except (KwaakError, OSError) as exc:
+        log.warning("worktree cleanup failed: %s", exc)
+        worktrees = []
     if containers or worktrees:
         log.info("removed leftovers: containers %s, worktrees %s", containers, [str(p) for p in worktrees])
     return CleanupReport(containers=containers, worktrees=worktrees)
