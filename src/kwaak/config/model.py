@@ -238,6 +238,14 @@ class LimitsConfig(_Model):
     """Tool outputs longer than this are truncated with a marker."""
     llm_timeout_sec: float = Field(default=300, gt=0)
     """Timeout of one request to an LLM or embedding provider."""
+    max_read_file_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    """File tools refuse to read files larger than this (checked before reading)."""
+    file_timeout_sec: float = Field(default=30, gt=0)
+    """Timeout of one host-side file operation of a tool (read, write)."""
+    file_workers_per_agent: int = Field(default=2, gt=0)
+    """How many host-side file operations of one agent may run at once."""
+    max_command_output_bytes: int = Field(default=4 * 1024 * 1024, ge=65536)
+    """Command output kept while a command runs (head and tail; the middle is dropped as it streams)."""
 
 
 class ModelPrice(_Model):

@@ -32,10 +32,12 @@ from pathlib import Path, PurePosixPath
 
 from kwaak.config.model import Config
 from kwaak.errors import ContainerStartFailed, ExecutorError
-from kwaak.executors.base import ExecResult, ExecutorKind, resolve_in_workspace, write_atomically
+from kwaak.executors.base import ExecResult, ExecutorKind, resolve_in_workspace
 from kwaak.executors.docker_cli import LogFn, check_daemon, docker, docker_binary, ensure_image, image_tag
+from kwaak.executors.fileworker import FileLimits, FileWorker
 from kwaak.executors.gitmounts import Mount, worktree_git
-from kwaak.executors.local import DEFAULT_TIMEOUT, run_process
+from kwaak.executors.local import DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, run_process
+from kwaak.executors.safefs import read_beneath, write_beneath
 from kwaak.git.commit import agent_identity_env
 from kwaak.git.owner import current_owner
 
@@ -58,7 +60,16 @@ class DockerExecutor:
 
     kind: ExecutorKind = "docker"
 
-    def __init__(self, *, container: str, root: Path, workdir: str, default_timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        *,
+        container: str,
+        root: Path,
+        workdir: str,
+        default_timeout: float = DEFAULT_TIMEOUT,
+        file_limits: FileLimits | None = None,
+        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+    ) -> None:
         """Wrap an already running container (use :meth:`start` to create one).
 
         Args:
@@ -66,11 +77,15 @@ class DockerExecutor:
             root: The worktree on the host (mounted at ``workdir``).
             workdir: Where the worktree appears in the container.
             default_timeout: Seconds before a command is killed.
+            file_limits: Bounds of host-side file reads and writes (size, time, concurrency).
+            max_output_bytes: Command output kept while streaming (head and tail).
         """
         self.container = container
         self.root = root.resolve()
         self.workdir = workdir
         self.default_timeout = default_timeout
+        self.files = FileWorker(file_limits)
+        self.max_output_bytes = max_output_bytes
         self._docker = docker_binary()
         self._closed = False
 
@@ -116,7 +131,14 @@ class DockerExecutor:
             hint = "the image needs `sh` and `tail`; check `docker run --rm -it <image> sh` works"
             raise ContainerStartFailed(msg, hint=hint)
         timeout = config.limits.tool_timeout_sec
-        executor = cls(container=name, root=workspace_path, workdir=workdir, default_timeout=timeout)
+        executor = cls(
+            container=name,
+            root=workspace_path,
+            workdir=workdir,
+            default_timeout=timeout,
+            file_limits=FileLimits.from_config(config.limits),
+            max_output_bytes=config.limits.max_command_output_bytes,
+        )
         await executor._check_container()
         return executor
 
@@ -152,7 +174,14 @@ class DockerExecutor:
             argv += ["--env", f"{key}={value}"]
         argv += [self.container, *(["sh", "-c", cmd] if isinstance(cmd, str) else cmd)]
         killer = [self._docker, "exec", self.container, "sh", "-c", _KILL_SCRIPT, "sh", mark]
-        result = await run_process(argv, cwd=None, env=None, timeout=timeout or self.default_timeout, on_timeout=killer)
+        result = await run_process(
+            argv,
+            cwd=None,
+            env=None,
+            timeout=timeout or self.default_timeout,
+            on_timeout=killer,
+            max_output_bytes=self.max_output_bytes,
+        )
         if result.exit_code != 0 and not result.timed_out:
             self._raise_if_gone(result.output)
         return result
@@ -182,15 +211,14 @@ class DockerExecutor:
         return path
 
     async def read_file(self, path: str) -> bytes:
-        """Read a file of the worktree (through the bind mount, byte-exact)."""
-        target = resolve_in_workspace(self.root, self._host_path(path))
-        return await asyncio.to_thread(target.read_bytes)
+        """Read a regular file of the worktree on the host (links never followed, size capped)."""
+        host, limit = self._host_path(path), self.files.limits.max_read_bytes
+        return await self.files.run(f"reading {path}", lambda: read_beneath(self.root, host, max_bytes=limit))
 
     async def write_file(self, path: str, data: bytes) -> None:
-        """Write a file of the worktree, creating parent directories."""
-        target = resolve_in_workspace(self.root, self._host_path(path))
-
-        await asyncio.to_thread(write_atomically, target, data)
+        """Write a file of the worktree on the host atomically, creating parent directories (never ``.git``)."""
+        host = self._host_path(path)
+        await self.files.run(f"writing {path}", lambda: write_beneath(self.root, host, data))
 
     async def aclose(self) -> None:
         """Remove the container (idempotent)."""

@@ -18,6 +18,7 @@ from kwaak.errors import ExecutorUnavailable
 from kwaak.executors.base import Executor, ExecutorKind
 from kwaak.executors.docker import DockerExecutor
 from kwaak.executors.docker_cli import LogFn
+from kwaak.executors.fileworker import FileLimits
 from kwaak.executors.local import LocalExecutor
 from kwaak.executors.sandbox import SandboxExecutor
 from kwaak.git.commit import agent_identity_env
@@ -81,12 +82,20 @@ async def _start(
         return await DockerExecutor.start(
             config, workspace_path, session_id=session_id, repo_root=repo_root, extra_env=identity, on_log=on_log
         )
+    files, output = FileLimits.from_config(config.limits), config.limits.max_command_output_bytes
     if kind == "sandbox":
         return await SandboxExecutor.create(
-            workspace_path, network=config.sandbox.network, extra_env=identity, default_timeout=timeout
+            workspace_path,
+            network=config.sandbox.network,
+            extra_env=identity,
+            default_timeout=timeout,
+            file_limits=files,
+            max_output_bytes=output,
         )
     # Variables holding a configured secret (e.g. `env:OPENAI_API_KEY`) stay out of the agent's
     # commands, or an `env` run by the model would copy them into transcripts and events.
     secrets = set(collect_secrets(config))
     env = {key: value for key, value in os.environ.items() if value not in secrets}
-    return LocalExecutor(workspace_path, env=env, extra_env=identity, default_timeout=timeout)
+    return LocalExecutor(
+        workspace_path, env=env, extra_env=identity, default_timeout=timeout, file_limits=files, max_output_bytes=output
+    )

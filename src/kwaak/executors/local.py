@@ -9,12 +9,15 @@ import signal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from kwaak.executors.base import ExecResult, ExecutorKind, resolve_in_workspace, write_atomically
+from kwaak.executors.base import ExecResult, ExecutorKind, resolve_in_workspace
+from kwaak.executors.fileworker import FileLimits, FileWorker
+from kwaak.executors.safefs import read_beneath, write_beneath
 from kwaak.git.owner import current_owner
 
 OWNER_ENV = "KWAAK_OWNER"
 """Set on every local command: the owner token of the kwaak process that started it."""
 DEFAULT_TIMEOUT = 600.0
+DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024
 TIMEOUT_MARKER = "\n[command timed out]"
 
 
@@ -30,6 +33,8 @@ class LocalExecutor:
         env: Mapping[str, str] | None = None,
         extra_env: Mapping[str, str] | None = None,
         default_timeout: float = DEFAULT_TIMEOUT,
+        file_limits: FileLimits | None = None,
+        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
     ) -> None:
         """Create an executor rooted at ``root``.
 
@@ -38,12 +43,16 @@ class LocalExecutor:
             env: The complete base environment (default: this process's environment).
             extra_env: Variables added on top of the base (e.g. the agent's git identity).
             default_timeout: Seconds before a command is killed when ``exec`` gets no timeout.
+            file_limits: Bounds of host-side file reads and writes (size, time, concurrency).
+            max_output_bytes: Command output kept while streaming (head and tail).
         """
         self.root = root.resolve()
         self.workdir = str(self.root)
         self._env = dict(env) if env is not None else None
         self._extra_env = dict(extra_env or {})
         self.default_timeout = default_timeout
+        self.files = FileWorker(file_limits)
+        self.max_output_bytes = max_output_bytes
         self._closed = False
 
     def argv(self, cmd: str | Sequence[str], *, cwd: Path | None = None) -> list[str]:
@@ -78,18 +87,17 @@ class LocalExecutor:
             cwd=workdir,
             env=self.environment(env),
             timeout=timeout or self.default_timeout,
+            max_output_bytes=self.max_output_bytes,
         )
 
     async def read_file(self, path: str) -> bytes:
-        """Read a file inside the workspace."""
-        target = resolve_in_workspace(self.root, path)
-        return await asyncio.to_thread(target.read_bytes)
+        """Read a regular file inside the workspace (links never followed, size capped)."""
+        limit = self.files.limits.max_read_bytes
+        return await self.files.run(f"reading {path}", lambda: read_beneath(self.root, path, max_bytes=limit))
 
     async def write_file(self, path: str, data: bytes) -> None:
-        """Write a file inside the workspace, creating parent directories."""
-        target = resolve_in_workspace(self.root, path)
-
-        await asyncio.to_thread(write_atomically, target, data)
+        """Write a file inside the workspace atomically, creating parent directories (never ``.git``)."""
+        await self.files.run(f"writing {path}", lambda: write_beneath(self.root, path, data))
 
     async def aclose(self) -> None:
         """Nothing to release for local processes (each is reaped when it ends)."""
@@ -109,6 +117,7 @@ async def run_process(
     env: Mapping[str, str] | None,
     timeout: float,
     on_timeout: Sequence[str] | None = None,
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
 ) -> ExecResult:
     """Run ``argv`` in its own process group with stdout+stderr combined.
 
@@ -122,6 +131,8 @@ async def run_process(
         timeout: Seconds before the process group is killed.
         on_timeout: A command run (best effort) after a timeout or cancel, e.g. to kill the
             process inside a container, which killing the local ``docker exec`` does not do.
+        max_output_bytes: Output kept while reading: the first and last halves of this budget
+            (the middle is dropped as it streams, with a marker saying how much).
     """
     spawn = asyncio.ensure_future(
         asyncio.create_subprocess_exec(
@@ -141,25 +152,56 @@ async def run_process(
         with contextlib.suppress(Exception):
             await _kill_tree(await spawn, on_timeout)
         raise
-    buffer = bytearray()
+    buffer = HeadTail(max_output_bytes)
     try:
         async with asyncio.timeout(timeout):
             await _pump(proc, buffer)
             await proc.wait()
     except TimeoutError:
         await _kill_tree(proc, on_timeout)
-        output = buffer.decode("utf-8", errors="replace") + TIMEOUT_MARKER
-        return ExecResult(output=output, exit_code=124, timed_out=True)
+        return ExecResult(output=buffer.text() + TIMEOUT_MARKER, exit_code=124, timed_out=True)
     except BaseException:
         await asyncio.shield(_kill_tree(proc, on_timeout))
         raise
-    return ExecResult(output=buffer.decode("utf-8", errors="replace"), exit_code=proc.returncode or 0)
+    return ExecResult(output=buffer.text(), exit_code=proc.returncode or 0)
 
 
-async def _pump(proc: asyncio.subprocess.Process, buffer: bytearray) -> None:
+class HeadTail:
+    """A bounded output buffer: the first ``limit // 2`` bytes and the last ``limit // 2``."""
+
+    def __init__(self, limit: int) -> None:
+        """Keep at most about ``limit`` bytes."""
+        self.head_limit = limit // 2
+        self.tail_limit = limit - self.head_limit
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def add(self, chunk: bytes) -> None:
+        """Append ``chunk``, dropping from the middle once the head is full."""
+        room = self.head_limit - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        self.tail += chunk
+        excess = len(self.tail) - self.tail_limit
+        if excess > 0:
+            del self.tail[:excess]
+            self.dropped += excess
+
+    def text(self) -> str:
+        """The kept output as text, with a marker where bytes were dropped."""
+        head = self.head.decode("utf-8", errors="replace")
+        if not self.dropped:
+            return head + self.tail.decode("utf-8", errors="replace")
+        tail = self.tail.decode("utf-8", errors="replace")
+        return f"{head}\n[... {self.dropped} bytes of output omitted while the command ran ...]\n{tail}"
+
+
+async def _pump(proc: asyncio.subprocess.Process, buffer: HeadTail) -> None:
     assert proc.stdout is not None
     while chunk := await proc.stdout.read(65536):
-        buffer += chunk
+        buffer.add(chunk)
 
 
 async def _kill_tree(proc: asyncio.subprocess.Process, on_timeout: Sequence[str] | None = None) -> None:

@@ -13,8 +13,8 @@ Inside the sandbox:
   and no view of (or signal to) host processes;
 * ``--die-with-parent`` and ``--new-session`` tie the sandbox to kwaak and to no terminal.
 
-File reads and writes from tools run on the host, confined to the worktree by
-:func:`~kwaak.executors.base.resolve_in_workspace` (which also refuses symlinks that leave it).
+File reads and writes from tools run on the host, beneath the worktree without following any
+link, through :mod:`kwaak.executors.safefs` (FIFOs, devices and ``.git`` writes refused).
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from pathlib import Path
 
 from kwaak.errors import ExecutorUnavailable
 from kwaak.executors.base import ExecutorKind
+from kwaak.executors.fileworker import FileLimits
 from kwaak.executors.gitmounts import WorktreeGit, worktree_git
-from kwaak.executors.local import DEFAULT_TIMEOUT, LocalExecutor
+from kwaak.executors.local import DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, LocalExecutor
 
 HOME_TOOLCHAINS: tuple[str, ...] = (
     ".pyenv",
@@ -71,6 +72,8 @@ class SandboxExecutor(LocalExecutor):
         env: Mapping[str, str] | None = None,
         extra_env: Mapping[str, str] | None = None,
         default_timeout: float = DEFAULT_TIMEOUT,
+        file_limits: FileLimits | None = None,
+        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
     ) -> None:
         """Prepare the sandbox for the worktree at ``root``.
 
@@ -83,8 +86,17 @@ class SandboxExecutor(LocalExecutor):
             env: Base environment (default: this process's, minus secrets and agent sockets).
             extra_env: Added on top (e.g. the agent's git identity).
             default_timeout: Seconds before a command is killed.
+            file_limits: Bounds of host-side file reads and writes (size, time, concurrency).
+            max_output_bytes: Command output kept while streaming (head and tail).
         """
-        super().__init__(root, env=env, extra_env=extra_env, default_timeout=default_timeout)
+        super().__init__(
+            root,
+            env=env,
+            extra_env=extra_env,
+            default_timeout=default_timeout,
+            file_limits=file_limits,
+            max_output_bytes=max_output_bytes,
+        )
         self.network = network
         self.home = (home or Path(os.environ.get("HOME", "/root"))).resolve()
         self.git = git
@@ -99,6 +111,8 @@ class SandboxExecutor(LocalExecutor):
         network: bool = False,
         extra_env: Mapping[str, str] | None = None,
         default_timeout: float = DEFAULT_TIMEOUT,
+        file_limits: FileLimits | None = None,
+        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
     ) -> SandboxExecutor:
         """Check that bubblewrap works here, then build the sandbox for ``root``.
 
@@ -112,7 +126,16 @@ class SandboxExecutor(LocalExecutor):
             hint = "install bubblewrap (`apt-get install bubblewrap`) and allow unprivileged user namespaces"
             raise ExecutorUnavailable(msg, hint=hint)
         git = await asyncio.to_thread(worktree_git, root)
-        return cls(root, git=git, network=network, bwrap=bwrap, extra_env=extra_env, default_timeout=default_timeout)
+        return cls(
+            root,
+            git=git,
+            network=network,
+            bwrap=bwrap,
+            extra_env=extra_env,
+            default_timeout=default_timeout,
+            file_limits=file_limits,
+            max_output_bytes=max_output_bytes,
+        )
 
     def argv(self, cmd: str | Sequence[str], *, cwd: Path | None = None) -> list[str]:
         """``bwrap <isolation args> --chdir <cwd> -- <cmd>``."""

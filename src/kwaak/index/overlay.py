@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import tantivy
 
+from kwaak.executors.safefs import read_beneath
 from kwaak.index.chunking import chunk_text
 from kwaak.index.dense import FloatMatrix, normalize
-from kwaak.index.files import classify, is_hidden, resolves_outside
+from kwaak.index.files import classify, is_hidden
 from kwaak.index.lexical import FIELD_BOOSTS, LexicalDoc, LexicalIndex, bm25, names_text, whole_file_doc
 from kwaak.index.parts import IndexParts, changed_since
 from kwaak.index.texts import embed_text
@@ -92,14 +93,11 @@ async def build_view(parts: IndexParts, worktree: Path, cache: OverlayCache) -> 
 
 
 def _read(worktree: Path, rel: str, max_bytes: int) -> bytes | None:
-    path = worktree / rel
-    if resolves_outside(worktree, path):  # an agent's symlink must not leak host files into results
-        return None
+    # The agent owns its worktree: never follow its links (host files must not leak into results),
+    # never open its FIFOs or devices, and never read more than ``max_bytes``.
     try:
-        if not path.is_file() or path.stat().st_size > max_bytes:
-            return None
-        data = path.read_bytes()
-    except OSError:
+        data = read_beneath(worktree.resolve(), rel, max_bytes=max_bytes)
+    except (OSError, ValueError):  # missing, a directory, refused (FileRefused is a ValueError)
         return None
     return None if b"\0" in data[:8192] else data
 

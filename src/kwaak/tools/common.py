@@ -9,6 +9,8 @@ from typing import Any
 
 from kwaak.errors import ExecutorError
 from kwaak.executors.base import ExecResult, PathOutsideWorkspace
+from kwaak.executors.fileworker import FileWorkTimeout
+from kwaak.executors.safefs import FileRefused, is_protected
 from kwaak.tools.base import ToolContext, ToolError
 
 BINARY_SNIFF_BYTES = 8192
@@ -44,6 +46,19 @@ def workspace_path(ctx: ToolContext, file_name: str) -> str:
     return normalized
 
 
+def writable_path(ctx: ToolContext, file_name: str) -> str:
+    """Like :func:`workspace_path`, for a tool that writes: ``.git`` at any depth is refused.
+
+    Raises:
+        ToolError: the path is empty, outside the workspace, or git metadata.
+    """
+    path = workspace_path(ctx, file_name)
+    if is_protected(path.split("/")):
+        msg = f"`{path}` is git metadata (`.git`); tools never write it. Use the `git` tool or a shell command."
+        raise ToolError(msg)
+    return path
+
+
 def _relative_to_roots(ctx: ToolContext, path: PurePosixPath, name: str) -> PurePosixPath:
     roots = [ctx.executor.workdir]
     if ctx.workspace is not None:
@@ -76,6 +91,8 @@ async def read_bytes(ctx: ToolContext, path: str) -> bytes:
     except PermissionError as exc:
         msg = f"Permission denied reading `{path}`."
         raise ToolError(msg) from exc
+    except (FileRefused, FileWorkTimeout) as exc:
+        raise ToolError(str(exc)) from exc
     except PathOutsideWorkspace as exc:
         raise ToolError(_outside(path) + " (symbolic links may not point outside it)") from exc
     except ExecutorError as exc:
@@ -122,6 +139,8 @@ async def write_text(ctx: ToolContext, path: str, text: str) -> None:
     """
     try:
         await ctx.executor.write_file(path, text.encode("utf-8"))
+    except (FileRefused, FileWorkTimeout) as exc:
+        raise ToolError(str(exc)) from exc
     except PathOutsideWorkspace as exc:
         raise ToolError(_outside(path) + " (symbolic links may not point outside it)") from exc
     except IsADirectoryError as exc:

@@ -12,7 +12,7 @@ from typing import Any
 
 from kwaak.tools import lines
 from kwaak.tools.base import Tool, ToolContext, ToolError, string_params
-from kwaak.tools.common import arg, read_text, summary_value, workspace_path, write_text
+from kwaak.tools.common import arg, read_text, summary_value, writable_path, write_text
 from kwaak.tools.patch import PatchError, apply_patch
 
 FILE_NAME = ("file_name", "Full path of the file, relative to the project root")
@@ -52,7 +52,7 @@ def _summary(template: str) -> Any:
 
 
 async def _patch_file(ctx: ToolContext, args: dict[str, Any]) -> str:
-    path = workspace_path(ctx, arg(args, "file_name"))
+    path = writable_path(ctx, arg(args, "file_name"))
     patch = arg(args, "patch")
     if not patch.strip():
         msg = "`patch` is empty; give a unified diff with `@@` hunks"
@@ -87,7 +87,7 @@ def patch_file_tool() -> Tool:
 
 async def _replace_lines(ctx: ToolContext, args: dict[str, Any]) -> str:
     file_name = arg(args, "file_name")
-    path = workspace_path(ctx, file_name)
+    path = writable_path(ctx, file_name)
     original = await read_text(ctx, path, strict=True)
     try:
         updated = lines.replace_lines(original, args.get("start_line"), args.get("end_line"), arg(args, "content"))
@@ -122,7 +122,7 @@ def replace_lines_tool() -> Tool:
 
 async def _add_lines(ctx: ToolContext, args: dict[str, Any]) -> str:
     file_name = arg(args, "file_name")
-    path = workspace_path(ctx, file_name)
+    path = writable_path(ctx, file_name)
     original = await read_text(ctx, path, strict=True)
     start_line = args.get("start_line")
     try:

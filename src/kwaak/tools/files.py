@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
+
+import re2
 
 from kwaak.tools.base import Tool, ToolContext, ToolError, string_params
 from kwaak.tools.common import (
@@ -15,6 +16,7 @@ from kwaak.tools.common import (
     summary_value,
     truncate,
     workspace_path,
+    writable_path,
     write_text,
 )
 
@@ -52,7 +54,7 @@ async def _read_file_with_line_numbers(ctx: ToolContext, args: dict[str, Any]) -
 
 async def _write_file(ctx: ToolContext, args: dict[str, Any]) -> str:
     file_name = arg(args, "file_name")
-    path = workspace_path(ctx, file_name)
+    path = writable_path(ctx, file_name)
     await write_text(ctx, path, arg(args, "content"))
     return f"File written successfully to {file_name}"
 
@@ -137,18 +139,32 @@ def _parents(name: str) -> list[str]:
 
 
 def match_paths(paths: list[str], query: str) -> list[str]:
-    """Paths matching ``query`` as a case-insensitive regex (or literally, when the regex fails)."""
+    """Paths matching ``query`` as a case-insensitive regex (or literally, when the regex fails).
+
+    The regex comes from the model, so it runs on RE2, whose matching time is linear in the input:
+    a pattern such as ``(a+)+b`` cannot freeze the event loop (and every other agent with it).
+    Patterns RE2 does not support (backreferences, lookarounds) are matched literally.
+    """
     if not query:
         return paths
-    literal = re.compile(re.escape(query), re.IGNORECASE)
-    try:
-        pattern = re.compile(query, re.IGNORECASE)
-    except re.error:
-        pattern = literal
-    matched = [path for path in paths if pattern.search(path)]
-    if not matched and pattern is not literal:
-        matched = [path for path in paths if literal.search(path)]
+    needle = query.casefold()
+    matched: list[str] = []
+    pattern = _compile_re2(query)
+    if pattern is not None:
+        matched = [path for path in paths if pattern.search(path)]
+    if not matched:
+        matched = [path for path in paths if needle in path.casefold()]
     return matched
+
+
+def _compile_re2(query: str) -> Any:
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # RE2 would print parse errors to stderr (the user's terminal)
+    try:
+        return re2.compile(query, options)
+    except re2.error:
+        return None
 
 
 async def _search_file(ctx: ToolContext, args: dict[str, Any]) -> str:
@@ -184,7 +200,7 @@ async def _reset_file(ctx: ToolContext, args: dict[str, Any]) -> str:
     if ctx.workspace is None:
         msg = "reset_file needs the agent's workspace, which is not available here"
         raise ToolError(msg)
-    path = workspace_path(ctx, arg(args, "file_name"))
+    path = writable_path(ctx, arg(args, "file_name"))
     ref = ctx.workspace.start_ref
     existed = await run(ctx, ["git", "cat-file", "-e", f"{ref}:./{path}"])
     if existed.ok:
