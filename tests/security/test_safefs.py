@@ -50,7 +50,7 @@ def test_a3_1_reads_and_writes_inside(tree: Path, mode: str) -> None:
     """A3.1 baseline: ordinary files are read and written (atomically, mode kept)."""
     assert read_beneath(tree, "src/a.py") == b"a = 1\n"
     assert read_beneath(tree, str(tree / "src/a.py")) == b"a = 1\n"
-    os.chmod(tree / "src/a.py", 0o755)
+    (tree / "src/a.py").chmod(0o755)
     write_beneath(tree, "src/a.py", b"a = 2\n")
     write_beneath(tree, "new/deep/b.py", b"b\n")
     assert (tree / "src/a.py").read_bytes() == b"a = 2\n"
@@ -126,7 +126,7 @@ def test_a3_5_swapping_a_directory_for_a_link_mid_walk_is_caught(tree: Path) -> 
     outside = tree.parent / "hostdir"
     outside.mkdir()
     (outside / "a.py").write_text("HOST FILE\n")
-    os.rename(tree / "src", tree / "src.bak")
+    (tree / "src").rename(tree / "src.bak")
     (tree / "src").symlink_to(outside)
     with pytest.raises(SymlinkRefused):
         read_beneath(tree, "src/a.py")

@@ -31,9 +31,7 @@ class App(Protocol):
     skip_indexing: bool
 
 
-def with_overrides(
-    config: Config, *, max_steps: int | None, max_cost: float | None, timeout: float | None
-) -> Config:
+def with_overrides(config: Config, *, max_steps: int | None, max_cost: float | None, timeout: float | None) -> Config:
     """Force endless mode (like kwaak) and apply budget flags to the per-agent budget."""
     agent = config.limits.agent
     budget = Budget(
