@@ -20,6 +20,7 @@ its traceback.
         ExecutorUnavailable    the executor cannot start here (docker down, no bwrap, ...)
         ContainerStartFailed, ImageBuildFailed
       GitError, GitHubError
+        MergeConflict          landing an agent's branch conflicts with its base
       IndexingError, IndexLocked
       McpError
       BudgetExceeded
@@ -180,6 +181,16 @@ class GitError(KwaakError):
         super().__init__(message, hint=hint)
         self.cmd = cmd
         self.stderr = stderr
+
+
+class MergeConflict(GitError):
+    """Landing an agent's branch on its base conflicts; ``files`` lists the conflicted paths."""
+
+    kind = "merge_conflict"
+
+    def __init__(self, message: str, *, hint: str | None = None, files: tuple[str, ...] = ()) -> None:
+        super().__init__(message, hint=hint)
+        self.files = files
 
 
 class GitHubError(KwaakError):

@@ -126,6 +126,44 @@ class Quit:
     kind: Literal["quit"] = "quit"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Review:
+    """Show what the agent's branch would bring to ``base``: files, hunks and commits."""
+
+    base: str | None = None
+    """The branch to compare with (``git.main_branch`` when ``None``)."""
+    kind: Literal["review"] = "review"
+
+
+LandMode = Literal["merge", "squash", "rebase"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Land:
+    """Land the agent's branch on ``base`` as a merge commit, one squashed commit, or rebased commits."""
+
+    mode: LandMode
+    base: str | None = None
+    """The branch to land on (``git.main_branch`` when ``None``)."""
+    kind: Literal["land"] = "land"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolveConflict:
+    """Merge ``base`` into the agent's branch with conflict markers and ask the agent to resolve them."""
+
+    base: str | None = None
+    kind: Literal["resolve_conflict"] = "resolve_conflict"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Undo:
+    """Reset the agent's branch to before its last turn, or to ``commit`` (one of its branch's commits)."""
+
+    commit: str | None = None
+    kind: Literal["undo"] = "undo"
+
+
 Op = (
     Chat
     | RetryChat
@@ -141,6 +179,10 @@ Op = (
     | ApproveCommand
     | Stats
     | Quit
+    | Review
+    | Land
+    | ResolveConflict
+    | Undo
 )
 
 # ----------------------------------------------------------------------------------------------
@@ -321,6 +363,55 @@ class ApprovalRequested:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReviewFile:
+    """One changed file of a review: added and removed lines (``-1`` for binary files)."""
+
+    path: str
+    added: int
+    removed: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReviewCommit:
+    """One commit of the agent's branch."""
+
+    sha: str
+    subject: str
+    body: str = ""
+    author: str = ""
+    timestamp: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReviewShown:
+    """The agent's branch against ``base``: changed files, commits (newest first) and the unified diff."""
+
+    branch: str
+    base: str
+    ahead: int
+    behind: int
+    files: tuple[ReviewFile, ...]
+    commits: tuple[ReviewCommit, ...]
+    diff: str
+    truncated: bool = False
+    kind: Literal["review_shown"] = "review_shown"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Landed:
+    """The agent's branch was landed on ``base``."""
+
+    branch: str
+    base: str
+    mode: LandMode
+    old_base: str
+    new_base: str
+    commits: int
+    checkout_updated: bool
+    kind: Literal["landed"] = "landed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandCompleted:
     """Every op ends with exactly one of these."""
 
@@ -349,6 +440,8 @@ EventMsg = (
     | Committed
     | IndexProgress
     | ApprovalRequested
+    | ReviewShown
+    | Landed
     | CommandCompleted
 )
 
@@ -396,6 +489,8 @@ _EVENT_TYPES: dict[str, type[Any]] = {
         Committed,
         IndexProgress,
         ApprovalRequested,
+        ReviewShown,
+        Landed,
         CommandCompleted,
     )
 }
@@ -412,6 +507,9 @@ def event_from_json(record: dict[str, Any]) -> Event | None:
     timestamp = float(data.pop("timestamp", 0.0))
     if cls is AssistantMessage:
         data["tool_calls"] = tuple(ToolCallInfo(**c) for c in data.get("tool_calls", ()))
+    if cls is ReviewShown:
+        data["files"] = tuple(ReviewFile(**f) for f in data.get("files", ()))
+        data["commits"] = tuple(ReviewCommit(**c) for c in data.get("commits", ()))
     if cls is UsageUpdated:
         data = {"session": UsageInfo(**data["session"]), "team": UsageInfo(**data["team"])}
     fields = cls.__dataclass_fields__

@@ -37,6 +37,24 @@ async def dispatch(backend: Backend, sid: p.SessionId, op: p.Op) -> None:
             backend.runtime.emit(sid, p.SystemMessage(text=render_config(backend.config)))
         case p.DeleteSession():
             await _delete(backend, sid)
+        case _:
+            await _dispatch_more(backend, sid, op)
+
+
+async def _dispatch_more(
+    backend: Backend,
+    sid: p.SessionId,
+    op: p.GithubFix
+    | p.CreatePullRequest
+    | p.ApproveCommand
+    | p.Stats
+    | p.Quit
+    | p.Review
+    | p.Land
+    | p.ResolveConflict
+    | p.Undo,
+) -> None:
+    match op:
         case p.GithubFix(number=number):
             await _github_fix(backend, sid, number)
         case p.CreatePullRequest():
@@ -47,8 +65,28 @@ async def dispatch(backend: Backend, sid: p.SessionId, op: p.Op) -> None:
             _stats(backend, sid)
         case p.Quit():
             backend.request_shutdown()
+        case p.Review() | p.Land() | p.ResolveConflict() | p.Undo():
+            await _landing(backend, sid, op)
         case _:
             assert_never(op)
+
+
+async def _landing(backend: Backend, sid: p.SessionId, op: p.Review | p.Land | p.ResolveConflict | p.Undo) -> None:
+    from kwaak.backend import landing
+
+    session = backend.sessions.get(sid)
+    if session is None or session.workspace is None:
+        msg = "No agent found (yet), is it starting up?"
+        raise KwaakError(msg, hint="send the agent a message first")
+    match op:
+        case p.Review(base=base):
+            await landing.review(backend, session, base)
+        case p.Land(mode=mode, base=base):
+            await landing.land_session(backend, session, mode, base)
+        case p.ResolveConflict(base=base):
+            await landing.resolve_conflict(backend, session, base)
+        case p.Undo(commit=commit):
+            await landing.undo(session, commit)
 
 
 def _approve(backend: Backend, sid: p.SessionId, call_id: str, *, approved: bool) -> None:
@@ -79,12 +117,12 @@ async def _pull_diff(backend: Backend, session: Session) -> None:
 
     assert session.workspace is not None
     ws = session.workspace
-    await _warn_overlaps(backend, session)
+    await warn_overlaps(backend, session)
     branch = await pull_into_checkout(backend.runtime.repo_root, ws.path, ws.branch, ws.start_ref)
     session.emit(p.SystemMessage(text=f"Pulled diff into branch `{branch}`"))
 
 
-async def _warn_overlaps(backend: Backend, session: Session) -> None:
+async def warn_overlaps(backend: Backend, session: Session) -> None:
     """Warn when another agent changed the same lines as this one (before pulling its work)."""
     from kwaak.git.overlap import describe_overlaps, find_overlaps
 

@@ -83,6 +83,10 @@ class SessionMeta:
     active_seconds: float = 0.0
     active_agent: str = "coding"
     """PlanAct: ``planner`` until the planner delegates, then ``coding``."""
+    turn_heads: list[str] = field(default_factory=list)
+    """The agent branch's commit before each turn (undo)."""
+    landed: str | None = None
+    """``<base>@<commit>`` once the branch was landed."""
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
 
@@ -258,6 +262,8 @@ def session_meta(session: Session) -> SessionMeta:
         steps=session.meter.steps,
         active_seconds=round(session.meter.wall_seconds, 3),
         active_agent=session.active_agent,
+        turn_heads=list(session.turn_heads),
+        landed=session.landed,
     )
     if session.created_at is None:
         session.created_at = meta.created_at

@@ -40,6 +40,8 @@ def load_session(store: SessionStore, runtime: Runtime) -> Session:
         workspace=workspace,
         store=store,
         created_at=meta.created_at,
+        turn_heads=list(meta.turn_heads),
+        landed=meta.landed,
     )
     planner_history = store.load_history(stream="planner")
     if planner_history:

@@ -70,6 +70,10 @@ class Session:
     """The PlanAct planner's conversation (``agent = "PlanAct"``)."""
     planner_tools: ToolRegistry | None = None
     active_agent: Literal["coding", "planner"] = "coding"
+    turn_heads: list[str] = field(default_factory=list)
+    """The branch's commit before each turn (for undo), oldest first."""
+    landed: str | None = None
+    """``<base>@<commit>`` once the branch was landed."""
     approvals: Approvals = field(init=False)
     """The command policy guard and the commands waiting for the user's answer."""
     """This agent's executor; ``None`` uses ``tool_executor`` from the config."""
@@ -317,6 +321,9 @@ class Session:
         return await self._run_turn()
 
     async def _run_turn(self) -> TurnOutcome:
+        from kwaak.backend.landing import record_turn_head
+
+        await record_turn_head(self)
         self.turn = asyncio.create_task(self._turn_body(), name=f"turn-{self.id[:8]}")
         return await self.turn
 
