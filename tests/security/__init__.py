@@ -1,0 +1,1 @@
+"""Attack tests: the model is hostile (issue 17)."""

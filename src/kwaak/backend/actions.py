@@ -108,7 +108,7 @@ async def _show_diff(session: Session) -> None:
     from kwaak.git.diffs import agent_diff
 
     assert session.workspace is not None
-    diff = await agent_diff(session.workspace.path, session.workspace.start_ref)
+    diff = await agent_diff(session.workspace.path, session.workspace.start_ref, repo_root=session.workspace.repo_root)
     session.emit(p.DiffShown(diff=diff) if diff.strip() else p.SystemMessage(text="No changes"))
 
 

@@ -72,7 +72,11 @@ class CodingHooks:
 
         try:
             result = await commit_changes(
-                self.workspace.path, self.config, run_lint=self._lint, message_for=self._commit_message
+                self.workspace.path,
+                self.config,
+                run_lint=self._lint,
+                message_for=self._commit_message,
+                repo_root=self.workspace.repo_root,
             )
         except KwaakError as exc:
             self.emit(
@@ -122,7 +126,7 @@ class CodingHooks:
         from kwaak.git.diffs import agent_diff
 
         try:
-            text = await agent_diff(self.workspace.path, self.workspace.start_ref)
+            text = await agent_diff(self.workspace.path, self.workspace.start_ref, repo_root=self.workspace.repo_root)
         except KwaakError as exc:
             log.warning("diff failed: %s", exc)
             return ""

@@ -6,8 +6,8 @@ import logging
 
 from kwaak.config import Config
 from kwaak.errors import GitError
-from kwaak.git.cli import run_git
-from kwaak.git.commit import agent_identity_env, stage_all
+from kwaak.git.commit import agent_identity_env, commit_staged, has_changes, stage_all
+from kwaak.git.trusted import agent_git
 from kwaak.git.workspace import AgentWorkspace
 
 log = logging.getLogger(__name__)
@@ -18,14 +18,11 @@ async def commit_work_in_progress(workspace: AgentWorkspace, config: Config) -> 
     """Commit uncommitted changes on the agent's branch so removing the worktree loses nothing."""
     if not workspace.path.exists():
         return False
-    status = await run_git(workspace.path, "status", "--porcelain", check=False)
-    if not status.ok or not status.stdout.strip():
-        return False
-    env = agent_identity_env(config)
     try:
-        await stage_all(workspace.path)
-        await run_git(workspace.path, "commit", "-q", "--no-verify", "-m", WIP_MESSAGE, env=env)
+        layout = agent_git(workspace.path, workspace.repo_root)
+        if not await has_changes(layout.worktree) or not await stage_all(layout.worktree):
+            return False
+        return await commit_staged(layout, WIP_MESSAGE, env=agent_identity_env(config)) is not None
     except GitError as exc:
         log.warning("could not commit work in progress in %s: %s", workspace.path, exc)
         return False
-    return True

@@ -110,7 +110,7 @@ class DockerExecutor:
         await check_daemon()
         image = await ensure_image(config, repo_root, on_log=on_log)
         name = container_name(config.project_name, session_id)
-        git = await asyncio.to_thread(worktree_git, workspace_path)
+        git = await asyncio.to_thread(worktree_git, workspace_path, repo_root)
         workdir = config.docker.workdir
         env = {"HOME": "/tmp", "GIT_TERMINAL_PROMPT": "0", "PAGER": "cat", "GIT_PAGER": "cat", **git.env()}
         env.update(agent_identity_env(config))

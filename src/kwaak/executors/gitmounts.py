@@ -7,8 +7,10 @@ refs, config, hooks). Sandboxed agents get:
 * the common dir **read-only** (so nobody can plant hooks or config that the host's git would run,
   rewrite other branches, or delete history);
 * the worktree's git dir **read-write** (``git status``/``git add`` rewrite the index), but its
-  ``HEAD``, ``commondir``, ``gitdir`` and ``locked`` files — and the worktree's ``.git`` pointer —
-  read-only on top, so the agent can neither switch branches nor redirect the host's git elsewhere;
+  ``HEAD``, ``commondir``, ``gitdir``, ``locked`` and ``config.worktree`` files — and the
+  worktree's ``.git`` pointer — read-only on top, so the agent can neither switch branches nor
+  plant per-worktree config (read when the user's repository sets ``extensions.worktreeConfig``);
+  the host's git ignores all of these anyway (:mod:`kwaak.git.trusted`);
 * a private object directory ``<worktree git dir>/kwaak-objects`` for the blobs its own
   ``git add`` writes (``GIT_OBJECT_DIRECTORY``), with the shared objects as an alternate.
 
@@ -17,14 +19,14 @@ Commits are made by the host after each completion (:mod:`kwaak.git.commit`), ou
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from kwaak.errors import ExecutorError
+from kwaak.errors import ExecutorError, GitError
 from kwaak.git.diffs import PRIVATE_OBJECTS
+from kwaak.git.trusted import agent_git, neutralize_worktree_config
 
-_PINNED = ("HEAD", "commondir", "gitdir", "locked")
+_PINNED = ("HEAD", "commondir", "gitdir", "locked", "config.worktree")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,26 +87,26 @@ class WorktreeGit:
         }
 
 
-def worktree_git(worktree: Path) -> WorktreeGit:
-    """Find the git dirs of ``worktree`` and create its private object directory.
+def worktree_git(worktree: Path, repo_root: Path | None = None) -> WorktreeGit:
+    """The git dirs of ``worktree`` as kwaak computed them; creates its private object directory.
+
+    The layout comes from :func:`kwaak.git.trusted.agent_git` (never from the worktree's ``.git``
+    pointer). An empty ``config.worktree`` is created so that it can be pinned read-only.
 
     Raises:
-        ExecutorError: ``worktree`` is not a git work tree.
+        ExecutorError: ``worktree`` is not a git worktree kwaak knows.
     """
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir"],
-            cwd=worktree,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.split("\n")
-    except (OSError, subprocess.SubprocessError) as exc:
+        trusted = agent_git(worktree, repo_root)
+    except GitError as exc:
         msg = f"{str(worktree)!r} is not a git worktree"
         raise ExecutorError(msg, hint="the agent's workspace must be created with `create_workspace`") from exc
-    layout = WorktreeGit(worktree=worktree.resolve(), git_dir=Path(out[0]).resolve(), common_dir=Path(out[1]).resolve())
+    layout = WorktreeGit(worktree=trusted.worktree, git_dir=trusted.git_dir, common_dir=trusted.common_dir)
     if layout.is_linked:
         (layout.private_objects / "info").mkdir(parents=True, exist_ok=True)
         (layout.private_objects / "pack").mkdir(parents=True, exist_ok=True)
+        neutralize_worktree_config(trusted)
+        config = layout.git_dir / "config.worktree"
+        if not config.exists():
+            config.write_bytes(b"")
     return layout

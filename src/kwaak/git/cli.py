@@ -10,6 +10,21 @@ from pathlib import Path
 
 from kwaak.errors import GitError
 
+INHERITED_REPO_VARS = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_COMMON_DIR",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_NAMESPACE",
+        "GIT_PREFIX",
+        "GIT_CONFIG_PARAMETERS",
+    }
+)
+"""Variables that would point git at another repository; never inherited from kwaak's own environment."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GitResult:
@@ -38,7 +53,8 @@ async def run_git(
     Raises:
         GitError: the command failed (when ``check``) or could not start.
     """
-    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+    inherited = {k: v for k, v in os.environ.items() if k not in INHERITED_REPO_VARS}
+    full_env = {**inherited, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
     try:
         proc = await asyncio.create_subprocess_exec(
             "git",

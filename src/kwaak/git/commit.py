@@ -1,7 +1,11 @@
 """Lint, commit and push an agent's worktree after each completion (kwaak's ``commit_and_push``).
 
 Runs on the host, outside any sandbox or container, with the agent's identity passed through the
-environment (``GIT_AUTHOR_*``/``GIT_COMMITTER_*``) rather than written to any git config.
+environment (``GIT_AUTHOR_*``/``GIT_COMMITTER_*``) rather than written to any git config. Every
+git call goes through :class:`~kwaak.git.trusted.AgentGit` (git dirs computed by kwaak, hooks,
+fsmonitor and nested repositories neutralised). The commit itself is ``write-tree`` +
+``commit-tree`` + ``update-ref HEAD <new> <old>``: no hook runs, and no state file the agent may
+have planted in its git dir (``MERGE_HEAD``, ``MERGE_MSG``...) shapes the commit.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from pathlib import Path
 
 from kwaak.config.model import Config
 from kwaak.errors import GitError
-from kwaak.git.cli import git_out, run_git
 from kwaak.git.push import has_remote, push_branch
+from kwaak.git.trusted import AgentGit, agent_git, stage_pathspec
 
 DEFAULT_MESSAGE = "chore: Committed changes for completion"
 COMMIT_PROMPT = (
@@ -50,9 +54,11 @@ def agent_identity_env(config: Config) -> dict[str, str]:
     }
 
 
-async def has_changes(workspace_path: Path) -> bool:
-    """Whether the worktree has staged, unstaged or untracked changes."""
-    return bool((await run_git(workspace_path, "status", "--porcelain", "--untracked-files=all")).stdout.strip())
+async def has_changes(workspace_path: Path, *, repo_root: Path | None = None) -> bool:
+    """Whether the worktree has staged, unstaged or untracked changes (submodules ignored)."""
+    layout = agent_git(workspace_path, repo_root)
+    status = await layout.run("status", "--porcelain", "--untracked-files=all", "--ignore-submodules=all")
+    return bool(status.stdout.strip())
 
 
 async def commit_changes(
@@ -62,6 +68,7 @@ async def commit_changes(
     run_lint: Callable[[], Awaitable[None]] | None,
     message_for: Callable[[str], Awaitable[str]] | None,
     push: bool = True,
+    repo_root: Path | None = None,
 ) -> CommitResult | None:
     """Lint, commit everything and push, as kwaak does after every completion.
 
@@ -73,6 +80,7 @@ async def commit_changes(
         message_for: Produces a commit message from the staged diff (the indexing model); the
             fixed default is used when it is ``None``, fails, or ``generate_commit_message`` is off.
         push: Allow pushing (``git.auto_push_remote`` must also be on and the remote must exist).
+        repo_root: The user's repository (default: the one kwaak created the worktree from).
 
     Returns:
         The commit made, or ``None`` when there was nothing to commit or auto-commit is disabled.
@@ -80,37 +88,66 @@ async def commit_changes(
     Raises:
         GitError: staging or committing failed.
     """
-    if not await has_changes(workspace_path):
+    layout = agent_git(workspace_path, repo_root)
+    if not await has_changes(layout.worktree, repo_root=repo_root):
         return None
     if run_lint is not None:
         await run_lint()
-    if config.git.auto_commit_disabled or not await has_changes(workspace_path):
+    if config.git.auto_commit_disabled or not await has_changes(layout.worktree, repo_root=repo_root):
         return None
-    await stage_all(workspace_path)
-    message = await _message(workspace_path, config, message_for)
-    env = agent_identity_env(config)
-    await run_git(
-        workspace_path, "-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", message, env=env
-    )
-    sha = await git_out(workspace_path, "rev-parse", "HEAD")
+    if not await stage_all(layout.worktree, repo_root=repo_root):
+        return None
+    message = await _message(layout, config, message_for)
+    sha = await commit_staged(layout, message, env=agent_identity_env(config))
+    if sha is None:
+        return None
     pushed, push_error = False, None
     if push and config.git.auto_push_remote:
-        pushed, push_error = await _push(workspace_path, config)
+        pushed, push_error = await _push(layout, config)
     return CommitResult(sha=sha, message=message, pushed=pushed, push_error=push_error)
 
 
-async def stage_all(workspace_path: Path) -> None:
-    """``git add --all`` that is safe after a sandboxed agent staged files itself (use before any host commit)."""
-    # Re-read the index from HEAD first: a sandboxed agent's own `git add` wrote its blobs to a
-    # private object directory the host repository cannot see, so those entries must be re-hashed.
-    await run_git(workspace_path, "reset", "--quiet", check=False)
-    await run_git(workspace_path, "add", "--all")
+async def stage_all(workspace_path: Path, *, repo_root: Path | None = None) -> bool:
+    """``git add --all`` that is safe after a sandboxed agent staged files itself (use before any host commit).
+
+    Nested repositories and gitlinks are left out (see :func:`~kwaak.git.trusted.stage_pathspec`).
+
+    Returns:
+        Whether the index now differs from ``HEAD``.
+    """
+    layout = agent_git(workspace_path, repo_root)
+    # Rebuild the index from HEAD, without the agent's cached stat data: a sandboxed agent's own
+    # `git add` wrote blobs to a private object directory the host repository cannot see, and
+    # forged stat data would make git skip re-hashing files that changed. Everything is re-hashed.
+    await layout.run("read-tree", "HEAD")
+    await layout.run("add", "--all", "--", *await stage_pathspec(layout))
+    staged = await layout.run("diff", "--cached", "--quiet", "--ignore-submodules=all", "--no-ext-diff", check=False)
+    return staged.returncode == 1
 
 
-async def _message(workspace_path: Path, config: Config, message_for: Callable[[str], Awaitable[str]] | None) -> str:
+async def commit_staged(layout: AgentGit, message: str, *, env: dict[str, str]) -> str | None:
+    """Commit the index on the branch ``HEAD`` names, without hooks; the new sha, or ``None`` if unchanged.
+
+    Raises:
+        GitError: ``HEAD`` is not a branch of the repository, or git failed.
+    """
+    head_ref = (await layout.run("symbolic-ref", "--quiet", "HEAD", check=False)).stdout.strip()
+    if not head_ref.startswith("refs/heads/"):
+        msg = f"cannot commit in {str(layout.worktree)!r}: HEAD is not on a branch"
+        raise GitError(msg, hint="the agent's worktree must stay on its kwaak branch")
+    parent = await layout.out("rev-parse", "--verify", "--quiet", f"{head_ref}^{{commit}}")
+    tree = await layout.out("write-tree")
+    if tree == await layout.out("rev-parse", f"{parent}^{{tree}}"):
+        return None
+    sha = await layout.out("commit-tree", "--no-gpg-sign", tree, "-p", parent, "-m", message, env=env)
+    await layout.run("update-ref", "-m", f"commit: {message.splitlines()[0] if message else ''}", head_ref, sha, parent)
+    return sha
+
+
+async def _message(layout: AgentGit, config: Config, message_for: Callable[[str], Awaitable[str]] | None) -> str:
     if message_for is None or not config.git.generate_commit_message:
         return DEFAULT_MESSAGE
-    diff = (await run_git(workspace_path, "diff", "--staged", "--no-color", "--no-ext-diff")).stdout
+    diff = (await layout.run("diff", "--staged", "--no-color", "--no-ext-diff", "--no-textconv")).stdout
     try:
         raw = await message_for(diff[:MAX_DIFF_CHARS])
     except Exception as exc:  # a failed message must not lose the commit
@@ -128,16 +165,16 @@ def clean_message(raw: str) -> str:
     return text
 
 
-async def _push(workspace_path: Path, config: Config) -> tuple[bool, str | None]:
+async def _push(layout: AgentGit, config: Config) -> tuple[bool, str | None]:
     remote = config.git.remote
-    if not await has_remote(workspace_path, remote):
+    if not await has_remote(layout.worktree, remote):
         return False, None
-    branch = (await run_git(workspace_path, "symbolic-ref", "--quiet", "--short", "HEAD", check=False)).stdout.strip()
+    branch = (await layout.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)).stdout.strip()
     if not branch:
         return False, "not pushed: the worktree is not on a branch (detached HEAD)"
     token = config.github_api_key.reveal() if config.github_api_key else None
     try:
-        await push_branch(workspace_path, branch, remote=remote, token=token, env=agent_identity_env(config))
+        await push_branch(layout.worktree, branch, remote=remote, token=token, env=agent_identity_env(config))
     except GitError as exc:
         log.warning("auto-push failed: %s", exc.message)
         return False, exc.render()

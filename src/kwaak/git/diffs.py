@@ -15,12 +15,12 @@ branch never change. The user then merges or checks out that branch.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
 from kwaak.errors import DirtyRepository, GitError
 from kwaak.git.cli import git_out, run_git
+from kwaak.git.trusted import AgentGit, agent_git, stage_pathspec
 
 PULLED_SUFFIX = "-pulled"
 PRIVATE_OBJECTS = "kwaak-objects"
@@ -32,33 +32,34 @@ def pulled_branch(branch: str) -> str:
     return f"{branch}{PULLED_SUFFIX}"
 
 
-async def snapshot_tree(workspace_path: Path) -> str:
+async def snapshot_tree(workspace_path: Path, *, repo_root: Path | None = None) -> str:
     """Write the worktree's current content (tracked and untracked, ignoring ignored files) as a tree.
+
+    Nested repositories and gitlinks are left out, as for a commit (:mod:`kwaak.git.trusted`).
 
     Returns:
         The tree's sha.
     """
-    index = Path(await git_out(workspace_path, "rev-parse", "--path-format=absolute", "--git-path", "index"))
+    layout = agent_git(workspace_path, repo_root)
     with tempfile.TemporaryDirectory(prefix="kwaak-index-") as tmp:
         tmp_index = Path(tmp) / "index"
-        if index.exists():
-            # Start from the real index so unchanged files are not re-hashed.
-            shutil.copyfile(index, tmp_index)
-        env = {"GIT_INDEX_FILE": str(tmp_index), **await private_objects_env(workspace_path)}
-        if not index.exists():
-            await run_git(workspace_path, "read-tree", "HEAD", env=env)
-        await run_git(workspace_path, "add", "--all", env=env)
-        return await _out(workspace_path, env, "write-tree")
+        env = {"GIT_INDEX_FILE": str(tmp_index), **private_objects_env(layout)}
+        # Start from HEAD, not from the agent's index: its cached stat data could make git skip
+        # re-hashing files the agent changed (hiding them from the diff), and it may not be a file.
+        await layout.run("read-tree", "HEAD", env=env)
+        await layout.run("add", "--all", "--", *await stage_pathspec(layout), env=env)
+        return await layout.out("write-tree", env=env)
 
 
-async def private_objects_env(workspace_path: Path) -> dict[str, str]:
+def private_objects_env(layout: AgentGit) -> dict[str, str]:
     """Make objects written by a sandboxed agent's own ``git add`` readable (read-only use only)."""
-    git_dir = Path(await git_out(workspace_path, "rev-parse", "--absolute-git-dir"))
-    private = git_dir / PRIVATE_OBJECTS
-    return {"GIT_ALTERNATE_OBJECT_DIRECTORIES": str(private)} if private.is_dir() else {}
+    private = layout.git_dir / PRIVATE_OBJECTS
+    return {"GIT_ALTERNATE_OBJECT_DIRECTORIES": str(private)} if layout.is_linked and private.is_dir() else {}
 
 
-async def agent_diff(workspace_path: Path, start_ref: str, *, binary: bool = False) -> str:
+async def agent_diff(
+    workspace_path: Path, start_ref: str, *, binary: bool = False, repo_root: Path | None = None
+) -> str:
     """The agent's net changes since ``start_ref`` as a plain unified diff (no colors).
 
     Includes commits on the agent's branch, uncommitted edits and untracked (not ignored) files.
@@ -67,12 +68,14 @@ async def agent_diff(workspace_path: Path, start_ref: str, *, binary: bool = Fal
         workspace_path: The agent's worktree.
         start_ref: The commit the agent started from.
         binary: Emit ``--binary`` patches (needed to apply binary changes).
+        repo_root: The user's repository (default: the one kwaak created the worktree from).
     """
-    tree = await snapshot_tree(workspace_path)
-    args = ["diff", "--no-color", "--no-ext-diff", "--no-renames", start_ref, tree]
+    layout = agent_git(workspace_path, repo_root)
+    tree = await snapshot_tree(layout.worktree, repo_root=repo_root)
+    args = ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", start_ref, tree]
     if binary:
         args[1:1] = ["--binary", "--full-index"]
-    return (await run_git(workspace_path, *args, env=await private_objects_env(workspace_path))).stdout
+    return (await layout.run(*args, env=private_objects_env(layout))).stdout
 
 
 async def ensure_clean(repo_root: Path) -> None:
@@ -110,7 +113,7 @@ async def pull_into_checkout(repo_root: Path, workspace_path: Path, branch: str,
     if current == f"refs/heads/{target}":
         msg = f"cannot pull into {target!r}: it is the branch you have checked out"
         raise GitError(msg, hint="switch to another branch (e.g. `git switch -`) and pull again")
-    patch = await agent_diff(workspace_path, start_ref, binary=True)
+    patch = await agent_diff(workspace_path, start_ref, binary=True, repo_root=repo_root)
     if not patch.strip():
         msg = f"the agent on {branch!r} has no changes to pull"
         raise GitError(msg, hint="wait until the agent has edited files, or check `/diff` first")

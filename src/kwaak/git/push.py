@@ -6,6 +6,11 @@ pass the token only through the environment of the one ``git push`` process: git
 so an ``http.<url>.extraHeader`` scoped to the remote's host carries the credentials. Nothing is
 written to the remote URL, ``.git/config``, the workspace or any other file.
 
+The push runs on the repository's common git dir that kwaak computed (:mod:`kwaak.git.trusted`),
+never through the agent's worktree: the remote's URL is the one in the user's repository config
+(the agent cannot redirect it with a fake ``.git`` pointer or a ``config.worktree``), the branch
+pushed is the ref kwaak names, and the token goes only to that URL's host.
+
 SSH remotes (``git@github.com:owner/repo``) are pushed over HTTPS when a token is given, through a
 ``url.<https>.pushInsteadOf`` rule in the same environment, so the remote itself is not changed.
 """
@@ -19,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from kwaak.errors import GitError
-from kwaak.git.cli import run_git
+from kwaak.git.trusted import agent_git
 
 _SCP_LIKE = re.compile(r"^(?P<user>[^@/:]+@)?(?P<host>[^/:]+):(?!//)(?P<path>.+)$")
 _SSH_URL = re.compile(r"^ssh://(?P<user>[^@/]+@)?(?P<host>[^/:]+)(?::\d+)?/(?P<path>.+)$")
@@ -50,8 +55,7 @@ async def push_branch(
     """
     url = await remote_url(repo, remote)
     push_env = {**(env or {}), **auth_env(url, token, base=os.environ)}
-    result = await run_git(
-        repo,
+    result = await agent_git(repo).run_common(
         "push",
         "--set-upstream",
         remote,
@@ -70,7 +74,7 @@ async def remote_url(repo: Path, remote: str) -> str:
     Raises:
         GitError: no such remote.
     """
-    result = await run_git(repo, "remote", "get-url", "--push", remote, check=False)
+    result = await agent_git(repo).run_common("remote", "get-url", "--push", remote, check=False)
     if not result.ok:
         msg = f"cannot push: the repository has no remote named {remote!r}"
         raise GitError(msg, hint=f"add it with `git remote add {remote} <url>` or set `git.auto_push_remote = false`")
@@ -79,7 +83,7 @@ async def remote_url(repo: Path, remote: str) -> str:
 
 async def has_remote(repo: Path, remote: str) -> bool:
     """Whether ``remote`` is configured."""
-    return (await run_git(repo, "remote", "get-url", remote, check=False)).ok
+    return (await agent_git(repo).run_common("remote", "get-url", remote, check=False)).ok
 
 
 def auth_env(url: str, token: str | None, *, base: Mapping[str, str]) -> dict[str, str]:

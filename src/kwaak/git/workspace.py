@@ -15,6 +15,7 @@ from pathlib import Path
 from kwaak.errors import GitError
 from kwaak.git.cli import GitResult, git_out, run_git
 from kwaak.git.owner import current_owner, owner_alive
+from kwaak.git.trusted import forget, locate
 
 BRANCH_PREFIX = "kwaak/"
 LOCK_REASON_PREFIX = "kwaak session "
@@ -90,6 +91,7 @@ async def create_workspace(
             await remove_workspace_path(repo_root, path)
         add = ("worktree", "add", "--quiet", "--lock", "--reason", reason, "-B", branch, str(path), sha)
         await run_git_retrying(repo_root, *add, before_retry=lambda: _clear_half_made(repo_root, path))
+    await asyncio.to_thread(locate, repo_root, path)
     return AgentWorkspace(repo_root=repo_root, path=path, branch=branch, start_ref=sha)
 
 
@@ -131,9 +133,10 @@ async def restore_workspace(workspace: AgentWorkspace, *, session_id: str) -> Ag
     Raises:
         GitError: the branch no longer exists.
     """
-    if (workspace.path / ".git").exists():
-        return workspace
     repo = workspace.repo_root
+    if (workspace.path / ".git").exists():
+        await asyncio.to_thread(locate, repo, workspace.path)
+        return workspace
     ref = f"refs/heads/{workspace.branch}"
     if not (await run_git(repo, "rev-parse", "--verify", "--quiet", ref, check=False)).ok:
         msg = f"cannot resume: the agent's branch {workspace.branch!r} no longer exists"
@@ -145,6 +148,7 @@ async def restore_workspace(workspace: AgentWorkspace, *, session_id: str) -> Ag
         await remove_workspace_path(repo, path)
         add = ("worktree", "add", "--quiet", "--lock", "--reason", reason, str(path), workspace.branch)
         await run_git_retrying(repo, *add, before_retry=lambda: _clear_half_made(repo, path))
+    await asyncio.to_thread(locate, repo, path)
     return workspace
 
 
@@ -153,7 +157,8 @@ async def rename_branch(workspace: AgentWorkspace, new_branch: str) -> AgentWork
     if new_branch == workspace.branch:
         return workspace
     async with _repo_lock(workspace.repo_root):
-        await run_git_retrying(workspace.path, "branch", "-M", workspace.branch, new_branch)
+        # From the user's repository, not the worktree (whose git metadata the agent may have touched).
+        await run_git_retrying(workspace.repo_root, "branch", "-M", workspace.branch, new_branch)
     return AgentWorkspace(
         repo_root=workspace.repo_root, path=workspace.path, branch=new_branch, start_ref=workspace.start_ref
     )
@@ -166,6 +171,7 @@ async def remove_workspace_path(repo_root: Path, path: Path) -> None:
     if path.exists():
         await asyncio.to_thread(shutil.rmtree, path, True)
     await run_git(repo_root, "worktree", "prune", check=False)
+    forget(path)
 
 
 async def remove_workspace(workspace: AgentWorkspace, *, delete_branch: bool = False) -> None:

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kwaak.errors import GitError, GitHubError
-from kwaak.git.cli import run_git
-from kwaak.git.commit import agent_identity_env, has_changes
+from kwaak.git.commit import agent_identity_env, commit_staged, has_changes, stage_all
 from kwaak.git.github import GitHubClient, GitHubValidationError, PullRequest
 from kwaak.git.push import push_branch
+from kwaak.git.trusted import agent_git
 from kwaak.tools.base import Tool, ToolContext, ToolError, WorkspaceInfo, string_params
 from kwaak.tools.templates import render
 
@@ -63,30 +63,18 @@ async def commit_pending_changes(config: Config, workspace: WorkspaceInfo, messa
     Raises:
         GitError: staging or committing failed.
     """
-    repo = workspace.path
-    if not await has_changes(repo):
+    layout = agent_git(workspace.path)
+    if not await has_changes(layout.worktree) or not await stage_all(layout.worktree):
         return False
-    # Re-read the index from HEAD first: a sandboxed agent's own `git add` may have written blobs
-    # to a private object directory that the host repository cannot see (see kwaak.git.commit).
-    await run_git(repo, "reset", "--quiet", check=False)
-    await run_git(repo, "add", "--all")
-    await run_git(
-        repo,
-        "-c",
-        "commit.gpgsign=false",
-        "commit",
-        "--quiet",
-        "--no-verify",
-        "-m",
-        message,
-        env=agent_identity_env(config),
-    )
-    return True
+    return await commit_staged(layout, message, env=agent_identity_env(config)) is not None
 
 
 async def diff_stat(workspace: WorkspaceInfo) -> str:
     """``git diff --stat <start_ref> HEAD`` of the workspace (empty when git fails)."""
-    result = await run_git(workspace.path, "diff", "--stat", workspace.start_ref, "HEAD", check=False)
+    layout = agent_git(workspace.path)
+    result = await layout.run(
+        "diff", "--stat", "--no-ext-diff", "--no-textconv", workspace.start_ref, "HEAD", check=False
+    )
     return result.stdout.rstrip() if result.ok else ""
 
 

