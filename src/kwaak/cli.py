@@ -104,6 +104,15 @@ def _check_sessions(options: dict[str, Any]) -> None:
         raise UsageError(msg, hint="list the sessions with `kwaak sessions`")
 
 
+_SESSION_ACTIONS = ["list", "show", "resume", "delete", "review", "land", "resolve", "undo"]
+_LAND_PARAMS = [
+    _opt("--squash", "mode", flag_value="squash", help="land: one commit with a generated message."),
+    _opt("--merge", "mode", flag_value="merge", help="land: a merge commit."),
+    _opt("--rebase", "mode", flag_value="rebase", help="land: replay the agent's commits on the base."),
+    _opt("--base", help="land/resolve/review: the base branch (default: git.main_branch)."),
+    _opt("--commit", help="undo: reset the agent's branch to this commit (default: before its last turn)."),
+]
+
 _RUN_LIMITS = [
     _opt("--output", type=_OUTPUT, default="text", show_default=True, help="Human text or one JSON event per line."),
     _opt("--max-steps", type=click.IntRange(min=1), help="Stop after this many model requests."),
@@ -185,12 +194,13 @@ VERBS: list[Verb] = [
     Verb(
         "sessions",
         "sessions_cmd",
-        "List, show, resume or delete saved agent sessions.",
+        "List, show, resume, delete, review, land, resolve or undo saved agent sessions.",
         [
-            _arg("action", type=click.Choice(["list", "show", "resume", "delete"]), default="list", required=False),
+            _arg("action", type=click.Choice(_SESSION_ACTIONS), default="list", required=False),
             _arg("session_id", required=False),
             _opt("-m", "--message", help="resume: send this message instead of retrying the last step."),
             _opt("--output", type=_OUTPUT, default="text", show_default=True),
+            *_LAND_PARAMS,
         ],
         check=_check_sessions,
     ),

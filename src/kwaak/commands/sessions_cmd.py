@@ -1,4 +1,6 @@
-"""``kwaak sessions [list|show ID|resume ID|delete ID]``: saved agent sessions.
+"""``kwaak sessions [list|show ID|resume ID|delete ID|land ID|resolve ID|undo ID|review ID]``: saved agent sessions.
+
+``land``, ``resolve``, ``undo`` and ``review`` live in :mod:`kwaak.commands.land_cmd`.
 
 Session ids may be abbreviated to any unique prefix.
 """
@@ -14,6 +16,7 @@ from typing import Protocol
 
 from kwaak import protocol as p
 from kwaak.backend.persistence import SessionMeta, SessionStore, list_stores
+from kwaak.commands.land_cmd import LANDING_ACTIONS, landing_op, landing_states, run_action
 from kwaak.config import Config
 from kwaak.errors import SessionNotFound, UsageError
 from kwaak.headless.printer import EventPrinter, OutputFormat
@@ -33,11 +36,17 @@ def run(
     *,
     message: str | None = None,
     output: OutputFormat = "text",
+    mode: str | None = None,
+    base: str | None = None,
+    commit: str | None = None,
 ) -> int:
     """Dispatch the sub-action; returns the exit code."""
     if action == "list":
         return _list(app.config, app.repo_root)
     store = find_store(app.config, session_id or "")
+    if action in LANDING_ACTIONS:
+        op = landing_op(action, mode=mode, base=base, commit=commit)
+        return run_action(app, store, action, op, output)
     if action == "show":
         return _show(store)
     if action == "delete":
@@ -81,10 +90,11 @@ def _list(config: Config, repo_root: Path) -> int:
     if not stores:
         print("No saved sessions.")
         return 0
-    print(f"{'id':<8}  {'status':<16} {'updated':<16}  {'title':<40}  branch  usage")
+    print(f"{'id':<8}  {'status':<16} {'updated':<16}  {'title':<40}  branch  usage  vs {config.main_branch}")
     metas = [store.load_meta() for store in stores]
+    states = asyncio.run(landing_states(repo_root, metas, config.main_branch))
     for meta in metas:
-        print(describe(meta))
+        print(f"{describe(meta)}  {states.get(meta.id, '-')}")
     for line in asyncio.run(_overlaps(repo_root, metas)):
         print(f"warning: {line}")
     return 0

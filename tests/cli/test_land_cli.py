@@ -1,0 +1,61 @@
+"""``kwaak sessions land|review|undo`` through the real CLI on a real repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kwaak.backend.persistence import list_stores
+from tests.conftest import git
+from tests.scripted import run_kwaak, tool, write_scripted_config
+
+
+def _agent(repo: Path, name: str, file: str, content: str) -> str:
+    config = write_scripted_config(repo, [tool("write_file", file_name=file, content=content), tool("stop")], name=name)
+    done = run_kwaak(repo, config, "-s", "run-agent", "-i", f"write {file}")
+    assert done.returncode == 0, done.stderr
+    stores = list_stores(repo.parent / "cache")
+    return next(s.session_id for s in stores if s.load_meta().goal == f"write {file}")
+
+
+def test_sessions_land_squash_and_merge_from_the_cli(tmp_git_repo: Path) -> None:
+    repo = tmp_git_repo
+    first = _agent(repo, "a", "a.txt", "from a\n")
+    second = _agent(repo, "b", "b.txt", "from b\n")
+    config = repo.parent / "a.toml"
+
+    listing = run_kwaak(repo, config, "sessions")
+    assert listing.stdout.count("unlanded +1/-0") == 2, listing.stdout
+
+    review = run_kwaak(repo, config, "sessions", "review", first[:8])
+    assert review.returncode == 0, review.stderr
+    assert "+1 -0  a.txt" in review.stdout and "+from a" in review.stdout
+
+    missing = run_kwaak(repo, config, "sessions", "land", first[:8])
+    assert missing.returncode == 2 and "--squash, --merge or --rebase" in missing.stderr
+
+    landed = run_kwaak(repo, config, "sessions", "land", first[:8], "--squash")
+    assert landed.returncode == 0, landed.stdout + landed.stderr
+    assert "Landed" in landed.stdout and "your checkout was updated" in landed.stdout
+    merged = run_kwaak(repo, config, "sessions", "land", second[:8], "--merge", "--base", "main")
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert git(repo, "show", "main:a.txt") == "from a" and git(repo, "show", "main:b.txt") == "from b"
+    assert (repo / "b.txt").read_text() == "from b\n"
+
+    listing = run_kwaak(repo, config, "sessions")
+    assert listing.stdout.count("landed +") == 2 and "unlanded" not in listing.stdout
+
+
+def test_sessions_undo_and_land_errors_are_one_line(tmp_git_repo: Path) -> None:
+    repo = tmp_git_repo
+    session = _agent(repo, "a", "a.txt", "from a\n")
+    config = repo.parent / "a.toml"
+    meta = next(s for s in list_stores(repo.parent / "cache") if s.session_id == session).load_meta()
+    assert meta.branch and meta.start_ref
+    (repo / "hello.txt").write_text("dirty\n")
+    refused = run_kwaak(repo, config, "sessions", "land", session[:8], "--rebase")
+    assert refused.returncode == 1 and "uncommitted changes" in refused.stdout and "Traceback" not in refused.stderr
+    assert (repo / "hello.txt").read_text() == "dirty\n"
+
+    undone = run_kwaak(repo, config, "sessions", "undo", session[:8])
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert git(repo, "rev-parse", meta.branch) == meta.start_ref
