@@ -194,7 +194,7 @@ VERBS: list[Verb] = [
     Verb(
         "sessions",
         "sessions_cmd",
-        "List, show, resume, delete, review, land, resolve or undo saved agent sessions.",
+        "List, resume, review, land or undo saved agent sessions.",
         [
             _arg("action", type=click.Choice(_SESSION_ACTIONS), default="list", required=False),
             _arg("session_id", required=False),
