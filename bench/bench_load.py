@@ -141,7 +141,7 @@ async def run_load(
             ok = await run_round(backend, agents, round_no)
             seconds = time.monotonic() - started
             requests = len(model.requests)
-            backend.sessions.clear()
+            backend._sessions.clear()
             model.requests.clear()
             gc.collect()
             await asyncio.sleep(0)

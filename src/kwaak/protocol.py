@@ -23,11 +23,33 @@ SubmissionId = str
 # ----------------------------------------------------------------------------------------------
 
 
+ExecutorKind = Literal["docker", "sandbox", "local"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentBudget:
+    """Limits of one agent (``None``: the configured ``[limits.agent]`` value)."""
+
+    max_steps: int | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    max_wall_time_sec: float | None = None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Chat:
-    """Send a user message; starts the session on first use (kwaak's ``Chat``)."""
+    """Send a user message; starts the session on first use (kwaak's ``Chat``).
+
+    ``budget``, ``executor`` and ``model`` set this agent's options (headless runs set them on the
+    first message): a budget replaces the configured per-agent limits field by field, an executor
+    replaces ``tool_executor`` (only before the agent started), a model replaces the query model's
+    name (same provider table).
+    """
 
     message: str
+    budget: AgentBudget | None = None
+    executor: ExecutorKind | None = None
+    model: str | None = None
     kind: Literal["chat"] = "chat"
 
 
@@ -412,6 +434,33 @@ class Landed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SessionSummary:
+    """Where an agent stands: after every chat, retry or GitHub fix, when restored and when closed."""
+
+    title: str | None
+    status: SessionStatus
+    reason: str | None = None
+    """Why it failed, stopped or ran out of budget."""
+    branch: str | None = None
+    worktree: str | None = None
+    """The agent's worktree while it exists (``None`` once removed)."""
+    start_ref: str | None = None
+    pull_request_url: str | None = None
+    usage: UsageInfo = field(default_factory=UsageInfo)
+    wall_seconds: float = 0.0
+    kind: Literal["session_summary"] = "session_summary"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestoredSession:
+    """A saved session brought back by ``Backend.start`` (its summary and its recorded events)."""
+
+    session_id: SessionId
+    summary: SessionSummary
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandCompleted:
     """Every op ends with exactly one of these."""
 
@@ -442,6 +491,7 @@ EventMsg = (
     | ApprovalRequested
     | ReviewShown
     | Landed
+    | SessionSummary
     | CommandCompleted
 )
 
@@ -461,6 +511,7 @@ class Event:
         kind = payload.pop("kind")
         return {
             "type": kind,
+            "version": JSONL_VERSION,
             "session_id": self.session_id,
             "submission_id": self.submission_id,
             "timestamp": round(self.timestamp, 3),
@@ -469,6 +520,71 @@ class Event:
 
 
 SYSTEM_SESSION: SessionId = "system"
+
+# ----------------------------------------------------------------------------------------------
+# Headless records (JSON lines written by run-agent, batch, sessions resume, demo and evals)
+# ----------------------------------------------------------------------------------------------
+
+JSONL_VERSION = 1
+"""Version of the JSON lines format (every line carries it as ``version``); see docs/jsonl.md."""
+
+ExitStatus = Literal[SessionStatus, "timeout", "not_started"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentFinished:
+    """How one headless agent ended (``session_finished``; ``task_finished`` for a batch task)."""
+
+    session_id: SessionId
+    status: ExitStatus
+    exit_code: int
+    seconds: float
+    name: str | None = None
+    title: str | None = None
+    reason: str | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    branch: str | None = None
+    pull_request: str | None = None
+    steps: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    kind: Literal["session_finished", "task_finished"] = "session_finished"
+
+    @property
+    def ok(self) -> bool:
+        """Success: exit code 0."""
+        return self.exit_code == 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchFinished:
+    """The end of ``kwaak batch``: every task's result and the overlaps between their branches."""
+
+    exit_code: int
+    seconds: float
+    results: tuple[AgentFinished, ...] = ()
+    overlaps: tuple[str, ...] = ()
+    kind: Literal["batch_finished"] = "batch_finished"
+
+
+Record = AgentFinished | BatchFinished
+
+
+def record_to_json(record: Record) -> dict[str, Any]:
+    """A headless record as a flat JSON object (``type``, ``version``, ``timestamp`` first)."""
+    payload = dataclasses.asdict(record)
+    kind = payload.pop("kind")
+    if isinstance(record, BatchFinished):
+        payload["results"] = [{"type": r.kind, **_without_kind(r)} for r in record.results]
+    return {"type": kind, "version": JSONL_VERSION, "timestamp": round(time.time(), 3), **payload}
+
+
+def _without_kind(record: AgentFinished) -> dict[str, Any]:
+    data = dataclasses.asdict(record)
+    data.pop("kind")
+    return data
 
 
 _EVENT_TYPES: dict[str, type[Any]] = {
@@ -491,9 +607,19 @@ _EVENT_TYPES: dict[str, type[Any]] = {
         ApprovalRequested,
         ReviewShown,
         Landed,
+        SessionSummary,
         CommandCompleted,
     )
 }
+
+
+JSONL_RECORD_TYPES: dict[str, type[Any]] = {
+    **_EVENT_TYPES,
+    "session_finished": AgentFinished,
+    "task_finished": AgentFinished,
+    "batch_finished": BatchFinished,
+}
+"""Every ``type`` a kwaak JSON line can have (events, then headless records); docs/jsonl.md lists them."""
 
 
 def event_from_json(record: dict[str, Any]) -> Event | None:
@@ -512,6 +638,8 @@ def event_from_json(record: dict[str, Any]) -> Event | None:
         data["commits"] = tuple(ReviewCommit(**c) for c in data.get("commits", ()))
     if cls is UsageUpdated:
         data = {"session": UsageInfo(**data["session"]), "team": UsageInfo(**data["team"])}
+    if cls is SessionSummary:
+        data["usage"] = UsageInfo(**data.get("usage", {}))
     fields = cls.__dataclass_fields__
     msg = cls(**{k: v for k, v in data.items() if k in fields and k != "kind"})
     return Event(session_id=session_id, msg=msg, submission_id=submission_id, timestamp=timestamp)

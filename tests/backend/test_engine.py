@@ -37,7 +37,7 @@ async def test_multi_step_task_completes_commits_and_leaves_checkout_alone(make_
     backend, rec = make_backend(model)
     done = await backend.run_op("s1", p.Chat(message="make add robust"))
     assert done.ok, done
-    session = backend.sessions["s1"]
+    session = backend._sessions["s1"]
     assert session.status == "done"
     assert session.workspace is not None
     assert (session.workspace.path / "src/calc.py").read_text() == FIXED
@@ -112,16 +112,16 @@ async def test_stop_cancels_a_long_tool_at_once_and_session_continues(make_backe
     assert time.monotonic() - t0 < 1.0
     assert stopped.ok
     assert not result.ok and result.error_kind == "stopped"
-    assert backend.sessions["s"].status == "stopped"
+    assert backend._sessions["s"].status == "stopped"
     assert any(m.text == "Agent stopped" for m in rec.of(p.SystemMessage, "s"))
     # No orphaned sleep process is left behind.
     assert "sleep 31.37" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     # History stays valid: the interrupted call has a result; the session continues.
-    history = backend.sessions["s"].state.history
+    history = backend._sessions["s"].state.history
     assert isinstance(history[-1], ToolResult) and history[-1].is_error
     again = await backend.run_op("s", p.Chat(message="carry on"))
     assert again.ok
-    assert backend.sessions["s"].status == "done"
+    assert backend._sessions["s"].status == "done"
 
 
 async def test_retry_after_provider_error(make_backend) -> None:
@@ -129,10 +129,10 @@ async def test_retry_after_provider_error(make_backend) -> None:
     backend, rec = make_backend(model)
     failed = await backend.run_op("s", p.Chat(message="hello"))
     assert not failed.ok and failed.error_kind == "transient"
-    assert backend.sessions["s"].status == "failed"
+    assert backend._sessions["s"].status == "failed"
     retried = await backend.run_op("s", p.RetryChat())
     assert retried.ok
-    assert backend.sessions["s"].status == "done"
+    assert backend._sessions["s"].status == "done"
 
 
 async def test_unknown_tool_and_bad_json_are_answered_and_run_continues(make_backend) -> None:
@@ -148,7 +148,7 @@ async def test_unknown_tool_and_bad_json_are_answered_and_run_continues(make_bac
     finished = rec.of(p.ToolCallFinished, "s")
     assert not finished[0].ok and "does not exist" in finished[0].output
     assert not finished[1].ok and "failed to parse" in finished[1].output
-    results = [m for m in backend.sessions["s"].state.history if isinstance(m, ToolResult)]
+    results = [m for m in backend._sessions["s"].state.history if isinstance(m, ToolResult)]
     assert len(results) == 3
 
 
@@ -158,8 +158,8 @@ async def test_step_budget_stops_the_agent(make_backend) -> None:
     done = await backend.run_op("s", p.Chat(message="loop forever"))
     assert not done.ok and done.error_kind == "budget_exhausted"
     assert "steps limit of 3" in (done.error or "")
-    assert backend.sessions["s"].status == "budget_exhausted"
-    assert backend.sessions["s"].meter.steps == 3
+    assert backend._sessions["s"].status == "budget_exhausted"
+    assert backend._sessions["s"].meter.steps == 3
 
 
 async def test_repeated_identical_failures_stop_the_agent(make_backend) -> None:
@@ -172,7 +172,7 @@ async def test_repeated_identical_failures_stop_the_agent(make_backend) -> None:
 async def test_text_only_replies_pause_with_stop_on_empty_messages(make_backend) -> None:
     backend, _ = make_backend(ScriptedModel([say("What do you mean?")]), stop_on_empty_messages=True)
     assert (await backend.run_op("s", p.Chat(message="hm"))).ok
-    assert backend.sessions["s"].status == "idle"
+    assert backend._sessions["s"].status == "idle"
 
 
 async def test_diff_and_exec_ops(make_backend) -> None:
@@ -201,7 +201,7 @@ async def test_conversation_summary_reinjects_goal(make_backend) -> None:
     assert (await backend.run_op("s", p.Chat(message="the original goal"))).ok
     from kwaak.messages import SummaryMessage, messages_to_send
 
-    history = backend.sessions["s"].state.history
+    history = backend._sessions["s"].state.history
     summaries = [m for m in history if isinstance(m, SummaryMessage)]
     assert summaries and "the original goal" in summaries[0].content and "# Summary" in summaries[0].content
     # What is sent after a summary starts with the system prompt and the summary.
@@ -215,7 +215,7 @@ async def test_quit_op_closes_the_backend_and_ends_the_event_stream(make_config,
     model = ScriptedModel([call("write_file", file_name="q.txt", content="q\n"), call("stop")])
     backend = Backend(make_config(), tmp_git_repo, models=Models(indexing=ScriptedModel(), query=model))
     assert (await backend.run_op("s", p.Chat(message="write"))).ok
-    worktree = backend.sessions["s"].workspace.path
+    worktree = backend._sessions["s"].workspace.path
     backend.submit("s", p.Quit())
     kinds = [event.msg.kind async for event in backend.events()]  # ends once the backend is closed
     assert "command_completed" in kinds

@@ -45,7 +45,7 @@ async def test_quit_and_restart_restores_and_resumes(make_config, tmp_git_repo: 
     backend = Backend(config, tmp_git_repo, models=models, buffer_events=False)
     await backend.start()
     assert (await backend.run_op("s1", p.Chat(message="write notes"))).ok
-    session = backend.sessions["s1"]
+    session = backend._sessions["s1"]
     history, title, branch = list(session.state.history), session.title, session.workspace.branch
     worktree = session.workspace.path
     await backend.aclose()
@@ -58,8 +58,9 @@ async def test_quit_and_restart_restores_and_resumes(make_config, tmp_git_repo: 
     )
     again = Backend(config, tmp_git_repo, models=models2, buffer_events=False)
     restored = await again.start()
-    assert [s.id for s in restored] == ["s1"]
-    s1 = again.sessions["s1"]
+    assert [s.session_id for s in restored] == ["s1"]
+    assert restored[0].summary.status == "done" and restored[0].summary.branch == branch
+    s1 = again._sessions["s1"]
     assert (s1.title, s1.status, s1.state.history) == (title, "done", history)
     assert s1.meter.steps == 2
     done = await again.run_op("s1", p.Chat(message="read them back"))

@@ -48,7 +48,7 @@ async def test_planner_asks_then_delegates_and_the_coder_commits(make_backend, t
     backend, rec = make_backend(ScriptedModel(policy), agent="PlanAct")
     first = await backend.run_op("s", p.Chat(message="document add"))
     assert first.ok
-    session = backend.sessions["s"]
+    session = backend._sessions["s"]
     assert session.active_agent == "planner" and session.status == "idle"  # paused to ask the user
     assert (await backend.run_op("s", p.Chat(message="yes, go ahead"))).ok
     assert session.active_agent == "coding" and session.status == "done"
@@ -77,7 +77,7 @@ async def test_stop_and_retry_work_after_the_hand_over(make_backend) -> None:
     assert (await backend.run_op("s", p.StopAgent())).ok
     stopped = await asyncio.wait_for(chat, 5)
     assert stopped.error_kind == "stopped"
-    session = backend.sessions["s"]
+    session = backend._sessions["s"]
     assert session.active_agent == "coding" and session.status == "stopped"
     retried = await backend.run_op("s", p.RetryChat())
     assert retried.ok, retried
@@ -90,12 +90,13 @@ async def test_the_planner_survives_a_restart(make_config, tmp_git_repo: Path) -
     config = make_config(agent="PlanAct")
     first = Backend(config, tmp_git_repo, models=Models(indexing=ScriptedModel(), query=ScriptedModel(_policy())))
     assert (await first.run_op("s", p.Chat(message="document add"))).ok
-    planner_history = list(first.sessions["s"].planner.history)
-    assert first.sessions["s"].active_agent == "planner"
+    planner_history = list(first._sessions["s"].planner.history)
+    assert first._sessions["s"].active_agent == "planner"
     await first.aclose()
 
     again = Backend(config, tmp_git_repo, models=Models(indexing=ScriptedModel(), query=ScriptedModel(_policy())))
-    (restored,) = await again.start()
+    (snapshot,) = await again.start()
+    restored = again._sessions[snapshot.session_id]
     assert restored.active_agent == "planner" and restored.planner.history == planner_history
     assert (await again.run_op("s", p.Chat(message="yes, go ahead"))).ok
     assert restored.active_agent == "coding"

@@ -69,11 +69,11 @@ async def test_prompt_is_approved_in_the_ui(make_config, tmp_git_repo: Path) -> 
                 break
             await asyncio.sleep(0.05)
         assert requests[0].command == "touch approved.txt" and requests[0].reason == "creates a file"
-        assert backend.sessions["s"].status == "awaiting_approval"
+        assert backend._sessions["s"].status == "awaiting_approval"
         assert (await backend.run_op("s", p.ApproveCommand(call_id=requests[0].call_id, approved=True))).ok
         assert (await chat).ok
         assert finished[0].ok
-        assert (backend.sessions["s"].workspace.path / "approved.txt").exists()
+        assert (backend._sessions["s"].workspace.path / "approved.txt").exists()
 
 
 async def test_prompt_denied_in_the_ui(make_config, tmp_git_repo: Path) -> None:
@@ -81,13 +81,13 @@ async def test_prompt_denied_in_the_ui(make_config, tmp_git_repo: Path) -> None:
         finished = await _outputs(backend, "s")
         chat = asyncio.create_task(backend.run_op("s", p.Chat(message="make the file")))
         for _ in range(200):
-            if backend.sessions.get("s") and backend.sessions["s"].approvals:
+            if backend._sessions.get("s") and backend._sessions["s"].approvals:
                 break
             await asyncio.sleep(0.05)
         assert (await backend.run_op("s", p.ApproveCommand(call_id="", approved=False))).ok  # the oldest pending
         assert (await chat).ok
         assert not finished[0].ok and "did not approve" in finished[0].output
-        assert not (backend.sessions["s"].workspace.path / "approved.txt").exists()
+        assert not (backend._sessions["s"].workspace.path / "approved.txt").exists()
 
 
 async def test_headless_fails_safe_or_allows_when_configured(make_config, tmp_git_repo: Path) -> None:

@@ -11,7 +11,8 @@ import pytest
 from kwaak.backend import Backend, Models
 from kwaak.errors import ConfigError
 from kwaak.git.overlap import Hunk, find_overlaps, parse_hunks
-from kwaak.headless.batch import BatchTask, load_tasks, run_batch
+from kwaak.headless.batch import BatchTask, batch_jobs, load_tasks, summary_table
+from kwaak.headless.runner import HeadlessRunner
 from kwaak.llm.testing import ScriptedModel, Step, call
 from kwaak.messages import AssistantMessage, Message, ToolResult
 from tests.conftest import git
@@ -29,36 +30,35 @@ def _task_policy(messages: list[Message], tools: object) -> Step:
 
 
 async def test_batch_of_six_with_parallel_three(make_config, tmp_git_repo: Path) -> None:
+    from kwaak import protocol as p
+
     config = make_config(limits={"max_parallel_agents": 3}, endless_mode=True)
     models = Models(indexing=ScriptedModel(prompt_reply="batch task"), query=ScriptedModel(_task_policy, delay=0.2))
     tasks = [BatchTask(prompt=f"task t{i} please", name=f"t{i}") for i in range(6)]
     tasks[5] = BatchTask(prompt="task t5 please", name="t5", max_steps=1)  # runs out of budget
-    async with Backend(config, tmp_git_repo, models=models, buffer_events=False) as backend:
-        running: list[int] = []
-        peak = [0]
+    running: list[int] = []
+    peak = [0]
 
-        def watch(event: object) -> None:
-            from kwaak import protocol as p
+    def watch(event: p.Event) -> None:
+        if isinstance(event.msg, p.StatusChanged):
+            if event.msg.status == "running":
+                running.append(1)
+                peak[0] = max(peak[0], len(running))
+            elif running and event.msg.status in ("done", "budget_exhausted", "failed", "idle"):
+                running.pop()
 
-            if isinstance(event, p.Event) and isinstance(event.msg, p.StatusChanged):
-                if event.msg.status == "running":
-                    running.append(1)
-                    peak[0] = max(peak[0], len(running))
-                elif running and event.msg.status in ("done", "budget_exhausted", "failed", "idle"):
-                    running.pop()
-
-        backend.add_listener(watch)
-        report = await run_batch(backend, tasks)
-    assert [r.name for r in report.results] == [f"t{i}" for i in range(6)]
-    assert [r.ok for r in report.results] == [True] * 5 + [False]
-    assert report.results[5].error_kind == "budget_exhausted"
-    assert report.exit_code == 3
+    runner = HeadlessRunner(config, tmp_git_repo, models=models, index=False, listeners=[watch])
+    results = await runner.run(batch_jobs(tasks))
+    assert [r.name for r in results] == [f"t{i}" for i in range(6)]
+    assert [r.ok for r in results] == [True] * 5 + [False]
+    assert results[5].error_kind == "budget_exhausted" and results[5].status == "budget_exhausted"
+    assert runner.exit_code(results) == 3
     assert peak[0] == 3
-    branches = {r.branch for r in report.results}
+    branches = {r.branch for r in results}
     assert len(branches) == 6 and all(b and b.startswith("kwaak/") for b in branches)
-    for result in report.results[:5]:
+    for result in results[:5]:
         assert git(tmp_git_repo, "show", f"{result.branch}:out/{result.name}.txt") == f"task {result.name} please"
-    table = report.table()
+    table = summary_table(results)
     assert "5/6 tasks completed" in table and "budget_exhausted" in table and "t3" in table
 
 
@@ -119,7 +119,7 @@ async def test_overlap_of_two_agents_editing_the_same_function(
     async with Backend(make_config(), tmp_git_repo, models=models, buffer_events=False) as backend:
         for sid, task in (("a", "agent one"), ("b", "agent two"), ("c", "agent three")):
             assert (await backend.run_op(sid, p.Chat(message=task))).ok
-        branches = {sid: backend.sessions[sid].workspace.branch for sid in "abc"}
+        branches = {sid: backend._sessions[sid].workspace.branch for sid in "abc"}
         overlaps = await find_overlaps(tmp_git_repo, branches)
         assert [(o.path, o.first, o.second) for o in overlaps] == [("src/calc.py", "a", "b")]
         assert overlaps[0].first_lines == (3, 3)

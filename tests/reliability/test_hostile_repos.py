@@ -140,7 +140,7 @@ async def test_agent_session_on_a_hostile_repo_commits_odd_names(make_backend, h
     backend, rec = make_backend(model)
     done = await backend.run_op("s", p.Chat(message="look around"))
     assert done.ok, done
-    branch = backend.sessions["s"].workspace.branch
+    branch = backend._sessions["s"].workspace.branch
     assert git(hostile_repo, "show", f"{branch}:new dir/ü ñ\nx.py") == "print('hi')"
     assert rec.of(p.Committed, "s")
 
@@ -174,7 +174,7 @@ async def test_detached_head_session_branches_from_the_detached_commit(make_back
     backend, _ = make_backend(ScriptedModel([call("write_file", file_name="x.txt", content="x\n"), call("stop")]))
     done = await backend.run_op("s", p.Chat(message="work detached"))
     assert done.ok, done
-    ws = backend.sessions["s"].workspace
+    ws = backend._sessions["s"].workspace
     assert ws.start_ref == detached
     assert git(tmp_git_repo, "rev-parse", f"{ws.branch}~1") == detached
     assert git(tmp_git_repo, "rev-parse", "HEAD") == detached, "the user's detached checkout is untouched"

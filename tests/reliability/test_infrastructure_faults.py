@@ -65,7 +65,7 @@ async def test_disk_full_while_the_agent_writes_is_one_clear_error_and_retry_rec
     failed = await backend.run_op("s", p.Chat(message="write big files"))
     finished = rec.of(p.ToolCallFinished, "s")
     assert not finished[0].ok and "No space left on device" in finished[0].output, finished[0]
-    session = backend.sessions["s"]
+    session = backend._sessions["s"]
     # Writes are atomic: the failed one leaves neither a half-written file nor its temp file.
     assert not (session.workspace.path / "big.txt").exists()
     assert not list(session.workspace.path.glob(".big.txt.*"))
@@ -103,7 +103,7 @@ async def test_stale_index_lock_in_the_users_repo_does_not_block_agents(make_bac
     done = await backend.run_op("s", p.Chat(message="add a file"))
     assert done.ok, done
     assert rec.of(p.Committed, "s")
-    branch = backend.sessions["s"].workspace.branch
+    branch = backend._sessions["s"].workspace.branch
     assert git(tmp_git_repo, "show", f"{branch}:new.txt") == "agent"
     assert (tmp_git_repo / ".git" / "index.lock").exists(), "the user's lock is not ours to delete"
 
@@ -156,7 +156,7 @@ async def test_container_killed_mid_tool_fails_the_tool_without_hanging(make_bac
         if processes_matching(marker):
             break
         await asyncio.sleep(0.05)
-    container = backend.sessions["s"].executor.container
+    container = backend._sessions["s"].executor.container
     killed_at = time.monotonic()
     subprocess.run(["docker", "kill", container], check=True, capture_output=True)
     done = await asyncio.wait_for(chat, 60)
@@ -186,7 +186,7 @@ async def test_docker_daemon_lost_mid_session_is_a_clear_tool_failure(
     saboteur = asyncio.create_task(lose_daemon_after_first_tool())
     done = await asyncio.wait_for(backend.run_op("s", p.Chat(message="echo twice")), 120)
     await saboteur
-    container = backend.sessions["s"].executor.container
+    container = backend._sessions["s"].executor.container
     finished = rec.of(p.ToolCallFinished, "s")
     assert done.ok, done
     assert finished[1].name == "shell_command" and not finished[1].ok
@@ -219,4 +219,4 @@ async def test_docker_unreachable_at_start_falls_back_with_a_warning(
     assert done.ok, done
     warnings = [m.text for m in rec.of(p.SystemMessage, "s") if m.level == "warning"]
     assert any("docker" in w.lower() for w in warnings), warnings
-    assert backend.sessions["s"].executor.kind in ("sandbox", "local")
+    assert backend._sessions["s"].executor.kind in ("sandbox", "local")

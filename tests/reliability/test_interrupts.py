@@ -97,8 +97,8 @@ async def test_kill_9_mid_tool_loses_no_commit_and_next_start_resumes(tmp_git_re
     models = Models(indexing=ScriptedModel(prompt_reply="x"), query=ScriptedModel([call("stop")]))
     async with Backend(config, tmp_git_repo, models=models, buffer_events=False) as backend:
         restored = await backend.start()
-        assert [s.status for s in restored] == ["interrupted"]
-        session = restored[0]
+        assert [s.summary.status for s in restored] == ["interrupted"]
+        session = backend._sessions[restored[0].session_id]
         assert session.workspace is not None and session.workspace.branch == branch
         done = await backend.run_op(session.id, p.Chat(message="carry on"))
         assert done.ok, done

@@ -57,8 +57,8 @@ async def test_transient_fault_mid_turn_is_retried_and_turn_completes(
     assert provider_server.pending == 0
     # 4 chat requests: the fault twice, then the retry that the validating server accepted.
     assert len(_chat_requests(provider_server)) == 4
-    assert backend.sessions["s"].status == "done"
-    _assert_history_paired(backend.sessions["s"].state.history)
+    assert backend._sessions["s"].status == "done"
+    _assert_history_paired(backend._sessions["s"].state.history)
 
 
 @pytest.mark.parametrize("kind", PROVIDERS)
@@ -101,7 +101,7 @@ async def test_unrecovered_fault_is_one_clear_error_and_retry_chat_recovers(
     assert failed.hint
     assert "Traceback" not in (failed.error or "") and "sk-reliability-test" not in (failed.error or "")
     assert len(failures(rec, "s")) == 1
-    session = backend.sessions["s"]
+    session = backend._sessions["s"]
     assert session.status == "failed"
     _assert_history_paired(session.state.history)
     # The provider recovers: RetryChat redrives the failed completion; the server validates it.
@@ -146,7 +146,7 @@ async def test_garbage_tool_calls_become_failed_results_and_the_run_continues(
     assert not finished[0].ok and needle in finished[0].output
     # The follow-up request carried the failed result and passed the server's pairing check.
     assert len(_chat_requests(provider_server)) == 2
-    _assert_history_paired(backend.sessions["s"].state.history)
+    _assert_history_paired(backend._sessions["s"].state.history)
 
 
 @pytest.mark.parametrize("kind", PROVIDERS)
@@ -157,7 +157,7 @@ async def test_empty_replies_are_nudged_then_pause_without_breaking_history(
     backend, _ = wire_backend(kind)
     done = await backend.run_op("s", p.Chat(message="say nothing"))
     assert done.ok, done
-    assert backend.sessions["s"].status == "idle"
+    assert backend._sessions["s"].status == "idle"
     # Every follow-up request with the empty assistant turns in it was accepted by the server.
     assert len(_chat_requests(provider_server)) == 3
     provider_server.enqueue(tool_call("stop"))
@@ -182,4 +182,4 @@ async def test_many_tool_calls_in_one_reply_one_of_them_bad(
     assert done.ok, done
     oks = [m.ok for m in rec.of(p.ToolCallFinished, "s")][:4]
     assert sorted(oks) == [False, False, True, True]
-    _assert_history_paired(backend.sessions["s"].state.history)
+    _assert_history_paired(backend._sessions["s"].state.history)

@@ -1,13 +1,22 @@
-"""Usage accounting and budgets (steps, tokens, dollars, wall time) per agent and per team."""
+"""Usage accounting and budgets (steps, tokens, dollars, wall time) per agent and per team.
+
+Budgets hold before spending: a step is *reserved* against every scope (agent and team) in one
+synchronous call, so N agents in parallel cannot overshoot a shared step limit; the remaining wall
+time bounds the whole turn (a running tool call is cancelled when it runs out); a cost limit needs
+a price for every model that can spend (:func:`require_prices`).
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from kwaak.config import Config
 from kwaak.config.model import Budget
-from kwaak.errors import BudgetExceeded
-from kwaak.messages import Usage
+from kwaak.errors import BudgetExceeded, ConfigError
+from kwaak.llm.base import Model, ModelResponse, TextDeltaCallback
+from kwaak.messages import Message, ToolSpec, Usage
 
 
 @dataclass
@@ -65,3 +74,81 @@ def check_budget(meter: Meter, budget: Budget, *, scope: str) -> None:
 
 def _key(limit: str) -> str:
     return {"cost": "cost_usd", "wall_time": "wall_time_sec"}.get(limit, limit)
+
+
+Scope = tuple[Meter, Budget, str]
+"""A meter, its budget and the scope's name (``agent`` or ``team``)."""
+
+
+def reserve_step(scopes: Sequence[Scope]) -> None:
+    """Check every scope's limits, then count one step in each (atomically: no ``await`` between).
+
+    Raises:
+        BudgetExceeded: a scope has reached a limit; nothing was counted.
+    """
+    for meter, budget, scope in scopes:
+        check_budget(meter, budget, scope=scope)
+    for meter, _, _ in scopes:
+        meter.steps += 1
+
+
+def remaining_wall_time(scopes: Sequence[Scope]) -> float | None:
+    """Seconds left before the tightest wall-time limit (``None``: no limit)."""
+    left = [b.max_wall_time_sec - m.wall_seconds for m, b, _ in scopes if b.max_wall_time_sec is not None]
+    return max(0.0, min(left)) if left else None
+
+
+def wall_time_exceeded(scopes: Sequence[Scope]) -> BudgetExceeded:
+    """The error for a turn cut short by its wall-time limit (names the tightest scope)."""
+    timed = [(b.max_wall_time_sec - m.wall_seconds, b, s) for m, b, s in scopes if b.max_wall_time_sec is not None]
+    _, budget, scope = min(timed, key=lambda item: item[0]) if timed else (0.0, Budget(), "agent")
+    limit = budget.max_wall_time_sec or 0
+    msg = f"{scope} budget exhausted: wall_time limit of {limit:g} seconds reached (a running step was cancelled)"
+    return BudgetExceeded(
+        msg, hint=f"raise `limits.{scope}.max_wall_time_sec` in kwaak.toml or --timeout", limit="wall_time"
+    )
+
+
+def require_prices(config: Config, budgets: Sequence[Budget], *, query_model: str | None = None) -> None:
+    """A cost limit needs a price for each chat model that spends (query and indexing roles).
+
+    Raises:
+        ConfigError: a budget limits cost but a model has no price (built-in table or ``[prices]``).
+    """
+    if not any(b.max_cost_usd is not None for b in budgets):
+        return
+    from kwaak.llm.pricing import price_for
+
+    for role in ("query", "indexing"):
+        name = getattr(getattr(config.llm, role), "prompt_model", None)
+        if role == "query" and query_model is not None:
+            name = query_model
+        if name and price_for(name, config.prices) is None:
+            msg = f"a cost budget is set but the {role} model {name!r} has no known price"
+            hint = f'add `[prices."{name}"] input = ..., output = ...` (USD per million tokens) or drop the cost limit'
+            raise ConfigError(msg, hint=hint)
+
+
+class MeteredModel(Model):
+    """A view of a model that reports the usage of every request (the model itself is shared)."""
+
+    def __init__(self, inner: Model, on_usage: Callable[[Usage], None]) -> None:
+        self.inner = inner
+        self.on_usage = on_usage
+        self.name = inner.name
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        on_text_delta: TextDeltaCallback | None = None,
+    ) -> ModelResponse:
+        """Forward the request and count its usage."""
+        response = await self.inner.complete(messages, tools=tools, on_text_delta=on_text_delta)
+        self.on_usage(response.usage)
+        return response
+
+    async def warm_up(self) -> None:
+        """Warm up the shared model."""
+        await self.inner.warm_up()

@@ -113,8 +113,8 @@ class AgentLoop:
     hooks: AgentHooks
     listener: LoopListener
     settings: LoopSettings = LoopSettings()
-    check_budget: Callable[[], None] = lambda: None
-    count_step: Callable[[], None] = lambda: None
+    reserve_step: Callable[[], None] = lambda: None
+    """Counts a step against the budgets before the request (raises when a limit is reached)."""
 
     async def run(self, state: AgentState) -> TurnOutcome:
         """Loop until the ``stop`` tool is called or the agent pauses for the user.
@@ -125,9 +125,8 @@ class AgentLoop:
         """
         idle_replies = 0
         while True:
-            self.check_budget()
+            self.reserve_step()
             message = await self._complete(state)
-            self.count_step()
             if not message.tool_calls:
                 idle_replies += 1
                 await self.hooks.after_completion(state)

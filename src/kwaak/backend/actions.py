@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, assert_never
 
 from kwaak import protocol as p
 from kwaak import telemetry
 from kwaak.backend.runtime import usage_info
-from kwaak.errors import IndexingError, KwaakError
+from kwaak.config import Config
+from kwaak.config.model import Budget
+from kwaak.errors import ConfigError, IndexingError, KwaakError, SessionError
+from kwaak.llm.base import Model
 
 if TYPE_CHECKING:
     from kwaak.backend.backend import Backend
@@ -17,10 +21,11 @@ if TYPE_CHECKING:
 async def dispatch(backend: Backend, sid: p.SessionId, op: p.Op) -> None:
     """Run ``op`` for session ``sid``; errors propagate to the caller (which reports them)."""
     match op:
-        case p.Chat(message=message):
-            await backend.session(sid).chat(message)
+        case p.Chat():
+            await _chat(backend, sid, op)
         case p.RetryChat():
-            await (await backend.require_ready(sid)).retry()
+            session = await backend.require_ready(sid)
+            await _summarized(session, session.retry())
         case p.StopAgent():
             await _stop(backend, sid)
         case p.ShowDiff():
@@ -74,7 +79,7 @@ async def _dispatch_more(
 async def _landing(backend: Backend, sid: p.SessionId, op: p.Review | p.Land | p.ResolveConflict | p.Undo) -> None:
     from kwaak.backend import landing
 
-    session = backend.sessions.get(sid)
+    session = backend._sessions.get(sid)
     if session is None or session.workspace is None:
         msg = "No agent found (yet), is it starting up?"
         raise KwaakError(msg, hint="send the agent a message first")
@@ -89,14 +94,71 @@ async def _landing(backend: Backend, sid: p.SessionId, op: p.Review | p.Land | p
             await landing.undo(session, commit)
 
 
+async def _chat(backend: Backend, sid: p.SessionId, op: p.Chat) -> None:
+    session = backend.session(sid)
+    apply_options(backend, session, op)
+    await _summarized(session, session.chat(op.message))
+
+
+async def _summarized(session: Session, turn: Awaitable[object]) -> None:
+    """Run a turn and announce the session's summary when it ends (however it ends)."""
+    try:
+        await turn
+    finally:
+        session.emit(session.summary())
+
+
+def apply_options(backend: Backend, session: Session, op: p.Chat) -> None:
+    """Apply the agent options of a ``Chat`` (budget, executor, model) before its turn.
+
+    Raises:
+        SessionError: the executor of an agent that already started cannot change.
+        ConfigError: a cost limit with an unpriced model.
+    """
+    from kwaak.agent.budget import require_prices
+
+    config = backend.config
+    if op.executor is not None and op.executor != (session.executor_kind or config.tool_executor):
+        if session.started:
+            msg = f"the agent already runs with the {session.executor_kind or config.tool_executor} executor"
+            raise SessionError(msg, hint="start a new agent to use another executor")
+        session.executor_kind = op.executor
+    if op.model is not None:
+        session.query_model_override = _query_model(config, op.model)
+    if op.budget is not None:
+        session.budget = merged_budget(session.budget or config.limits.agent, op.budget)
+    require_prices(config, [session.budget or config.limits.agent, config.limits.team], query_model=op.model)
+
+
+def merged_budget(base: Budget, override: p.AgentBudget) -> Budget:
+    """``base`` with the limits ``override`` sets."""
+    return Budget(
+        max_steps=override.max_steps or base.max_steps,
+        max_tokens=override.max_tokens or base.max_tokens,
+        max_cost_usd=override.max_cost_usd or base.max_cost_usd,
+        max_wall_time_sec=override.max_wall_time_sec or base.max_wall_time_sec,
+    )
+
+
+def _query_model(config: Config, name: str) -> Model:
+    from kwaak.llm import make_model
+
+    if not hasattr(config.llm.query, "prompt_model"):
+        msg = f"the {config.llm.query.provider} query provider has no model to replace"
+        raise ConfigError(msg, hint="drop --model or configure a chat provider in [llm.query]")
+    cfg = config.llm.query.model_copy(update={"prompt_model": name})
+    timeout = config.limits.llm_timeout_sec
+    return make_model(cfg, backoff=config.backoff, prices=config.prices, timeout=timeout)
+
+
 def _approve(backend: Backend, sid: p.SessionId, call_id: str, *, approved: bool) -> None:
-    session = backend.sessions.get(sid)
+    session = backend._sessions.get(sid)
     if session is None or not session.answer_approval(call_id or None, approved=approved):
         backend.runtime.emit(sid, p.SystemMessage(text="No command is waiting for approval", level="warning"))
 
 
 async def _stop(backend: Backend, sid: p.SessionId) -> None:
-    session = backend.sessions.get(sid)
+    session = backend._sessions.get(sid)
     if session is None:
         msg = "No agent found (yet), is it starting up?"
         raise KwaakError(msg, hint="send the agent a message first")
@@ -129,7 +191,7 @@ async def warn_overlaps(backend: Backend, session: Session) -> None:
     assert session.workspace is not None
     me = _label(session)
     refs = {me: session.workspace.branch}
-    for other in backend.sessions.values():
+    for other in backend._sessions.values():
         if other is not session and other.workspace is not None:
             refs[_label(other)] = other.workspace.branch
     if len(refs) < 2:
@@ -176,7 +238,7 @@ async def index_repository(backend: Backend, sid: p.SessionId) -> None:
 
 
 async def _delete(backend: Backend, sid: p.SessionId) -> None:
-    session = backend.sessions.pop(sid, None)
+    session = backend._sessions.pop(sid, None)
     if session is not None:
         await session.aclose(delete_workspace=True)
         if session.store is not None:
@@ -187,7 +249,8 @@ async def _github_fix(backend: Backend, sid: p.SessionId, number: int) -> None:
     from kwaak.commands.github_issue import issue_task
 
     prompt = await issue_task(backend.config, number)
-    await backend.session(sid).chat(prompt)
+    session = backend.session(sid)
+    await _summarized(session, session.chat(prompt))
 
 
 async def _create_pr(session: Session) -> None:
@@ -205,7 +268,7 @@ def _stats(backend: Backend, sid: p.SessionId) -> None:
     lines = [
         f"Team: {team.input_tokens} in / {team.output_tokens} out tokens, ${team.cost_usd:.4f}, {team.steps} steps"
     ]
-    for session in backend.sessions.values():
+    for session in backend._sessions.values():
         u = usage_info(session.meter)
         name = session.title or session.id[:8]
         lines.append(

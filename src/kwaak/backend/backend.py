@@ -20,7 +20,7 @@ from kwaak import protocol as p
 from kwaak import telemetry
 from kwaak.backend.actions import dispatch
 from kwaak.backend.persistence import SessionStore, list_stores, sessions_root
-from kwaak.backend.restore import load_session
+from kwaak.backend.restore import load_session, replay_events
 from kwaak.backend.runtime import Models, Runtime
 from kwaak.backend.session import Session
 from kwaak.config import Config
@@ -57,7 +57,7 @@ class Backend:
             index=index,
             interactive=interactive,
         )
-        self.sessions: dict[p.SessionId, Session] = {}
+        self._sessions: dict[p.SessionId, Session] = {}
         self.persist = persist
         """Store sessions under the cache dir so that they survive restarts."""
         self.buffer_events = buffer_events
@@ -81,7 +81,7 @@ class Backend:
 
     def _emit(self, session_id: p.SessionId, msg: p.EventMsg) -> None:
         event = p.Event(session_id=session_id, msg=msg, submission_id=_submission.get())
-        session = self.sessions.get(session_id)
+        session = self._sessions.get(session_id)
         recorded = not isinstance(msg, p.AssistantDelta)  # fragments are recorded as the full message
         if recorded and session is not None and session.store is not None and session.store.exists:
             try:
@@ -111,23 +111,39 @@ class Backend:
     # -- sessions ---------------------------------------------------------------------------
 
     def session(self, session_id: p.SessionId) -> Session:
-        """The session with this id, created (not started) if new."""
-        existing = self.sessions.get(session_id)
+        """The session with this id, created (not started) if new (backend-internal: front ends use ops)."""
+        existing = self._sessions.get(session_id)
         if existing is None:
             existing = Session(id=session_id, runtime=self.runtime)
             if self.persist:
                 existing.store = SessionStore(sessions_root(self.config.cache_dir), session_id)
-            self.sessions[session_id] = existing
+            self._sessions[session_id] = existing
         return existing
 
-    async def start(self, *, restore: bool = True) -> list[Session]:
+    def summary(self, session_id: p.SessionId) -> p.SessionSummary | None:
+        """Where the agent ``session_id`` stands (``None``: no such agent)."""
+        session = self._sessions.get(session_id)
+        return session.summary() if session is not None else None
+
+    def session_ids(self) -> list[p.SessionId]:
+        """The ids of the agents this backend knows (oldest first)."""
+        return list(self._sessions)
+
+    async def start(self, *, restore: bool = True) -> list[p.RestoredSession]:
         """Restore saved sessions (if ``restore``) and remove what crashed runs left behind.
 
         Orphaned containers (their kwaak process is gone) and worktrees that belong to no saved
         session are removed; worktrees of saved sessions are kept for resuming.
         """
-        restored = self.restore_sessions() if restore and self.persist else []
-        stored = {s.session_id for s in list_stores(self.config.cache_dir)} | set(self.sessions)
+        restored = [
+            p.RestoredSession(
+                session_id=s.id,
+                summary=s.summary(),
+                events=tuple(replay_events(s.store)) if s.store is not None else (),
+            )
+            for s in (self.restore_sessions() if restore and self.persist else [])
+        ]
+        stored = {s.session_id for s in list_stores(self.config.cache_dir)} | set(self._sessions)
         from kwaak.executors.cleanup import cleanup_leftovers
 
         await cleanup_leftovers(self.config.project_name, self.runtime.repo_root, self.config.cache_dir, stored)
@@ -137,14 +153,14 @@ class Backend:
         """Load every stored session (oldest first). Sessions that were mid-turn become ``interrupted``."""
         restored: list[Session] = []
         for store in list_stores(self.config.cache_dir):
-            if store.session_id in self.sessions:
+            if store.session_id in self._sessions:
                 continue
             try:
                 session = load_session(store, self.runtime)
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 log.warning("skipping unreadable session %s: %s", store.session_id, exc)
                 continue
-            self.sessions[session.id] = session
+            self._sessions[session.id] = session
             restored.append(session)
         return restored
 
@@ -154,7 +170,7 @@ class Backend:
         Raises:
             SessionNotFound: no agent exists for the id yet.
         """
-        session = self.sessions.get(session_id)
+        session = self._sessions.get(session_id)
         if session is None or not session.started:
             msg = "No agent found (yet), is it starting up?"
             raise SessionNotFound(msg, hint="send the agent a message first")
@@ -162,7 +178,7 @@ class Backend:
 
     async def require_ready(self, session_id: p.SessionId) -> Session:
         """Like :meth:`require`, but a restored session is resumed (worktree, executor, tools) first."""
-        session = self.sessions.get(session_id)
+        session = self._sessions.get(session_id)
         if session is not None and not session.started and session.workspace is not None:
             await session.ensure_started(session.state.goal or "")
         return self.require(session_id)
@@ -180,13 +196,20 @@ class Backend:
         task.add_done_callback(self._tasks.discard)
         return submission_id
 
-    async def run_op(self, session_id: p.SessionId, op: p.Op) -> p.CommandCompleted:
-        """Submit ``op`` and wait for its completion event (headless front ends, tests)."""
+    async def run_op(
+        self, session_id: p.SessionId, op: p.Op, *, collect: list[p.Event] | None = None
+    ) -> p.CommandCompleted:
+        """Submit ``op`` and wait for its completion event (headless front ends, tests).
+
+        ``collect`` receives every event of this submission (its completion included).
+        """
         done: asyncio.Future[p.CommandCompleted] = asyncio.get_running_loop().create_future()
         submission: list[str] = []
 
         def watch(event: p.Event) -> None:
             mine = submission and event.submission_id == submission[0]
+            if mine and collect is not None:
+                collect.append(event)
             if mine and isinstance(event.msg, p.CommandCompleted) and not done.done():
                 done.set_result(event.msg)
 
@@ -246,7 +269,9 @@ class Backend:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await asyncio.gather(*(s.aclose(delete_workspace=True) for s in self.sessions.values()), return_exceptions=True)
+        await asyncio.gather(
+            *(s.aclose(delete_workspace=True) for s in self._sessions.values()), return_exceptions=True
+        )
         if self.runtime.index is not None:
             await self.runtime.index.close()
         await self.runtime.models.aclose()

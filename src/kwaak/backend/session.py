@@ -16,7 +16,7 @@ from typing import Literal
 
 from kwaak import protocol as p
 from kwaak import telemetry
-from kwaak.agent.budget import Meter, check_budget
+from kwaak.agent.budget import Meter, MeteredModel, Scope, remaining_wall_time, reserve_step, wall_time_exceeded
 from kwaak.agent.loop import AgentLoop, AgentState, LoopSettings, TurnOutcome
 from kwaak.agent.prompts import clean_title, read_instructions, render, system_prompt
 from kwaak.backend.approvals import Approvals
@@ -38,6 +38,7 @@ from kwaak.git.workspace import (
     rename_branch,
     restore_workspace,
 )
+from kwaak.llm.base import Model
 from kwaak.messages import AssistantMessage, SystemMessage, Usage, UserMessage
 from kwaak.tools.base import ToolContext, ToolRegistry, WorkspaceInfo
 
@@ -53,6 +54,7 @@ class Session:
     runtime: Runtime
     title: str | None = None
     status: p.SessionStatus = "idle"
+    status_reason: str | None = None
     state: AgentState = field(default_factory=AgentState)
     meter: Meter = field(default_factory=Meter)
     workspace: AgentWorkspace | None = None
@@ -65,6 +67,9 @@ class Session:
     budget: Budget | None = None
     """This agent's budget; ``None`` uses ``limits.agent`` from the config."""
     executor_kind: ToolExecutor | None = None
+    """This agent's executor; ``None`` uses ``tool_executor`` from the config."""
+    query_model_override: Model | None = None
+    """This agent's query model (``Chat(model=...)``); ``None`` uses the shared one."""
     pull_request_url: str | None = None
     planner: AgentState | None = None
     """The PlanAct planner's conversation (``agent = "PlanAct"``)."""
@@ -76,7 +81,6 @@ class Session:
     """``<base>@<commit>`` once the branch was landed."""
     approvals: Approvals = field(init=False)
     """The command policy guard and the commands waiting for the user's answer."""
-    """This agent's executor; ``None`` uses ``tool_executor`` from the config."""
     _resources: AsyncExitStack = field(default_factory=AsyncExitStack)
     _start_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -98,6 +102,7 @@ class Session:
     def set_status(self, status: p.SessionStatus, reason: str | None = None) -> None:
         """Change and announce the status."""
         self.status = status
+        self.status_reason = reason
         self.emit(p.StatusChanged(status=status, reason=reason))
         self.persist()
 
@@ -109,6 +114,21 @@ class Session:
         if self.planner is not None:
             self.store.sync_history(self.planner.history, stream="planner")
         self.store.save_meta(session_meta(self))
+
+    def summary(self) -> p.SessionSummary:
+        """Where this agent stands, as a protocol event."""
+        ws = self.workspace
+        return p.SessionSummary(
+            title=self.title,
+            status=self.status,
+            reason=self.status_reason,
+            branch=ws.branch if ws else None,
+            worktree=str(ws.path) if ws is not None and self.started else None,
+            start_ref=ws.start_ref if ws else None,
+            pull_request_url=self.pull_request_url,
+            usage=usage_info(self.meter),
+            wall_seconds=round(self.meter.wall_seconds, 2),
+        )
 
     def count_usage(self, usage: Usage) -> None:
         """Add usage to this agent and the team, and announce the totals."""
@@ -196,13 +216,22 @@ class Session:
         self.persist()
         return await self._loop(self.state).run(self.state)
 
+    @property
+    def query_model(self) -> Model:
+        """The model this agent works with, metered: every request counts against its budget."""
+        return MeteredModel(self.query_model_override or self.runtime.models.query, self.count_usage)
+
+    @property
+    def indexing_model(self) -> Model:
+        """The small model (titles, commit messages, summaries), metered like :attr:`query_model`."""
+        return MeteredModel(self.runtime.models.indexing, self.count_usage)
+
     async def _ask(self, prompt: str) -> str:
         try:
-            response = await self.runtime.models.indexing.complete_prompt(prompt)
+            response = await self.indexing_model.complete_prompt(prompt)
         except KwaakError as exc:
             log.warning("naming prompt failed: %s", exc)
             return ""
-        self.count_usage(response.usage)
         return response.message.content or ""
 
     async def _rag_context(self, question: str) -> str | None:
@@ -213,9 +242,7 @@ class Session:
 
         self.emit(p.Activity(text="gathering context from the code index"))
         try:
-            return await initial_context(
-                question, index=index, model=self.runtime.models.query, config=self.runtime.config
-            )
+            return await initial_context(question, index=index, model=self.query_model, config=self.runtime.config)
         except KwaakError as exc:
             self._warn(f"Could not build the initial context from the index: {exc.message}")
             return None
@@ -253,8 +280,8 @@ class Session:
             config=rt.config,
             executor=executor,
             workspace=WorkspaceInfo(path=workspace.path, branch=workspace.branch, start_ref=workspace.start_ref),
-            indexing_model=rt.models.indexing,
-            query_model=rt.models.query,
+            indexing_model=self.indexing_model,
+            query_model=self.query_model,
             services=services,
         )
 
@@ -269,7 +296,7 @@ class Session:
         return await answer_question(
             query,
             index=self.runtime.index,
-            model=self.runtime.models.query,
+            model=self.query_model,
             config=self.runtime.config,
             overlay=self.workspace.path,
         )
@@ -342,7 +369,7 @@ class Session:
                     "agent.turn", session_id=self.id, branch=self.workspace.branch if self.workspace else None
                 ):
                     state = self.active_state
-                    outcome = await self._loop(state).run(state)
+                    outcome = await self._run_within_wall_time(state)
             except asyncio.CancelledError:
                 self.set_status("stopped", "stopped by the user")
                 raise
@@ -370,7 +397,7 @@ class Session:
             executor=self.executor,
             registry=registry,
             indexing_model=rt.models.indexing,
-            query_model=rt.models.query,
+            query_model=self.query_model_override or rt.models.query,
             emit=self.emit,
             on_usage=self.count_usage,
             on_step=self.persist,
@@ -378,24 +405,34 @@ class Session:
         )
         pause = not config.endless_mode if planning else config.stop_on_empty_messages and not config.endless_mode
         return AgentLoop(
-            model=rt.models.query,
+            model=self.query_model_override or rt.models.query,
             registry=registry,
             ctx=self.ctx,
             hooks=hooks,
             listener=EventListener(emit=self.emit, registry=registry, on_usage=self.count_usage),
             settings=LoopSettings(stop_on_assistant=pause),
-            check_budget=self._check_budget,
-            count_step=self._count_step,
+            reserve_step=self._reserve_step,
         )
 
-    def _check_budget(self) -> None:
+    def budget_scopes(self) -> list[Scope]:
+        """This agent's meter and budget, and the team's."""
         limits = self.runtime.config.limits
-        check_budget(self.meter, self.budget or limits.agent, scope="agent")
-        check_budget(self.runtime.team, limits.team, scope="team")
+        return [(self.meter, self.budget or limits.agent, "agent"), (self.runtime.team, limits.team, "team")]
 
-    def _count_step(self) -> None:
-        self.meter.steps += 1
-        self.runtime.team.steps += 1
+    def _reserve_step(self) -> None:
+        reserve_step(self.budget_scopes())
+
+    async def _run_within_wall_time(self, state: AgentState) -> TurnOutcome:
+        """Run the loop; the wall-time limit cancels whatever runs (a tool call included)."""
+        scopes = self.budget_scopes()
+        left = remaining_wall_time(scopes)
+        if left is not None and left <= 0:
+            raise wall_time_exceeded(scopes)
+        try:
+            async with asyncio.timeout(left):
+                return await self._loop(state).run(state)
+        except TimeoutError:
+            raise wall_time_exceeded(scopes) from None
 
     async def stop(self, *, timeout: float = 5.0) -> bool:
         """Cancel the running turn; returns False when nothing was running."""
@@ -413,13 +450,18 @@ class Session:
         Uncommitted work is committed to the agent's branch first, so removing the worktree loses
         nothing; a resumed session recreates the worktree from its branch.
         """
+        was_started = self.started
         was_running = await self.stop()
         await self._resources.aclose()
         self._resources = AsyncExitStack()
         self.registry = self.ctx = self.executor = None
+        if self.query_model_override is not None:
+            await self.query_model_override.aclose()  # its client is rebuilt if the session resumes
         if was_running:
-            self.status = "interrupted"
+            self.set_status("interrupted", "kwaak stopped while the agent was working")
         self.persist()
         if delete_workspace and self.workspace is not None and not self.runtime.config.workspace.keep_worktrees:
             await commit_work_in_progress(self.workspace, self.runtime.config)
             await remove_workspace(self.workspace, delete_branch=False)
+        if was_started:
+            self.emit(self.summary())

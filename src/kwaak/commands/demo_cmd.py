@@ -13,12 +13,16 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kwaak import protocol as p
 from kwaak.config import Config, load_config
 from kwaak.demo.policy import TASK, demo_models
 from kwaak.errors import KwaakError
 from kwaak.headless.printer import EventPrinter
+
+if TYPE_CHECKING:
+    from kwaak.backend import Backend, Models
 
 SAMPLE = Path(__file__).resolve().parent.parent / "demo" / "sample"
 CONFIG = """# kwaak demo configuration: scripted models, no network needed.
@@ -74,40 +78,54 @@ def run(app: object = None, *, headless: bool = False, keep: bool = False) -> in
         config = load_config(repo)
         print(f"Demo project: {repo}", file=sys.stderr)
         if headless:
-            return asyncio.run(_headless(config, repo))
+            return _headless(config, repo)
         return _tui(config, repo)
     finally:
         if not keep:
             shutil.rmtree(parent, ignore_errors=True)
 
 
-def _backend(config: Config, repo: Path) -> object:
-    from kwaak.backend import Backend, Models
+def _models() -> Models:
+    from kwaak.backend import Models
 
     indexing, query = demo_models()
-    return Backend(config, repo, models=Models(indexing=indexing, query=query), interactive=True)
+    return Models(indexing=indexing, query=query)
 
 
-async def _headless(config: Config, repo: Path) -> int:
-    from kwaak.backend import Backend
+def _headless(config: Config, repo: Path) -> int:
+    from kwaak.commands.run_agent import headless_config
+    from kwaak.headless.runner import AgentJob, HeadlessRunner
 
-    backend = _backend(config.model_copy(update={"endless_mode": True}), repo)
-    assert isinstance(backend, Backend)
-    backend.buffer_events = False
-    backend.add_listener(EventPrinter(output="text"))
-    async with backend:
-        await backend.start(restore=False)
-        completed = await backend.run_op("demo", p.Chat(message=TASK))
-        session = backend.sessions["demo"]
-        if not completed.ok or session.workspace is None:
-            return 1
-        result = await session.executor.exec(f"{sys.executable} -m unittest") if session.executor else None
-        fixed = result is not None and result.ok
-        print(
-            f"\nThe agent worked on branch {session.workspace.branch}; "
-            + ("the tests pass now." if fixed else "the tests still fail."),
-        )
-    return 0 if fixed else 1
+    printer = EventPrinter(output="text")
+    runner = HeadlessRunner(
+        headless_config(config), repo, models=_models(), index=False, interactive=True, listeners=[printer]
+    )
+    outcome: list[str] = []
+
+    async def check_tests(backend: Backend, results: list[p.AgentFinished]) -> None:
+        summary = runner.summary("demo")
+        if results[0].ok and summary is not None and summary.worktree is not None:
+            outcome.append("pass" if await _tests_pass(Path(summary.worktree)) else "fail")
+
+    results = asyncio.run(runner.run([AgentJob(session_id="demo", op=p.Chat(message=TASK))], after=check_tests))
+    printer.record(results[0])
+    if outcome:
+        tests = "the tests pass now." if outcome == ["pass"] else "the tests still fail."
+        print(f"\nThe agent worked on branch {results[0].branch}; {tests}")
+    code = runner.exit_code(results)
+    return code if code else (0 if outcome == ["pass"] else 1)
+
+
+async def _tests_pass(worktree: Path) -> bool:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "unittest",
+        cwd=worktree,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await proc.wait() == 0
 
 
 def _tui(config: Config, repo: Path) -> int:
@@ -116,9 +134,7 @@ def _tui(config: Config, repo: Path) -> int:
     from kwaak.ui import KwaakApp
 
     def connect() -> Backend:
-        backend = _backend(config, repo)
-        assert isinstance(backend, Backend)
-        return backend
+        return Backend(config, repo, models=_models(), interactive=True)
 
     try:
         tui = KwaakApp(connect, skip_indexing=True, initial_message=TASK)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sys
-import time
 from pathlib import Path
 from typing import Protocol
 
@@ -52,7 +51,7 @@ def run(
     if action == "delete":
         return asyncio.run(_delete(app, store))
     if action == "resume":
-        return asyncio.run(_resume(app, store, message, EventPrinter(output=output)))
+        return _resume(app, store, message, EventPrinter(output=output))
     msg = f"unknown action {action!r}"
     raise UsageError(msg, hint="use list, show, resume or delete")
 
@@ -139,19 +138,15 @@ async def _delete(app: App, store: SessionStore) -> int:
     return 0
 
 
-async def _resume(app: App, store: SessionStore, message: str | None, printer: EventPrinter) -> int:
-    from kwaak.backend import Backend
-    from kwaak.commands.run_agent import exit_code_for
+def _resume(app: App, store: SessionStore, message: str | None, printer: EventPrinter) -> int:
+    from kwaak.commands.run_agent import headless_config
+    from kwaak.headless.runner import AgentJob, HeadlessRunner
 
-    config = app.config.model_copy(update={"endless_mode": True})
-    started = time.monotonic()
-    async with Backend(config, app.repo_root, buffer_events=False) as backend:
-        backend.add_listener(printer)
-        await backend.start()
-        session = backend.sessions[store.session_id]
-        op: p.Op = p.Chat(message=message) if message else p.RetryChat()
-        print(f"Resuming {session.title or session.id[:8]} ({session.status})", file=sys.stderr)
-        completed = await backend.run_op(session.id, op)
-        code = exit_code_for(completed)
-        printer.finish({"exit_code": code, "status": session.status, "seconds": round(time.monotonic() - started, 2)})
-    return code
+    meta = store.load_meta()
+    print(f"Resuming {meta.title or meta.id[:8]} ({meta.status})", file=sys.stderr)
+    runner = HeadlessRunner(headless_config(app.config), app.repo_root, restore=True, index=False, listeners=[printer])
+    op: p.Chat | p.RetryChat = p.Chat(message=message) if message else p.RetryChat()
+    results = asyncio.run(runner.run([AgentJob(session_id=store.session_id, op=op)]))
+    for result in results:
+        printer.record(result)
+    return runner.exit_code(results)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Protocol
 from kwaak.config import Config
 
 if TYPE_CHECKING:
-    from kwaak.backend import Backend, Session
+    from kwaak import protocol as p
+    from kwaak.backend import Backend
     from kwaak.ui import KwaakApp
     from kwaak.ui.bridge import Connection, RestoredChat
 
@@ -49,17 +50,16 @@ def build_app(app: App) -> KwaakApp:
     return KwaakApp(connect, skip_indexing=app.skip_indexing, hide_header=config.ui.hide_header)
 
 
-def restored_chat(session: Session) -> RestoredChat:
+def restored_chat(session: p.RestoredSession) -> RestoredChat:
     """What the UI needs to show a restored session again."""
-    from kwaak.backend.restore import replay_events
     from kwaak.ui.bridge import RestoredChat
 
     return RestoredChat(
-        session_id=session.id,
-        title=session.title,
-        status=session.status,
-        branch=session.workspace.branch if session.workspace else None,
-        events=replay_events(session.store) if session.store is not None else (),
+        session_id=session.session_id,
+        title=session.summary.title,
+        status=session.summary.status,
+        branch=session.summary.branch,
+        events=session.events,
     )
 
 

@@ -214,13 +214,13 @@ class Budget(_Model):
     """Limits; ``None`` means unlimited."""
 
     max_steps: int | None = Field(default=None, gt=0)
-    """Model requests."""
+    """Model requests of the agent loop (reserved before each request: parallel agents never overshoot)."""
     max_tokens: int | None = Field(default=None, gt=0)
     """Input plus output tokens."""
     max_cost_usd: float | None = Field(default=None, gt=0)
-    """Cost in US dollars (needs prices for the models)."""
+    """Cost in US dollars; every model call counts. A model without a price (``[prices]``) is an error."""
     max_wall_time_sec: float | None = Field(default=None, gt=0)
-    """Wall-clock time."""
+    """Wall-clock time of the agent's turns; a running tool call is cancelled when it runs out."""
 
 
 class LimitsConfig(_Model):
@@ -246,6 +246,8 @@ class LimitsConfig(_Model):
     """How many host-side file operations of one agent may run at once."""
     max_command_output_bytes: int = Field(default=4 * 1024 * 1024, ge=65536)
     """Command output kept while a command runs (head and tail; the middle is dropped as it streams)."""
+    idle_exit_code: int = Field(default=4, ge=0, le=125)
+    """Headless exit code of an agent that ended idle, without calling ``stop`` (0 counts it as success)."""
 
 
 class ModelPrice(_Model):

@@ -1,32 +1,30 @@
 """Run one agent headless, in-process, on a repository, and record everything it did.
 
 Shared by ``eval patch`` and the SWE-bench harness. The agent runs through the real engine
-(:class:`kwaak.backend.Backend`): its own worktree and branch, the configured executor and tools,
-the session meter. Every event goes to ``trajectory.jsonl`` (the ``run-agent --output jsonl``
-stream) and a readable ``agent.log``; the agent's net change (commits, edits and new files since
-it started) is returned as a unified diff before its worktree is removed.
+(:class:`kwaak.headless.runner.HeadlessRunner`, like ``run-agent``): its own worktree and branch,
+the configured executor and tools, the session meter. Every event goes to ``trajectory.jsonl``
+(the ``run-agent --output jsonl`` stream) and a readable ``agent.log``; the agent's net change
+(commits, edits and new files since it started) is returned as a unified diff before its worktree is removed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from kwaak import protocol as p
-from kwaak.backend import Backend, Models
 from kwaak.config import Config
-from kwaak.errors import KwaakError
 from kwaak.headless.printer import EventPrinter
+from kwaak.headless.runner import AgentJob, HeadlessRunner, collect_events
+
+if TYPE_CHECKING:
+    from kwaak.backend import Backend, Models
 
 AGENT_LOG = "agent.log"
 TRAJECTORY = "trajectory.jsonl"
-TIMEOUT_GRACE_SEC = 5.0
-"""At most this long after its wall-time budget a turn is cancelled (a long tool call can overrun it)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,88 +110,45 @@ async def run_headless_agent(
         repo: The repository the agent works on (in its own worktree; ``repo`` is not touched).
         task: The first user message.
         log_dir: Where ``agent.log`` and ``trajectory.jsonl`` are written.
-        timeout: Wall-clock limit in seconds (the turn is cancelled a few seconds after it).
+        timeout: Wall-clock limit in seconds (the agent's wall-time budget: a running tool call is cut).
         models: The models (default: built from ``config``).
         index: Index ``repo`` first so the agent gets the initial context and ``explain_code``.
     """
     log = EventLog(log_dir)
-    started = time.monotonic()
+    session_id = f"eval-{uuid.uuid4().hex[:12]}"
+    runner = HeadlessRunner(config, repo, models=models, persist=False, index=index, listeners=[log], warn=log.note)
+    diff: list[str] = []
+
+    async def take_diff(backend: Backend, results: list[p.AgentFinished]) -> None:
+        shown = await collect_events(backend, session_id, p.ShowDiff())
+        diff.extend(m.diff for m in shown if isinstance(m, p.DiffShown))
+
+    budget = p.AgentBudget(max_wall_time_sec=timeout) if timeout is not None else None
+    job = AgentJob(session_id=session_id, op=p.Chat(message=task, budget=budget))
     try:
-        async with Backend(config, repo, models=models, buffer_events=False, persist=False) as backend:
-            backend.add_listener(log)
-            await backend.start(restore=False)
-            if index:
-                await _index(backend, log)
-            session_id = f"eval-{uuid.uuid4().hex[:12]}"
-            completed, timed_out = await _chat(backend, session_id, task, timeout)
-            return await _result(backend, session_id, completed, timed_out, log, time.monotonic() - started)
+        (result,) = await runner.run([job], after=take_diff)
+        return _result(result, log, "".join(diff))
     finally:
         log.close()
 
 
-async def _index(backend: Backend, log: EventLog) -> None:
-    from kwaak.backend.actions import index_repository
-
-    try:
-        await index_repository(backend, p.SYSTEM_SESSION)
-    except KwaakError as exc:
-        log.note(f"continuing without the code index: {exc.render()}")
-
-
-async def _chat(
-    backend: Backend, session_id: str, task: str, timeout: float | None
-) -> tuple[p.CommandCompleted | None, bool]:
-    submitted = asyncio.ensure_future(backend.run_op(session_id, p.Chat(message=task)))
-    try:
-        async with asyncio.timeout(None if timeout is None else timeout + _grace(timeout)):
-            return await asyncio.shield(submitted), False
-    except TimeoutError:
-        session = backend.sessions.get(session_id)
-        if session is not None:
-            await session.stop()
-        try:
-            return await asyncio.wait_for(submitted, 30), True
-        except TimeoutError:
-            submitted.cancel()
-            return None, True
-
-
-def _grace(timeout: float) -> float:
-    # The budget stops the agent between steps; the grace period only cuts a step that overran.
-    return min(TIMEOUT_GRACE_SEC, max(0.5, timeout / 10))
-
-
-async def _result(
-    backend: Backend,
-    session_id: str,
-    completed: p.CommandCompleted | None,
-    timed_out: bool,
-    log: EventLog,
-    seconds: float,
-) -> AgentRun:
-    from kwaak.git.diffs import agent_diff
-
-    session = backend.sessions.get(session_id)
-    diff = ""
-    if session is not None and session.workspace is not None:
-        diff = await agent_diff(session.workspace.path, session.workspace.start_ref)
-    meter = session.meter if session is not None else None
-    status = "timeout" if timed_out else (session.status if session is not None else "failed")
-    error = completed.error if completed is not None else "the agent did not finish"
-    log.note(f"finished: status={status} steps={meter.steps if meter else 0} seconds={seconds:.1f}")
+def _result(result: p.AgentFinished, log: EventLog, diff: str) -> AgentRun:
+    timed_out = result.error_kind == "budget_exhausted" and "wall_time" in (result.error or "")
+    status = "timeout" if timed_out else result.status
+    log.note(f"finished: status={status} steps={result.steps} seconds={result.seconds:.1f}")
     return AgentRun(
         status=status,
-        ok=completed is not None and completed.ok and not timed_out,
-        error=error if not (completed and completed.ok) else None,
-        error_kind="timeout" if timed_out else (completed.error_kind if completed else None),
-        seconds=seconds,
-        steps=meter.steps if meter else 0,
-        input_tokens=meter.usage.input_tokens if meter else 0,
-        output_tokens=meter.usage.output_tokens if meter else 0,
-        cost_usd=meter.usage.cost_usd if meter else 0.0,
+        ok=result.error is None and not timed_out,
+        error=result.error,
+        error_kind="timeout" if timed_out else result.error_kind,
+        seconds=result.seconds,
+        steps=result.steps,
+        input_tokens=result.input_tokens,
+        output_tokens=result.output_tokens,
+        cost_usd=result.cost_usd,
         tool_calls=log.tool_calls,
         failed_tool_calls=log.failed_tool_calls,
-        branch=session.workspace.branch if session is not None and session.workspace else None,
+        branch=result.branch,
         diff=diff,
     )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from dataclasses import dataclass, field
 from typing import Literal, TextIO
 
@@ -68,12 +67,22 @@ class EventPrinter:
             case _:
                 return None
 
-    def finish(self, record: dict[str, object]) -> None:
-        """Print the final summary (a ``session_finished`` JSON object, or a text line)."""
+    def record(self, record: p.Record) -> None:
+        """Print a headless record: JSON (``session_finished``, ``task_finished``, ``batch_finished``) or text."""
         if self.output == "jsonl":
-            stamped = {"type": "session_finished", "timestamp": round(time.time(), 3), **record}
-            self.stream.write(json.dumps(stamped, default=str) + "\n")
-        else:
-            fields = ", ".join(f"{k}={v}" for k, v in record.items() if v not in (None, ""))
-            self.stream.write(f"{self.prefix}== finished: {fields}\n")
+            self.stream.write(json.dumps(p.record_to_json(record), ensure_ascii=False, default=str) + "\n")
+        elif isinstance(record, p.AgentFinished):
+            fields = {
+                "status": record.status,
+                "exit_code": record.exit_code,
+                "branch": record.branch,
+                "pull_request": record.pull_request,
+                "steps": record.steps,
+                "tokens": record.input_tokens + record.output_tokens,
+                "cost": f"${record.cost_usd:.4f}",
+                "seconds": record.seconds,
+                "reason": record.reason,
+            }
+            shown = ", ".join(f"{k}={v}" for k, v in fields.items() if v not in (None, ""))
+            self.stream.write(f"{self.prefix}== finished: {shown}\n")
         self.stream.flush()
