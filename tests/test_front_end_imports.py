@@ -28,9 +28,13 @@ def _violations(path: Path) -> list[str]:
                 found.append(node.module)
             elif node.module == "kwaak.backend":
                 found += [f"kwaak.backend.{a.name}" for a in node.names if a.name in ("session", "Session")]
-        elif isinstance(node, ast.Attribute) and node.attr in ("_sessions", "sessions", "session", "require"):
-            if isinstance(node.value, ast.Name) and node.value.id == "backend":
-                found.append(f"backend.{node.attr}")
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("_sessions", "sessions", "session", "require")
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "backend"
+        ):
+            found.append(f"backend.{node.attr}")
     return [f"{path.relative_to(SRC)}:{name}" for name in found]
 
 
