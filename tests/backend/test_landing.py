@@ -32,15 +32,15 @@ async def test_two_agents_land_squash_and_merge_and_base_has_both(make_backend, 
     landed = rec.of(p.Landed, "s1")[-1]
     assert landed.old_base == old_main and landed.checkout_updated
     assert git(tmp_git_repo, "log", "-1", "--format=%s", "main") == "feat: greet the agents"
-    assert backend.sessions["s1"].landed == f"main@{landed.new_base}"
+    assert backend._sessions["s1"].landed == f"main@{landed.new_base}"
 
     assert (await backend.run_op("s2", p.Land(mode="merge"))).ok
     assert git(tmp_git_repo, "show", "main:hello.txt") == "Hello, agents!"
     assert git(tmp_git_repo, "show", "main:docs/b.md") == "# B"
     assert (tmp_git_repo / "docs" / "b.md").read_text() == "# B\n"
     assert git(tmp_git_repo, "status", "--porcelain") == ""
-    assert backend.sessions["s2"].store is not None
-    assert backend.sessions["s2"].store.load_meta().landed is not None
+    assert backend._sessions["s2"].store is not None
+    assert backend._sessions["s2"].store.load_meta().landed is not None
 
 
 async def test_conflict_is_handed_to_the_agent_which_resolves_it_and_lands(make_backend, tmp_git_repo: Path) -> None:
@@ -61,7 +61,7 @@ async def test_conflict_is_handed_to_the_agent_which_resolves_it_and_lands(make_
     assert "/resolve" in (failed.hint or "")
 
     assert (await backend.run_op("b", p.ResolveConflict())).ok
-    session = backend.sessions["b"]
+    session = backend._sessions["b"]
     assert session.workspace is not None
     branch = session.workspace.branch
     # The agent saw the markers kwaak merged in, resolved them, and its resolution was committed.
@@ -79,7 +79,7 @@ async def test_undo_restores_the_commit_before_the_turn(make_backend, tmp_git_re
     model = ScriptedModel(edit("one.txt", "1\n") + edit("two.txt", "2\n") + edit("three.txt", "3\n"))
     backend, rec = make_backend(model)
     assert (await backend.run_op("s", p.Chat(message="make one"))).ok
-    session = backend.sessions["s"]
+    session = backend._sessions["s"]
     assert session.workspace is not None
     ws = session.workspace
     after_one = git(tmp_git_repo, "rev-parse", ws.branch)
