@@ -60,14 +60,14 @@ def run_action(app: App, store: SessionStore, action: str, op: p.Op, output: Out
 
 async def _run(app: App, store: SessionStore, op: p.Op, printer: EventPrinter) -> int:
     from kwaak.backend import Backend
-    from kwaak.commands.run_agent import exit_code_for
+    from kwaak.headless.exit_codes import command_exit_code
 
     config = app.config.model_copy(update={"endless_mode": True})
     async with Backend(config, app.repo_root, buffer_events=False) as backend:
         backend.add_listener(_ReviewPrinter(printer))
         backend.restore_sessions()
         completed = await backend.run_op(store.session_id, op)
-    return exit_code_for(completed)
+    return command_exit_code(completed)
 
 
 class _ReviewPrinter:

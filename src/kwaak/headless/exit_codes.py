@@ -52,3 +52,10 @@ def overall_exit_code(results: Sequence[p.AgentFinished], *, idle_code: int) -> 
         if code in codes and code != EXIT_OK:
             return code
     return EXIT_OK
+
+
+def command_exit_code(completed: p.CommandCompleted | None) -> int:
+    """The exit code of a verb that runs one op (0 when it succeeded, else by its error kind)."""
+    if completed is not None and completed.ok:
+        return EXIT_OK
+    return agent_exit_code("failed", completed, LimitsConfig())
