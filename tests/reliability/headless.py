@@ -93,7 +93,7 @@ class Running:
         while time.monotonic() < deadline:
             line = self.proc.stdout.readline()
             if not line:
-                raise AssertionError(f"run-agent ended early: {self.events[-5:]}")
+                raise AssertionError(f"kwaak ended early: {self.events[-5:]}")
             event = json.loads(line)
             self.events.append(event)
             if predicate(event):
@@ -109,8 +109,13 @@ class Running:
 
 def start_run_agent(repo: Path, cfg: Path, message: str = "do the task", *args: str) -> Running:
     """Start `kwaak run-agent` in ``repo`` (no index) with JSONL output."""
+    return start_kwaak(repo, cfg, "run-agent", "-i", message, "--output", "jsonl", *args)
+
+
+def start_kwaak(repo: Path, cfg: Path, *args: str) -> Running:
+    """Start `kwaak -c CFG -s ARGS...` in ``repo`` (no index); read its stdout as JSON lines."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kwaak", "-c", str(cfg), "-s", "run-agent", "-i", message, "--output", "jsonl", *args],
+        [sys.executable, "-m", "kwaak", "-c", str(cfg), "-s", *args],
         cwd=repo,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -142,7 +142,13 @@ def make_model(
             raise ConfigError(msg, hint="use OpenAI, Anthropic, Ollama, OpenRouter or AzureOpenAI for indexing/query")
         case cm.ScriptedConfig():
             script = load_script(cfg.script) if cfg.script else []
-            return ScriptedModel(script=list(script), delay=cfg.delay_sec, name=cfg.prompt_model, per_conversation=True)
+            return ScriptedModel(
+                script=list(script),
+                delay=cfg.delay_sec,
+                name=cfg.prompt_model,
+                per_conversation=True,
+                price=price_for(cfg.prompt_model, prices),
+            )
     msg = f"unknown provider {cfg.provider!r}"  # pragma: no cover - the config schema forbids it
     raise ConfigError(msg)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kwaak.llm.base import Embedder, Model, ModelResponse, TextDeltaCallback
+from kwaak.llm.pricing import PriceLike, cost_usd
 from kwaak.messages import AssistantMessage, Message, ToolCall, ToolSpec, Usage
 
 _ids = itertools.count(1)
@@ -88,6 +89,8 @@ class ScriptedModel(Model):
     """Every request received (for assertions)."""
     per_conversation: bool = False
     """Replay the whole script for each conversation (keyed by the user's task) instead of sharing it."""
+    price: PriceLike | None = None
+    """``[prices."<name>"]`` of the scripted model: its usage then has a cost (budget tests)."""
     _cursors: dict[str, int] = field(default_factory=dict)
 
     async def complete(
@@ -105,11 +108,10 @@ class ScriptedModel(Model):
         if message.content and on_text_delta is not None:
             for piece in re.findall(r"\S+\s*|\s+", message.content):
                 on_text_delta(piece)
-        usage = Usage(
-            input_tokens=sum(estimate_tokens(_message_text(m)) for m in messages),
-            output_tokens=estimate_tokens(_message_text(message)),
-            requests=1,
-        )
+        input_tokens = sum(estimate_tokens(_message_text(m)) for m in messages)
+        output_tokens = estimate_tokens(_message_text(message))
+        cost = cost_usd(self.price, input_tokens=input_tokens, output_tokens=output_tokens)
+        usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost, requests=1)
         return ModelResponse(message=message, usage=usage, model=self.name, finish_reason="stop")
 
     async def _next(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> AssistantMessage:
