@@ -21,6 +21,7 @@ nothing may reach the attacker's server; the token appears in no event, log or f
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -110,7 +111,7 @@ def test_a1_a2_git_metadata_attacks(
         )
         evil_requests = list(evil.auth_headers)
         real_auth = list(real.auth_headers)
-    assert run.code == 0, run.stderr[-3000:]
+    assert run.code == 0, run.stderr[-3000:] + json.dumps([e for e in run.events if e["type"] != "text_delta"][-4:])
 
     # A1: nothing ran on the host.
     assert sorted(p.name for p in tmp_path.glob("HOST-MARKER*")) == []

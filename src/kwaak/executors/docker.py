@@ -34,6 +34,7 @@ from kwaak.config.model import Config
 from kwaak.errors import ContainerStartFailed, ExecutorError
 from kwaak.executors.base import ExecResult, ExecutorKind, resolve_in_workspace
 from kwaak.executors.docker_cli import LogFn, check_daemon, docker, docker_binary, ensure_image, image_tag
+from kwaak.executors.envfilter import agent_environment
 from kwaak.executors.fileworker import FileLimits, FileWorker
 from kwaak.executors.gitmounts import Mount, worktree_git
 from kwaak.executors.local import DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, run_process
@@ -115,6 +116,7 @@ class DockerExecutor:
         env = {"HOME": "/tmp", "GIT_TERMINAL_PROMPT": "0", "PAGER": "cat", "GIT_PAGER": "cat", **git.env()}
         env.update(agent_identity_env(config))
         env.update(extra_env or {})
+        env = agent_environment(config, env)
         args = run_args(
             name=name,
             image=image,

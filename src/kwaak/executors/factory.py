@@ -8,16 +8,15 @@ to build is the user's to fix, so :class:`~kwaak.errors.ImageBuildFailed` is rai
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 from kwaak.config.model import Config
-from kwaak.config.secrets import collect_secrets
 from kwaak.errors import ExecutorUnavailable
 from kwaak.executors.base import Executor, ExecutorKind
 from kwaak.executors.docker import DockerExecutor
 from kwaak.executors.docker_cli import LogFn
+from kwaak.executors.envfilter import agent_environment
 from kwaak.executors.fileworker import FileLimits
 from kwaak.executors.local import LocalExecutor
 from kwaak.executors.sandbox import SandboxExecutor
@@ -83,19 +82,19 @@ async def _start(
             config, workspace_path, session_id=session_id, repo_root=repo_root, extra_env=identity, on_log=on_log
         )
     files, output = FileLimits.from_config(config.limits), config.limits.max_command_output_bytes
+    # Variables holding a configured secret (e.g. `env:GH_PAT`), or embedding one, stay out of the
+    # agent's commands, or an `env` run by the model would copy them into transcripts and events.
+    env = agent_environment(config)
     if kind == "sandbox":
         return await SandboxExecutor.create(
             workspace_path,
             network=config.sandbox.network,
+            env=env,
             extra_env=identity,
             default_timeout=timeout,
             file_limits=files,
             max_output_bytes=output,
         )
-    # Variables holding a configured secret (e.g. `env:OPENAI_API_KEY`) stay out of the agent's
-    # commands, or an `env` run by the model would copy them into transcripts and events.
-    secrets = set(collect_secrets(config))
-    env = {key: value for key, value in os.environ.items() if value not in secrets}
     return LocalExecutor(
         workspace_path, env=env, extra_env=identity, default_timeout=timeout, file_limits=files, max_output_bytes=output
     )
