@@ -41,7 +41,10 @@ class Models:
         query = make_model(config.llm.query, backoff=config.backoff, prices=config.prices, timeout=timeout)
         try:
             embedder: Embedder | None = make_embedder(
-                config.llm.embedding, batch_size=config.indexing_batch_size, timeout=timeout, backoff=config.backoff
+                config.llm.embedding,
+                batch_size=config.effective_indexing_batch_size,
+                timeout=timeout,
+                backoff=config.backoff,
             )
         except KwaakError as exc:
             # The index still works without dense vectors (lexical + symbols + paths).

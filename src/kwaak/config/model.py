@@ -339,11 +339,11 @@ class Config(_Model):
     agent: Literal["Coding", "PlanAct"] = "Coding"
     """``Coding`` (alias ``V1``) or ``PlanAct`` (a planner that delegates to a coding agent)."""
     indexing_concurrency: int | None = Field(default=None, gt=0)
-    """Parallel indexing requests; default 4×CPUs for remote providers, CPUs for local ones."""
+    """Parallel embedding and Q&A requests; default (by the indexing provider, as kwaak): 4×CPUs remote, CPUs local."""
     indexing_batch_size: int | None = Field(default=None, gt=0)
-    """Chunks per embedding request; default 12 for remote providers, 256 for local ones."""
+    """Chunks per embedding request; default (by the indexing provider, as kwaak): 12 remote, 256 local."""
     indexing_garbage_collection_enabled: bool = True
-    """Remove index entries of deleted and changed files."""
+    """Remove index entries of files that were deleted or became ignored, binary or too big (``false`` keeps them)."""
     docker: DockerConfig = DockerConfig()
     """How the docker executor builds its image (``[docker]``)."""
     backoff: BackoffConfig = BackoffConfig()

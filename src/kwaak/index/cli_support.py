@@ -39,7 +39,9 @@ def load_embedder(config: Config) -> tuple[Embedder | None, str | None]:
     except ImportError:  # the provider layer is optional for the index
         return None, "no embedding provider is available"
     try:
-        embedder = make_embedder(config.llm.embedding, batch_size=config.indexing_batch_size, backoff=config.backoff)
+        embedder = make_embedder(
+            config.llm.embedding, batch_size=config.effective_indexing_batch_size, backoff=config.backoff
+        )
     except (ProviderError, ConfigError) as exc:
         return None, exc.message
     return embedder, None

@@ -43,7 +43,7 @@ async def embed_pending(parts: IndexParts, con: duckdb.DuckDBPyConnection, stats
     pending = await asyncio.to_thread(_pending, con, need_qa=need_qa)
     if not pending:
         return
-    size = parts.config.indexing_batch_size or embedder.batch_size or 32
+    size = parts.config.effective_indexing_batch_size
     batches = [pending[i : i + size] for i in range(0, len(pending), size)]
     queue: asyncio.Queue[list[tuple[int, str, str | None, str]]] = asyncio.Queue()
     for batch in batches:
@@ -68,7 +68,7 @@ async def embed_pending(parts: IndexParts, con: duckdb.DuckDBPyConnection, stats
             state["done"] += len(batch)
             report("embedding", lexical_ready=True, embedded=state["done"], to_embed=len(pending))
 
-    workers = max(1, parts.config.indexing_concurrency or 2)
+    workers = parts.config.effective_indexing_concurrency
     async with asyncio.TaskGroup() as group:
         for _ in range(min(workers, len(batches))):
             group.create_task(worker())

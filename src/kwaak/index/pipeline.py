@@ -141,6 +141,8 @@ class Updater:
                 unchanged += 1
             else:
                 todo.append((path, grammar))
+        if not self.parts.config.indexing_garbage_collection_enabled:
+            return todo, unchanged, []  # entries of vanished files stay until GC is on again
         return todo, unchanged, [path for path in known if path not in present]
 
     async def _chunk_and_store(
@@ -178,6 +180,8 @@ class Updater:
     def _write(self, con: duckdb.DuckDBPyConnection, results: list[_FileResult], next_id: int) -> int:
         """Store one batch of file results; returns the next free chunk id."""
         parts, stats = self.parts, self.stats
+        if not parts.config.indexing_garbage_collection_enabled:
+            results = [r for r in results if r.row is not None]  # binary/too big now: keep the old entry
         changed = [r for r in results if r.changed]
         db.touch_files(con, [r.row for r in results if not r.changed and r.row is not None])
         stats.files_unchanged += len(results) - len(changed)

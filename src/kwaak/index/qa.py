@@ -40,7 +40,7 @@ async def generate_qa(parts: IndexParts, con: duckdb.DuckDBPyConnection, model: 
     ).fetchall()
     if not rows:
         return 0
-    limit = asyncio.Semaphore(max(1, parts.config.indexing_concurrency or 4))
+    limit = asyncio.Semaphore(parts.config.effective_indexing_concurrency)
     failures: list[str] = []
 
     async def one(row: tuple[object, ...]) -> tuple[LexicalDoc, str] | None:
