@@ -1,7 +1,8 @@
 """Landing an agent's branch on a base branch: merge, squash or rebase, with plumbing only.
 
 Every command runs in the *user's* repository on explicit refs (never in the agent's worktree,
-whose git dir a sandboxed agent can write), with hooks, fsmonitor and submodule recursion off, so
+whose git dir a sandboxed agent can write), with the hardened settings of :func:`kwaak.git.trusted.safe_config_args` (no hooks, fsmonitor or
+submodule recursion), so
 nothing the agent planted runs. The result commit is built with ``git merge-tree --write-tree``
 and ``commit-tree``, and the base ref is moved with ``update-ref <ref> <new> <old>`` (it fails if
 someone else moved the base meanwhile).
@@ -27,21 +28,11 @@ from typing import Literal
 
 from kwaak.errors import DirtyRepository, GitError, MergeConflict
 from kwaak.git.cli import GitResult, run_git
+from kwaak.git.trusted import safe_config_args
 from kwaak.git.workspace import list_worktrees
 
 LandMode = Literal["merge", "squash", "rebase"]
 LAND_MODES: tuple[LandMode, ...] = ("merge", "squash", "rebase")
-HARDENED = (
-    "-c",
-    "core.hooksPath=/dev/null",
-    "-c",
-    "core.fsmonitor=false",
-    "-c",
-    "submodule.recurse=false",
-    "-c",
-    "commit.gpgsign=false",
-)
-"""Options for every git command that works on agent-made refs: no hooks, no fsmonitor, no submodules."""
 _RISKY_PATHS = re.compile(r"(^|/)\.git(attributes|modules)$")
 
 
@@ -71,8 +62,8 @@ class LandResult:
 async def git(
     repo: Path, *args: str, check: bool = True, env: dict[str, str] | None = None, input_text: str | None = None
 ) -> GitResult:
-    """``git`` with :data:`HARDENED` options."""
-    return await run_git(repo, *HARDENED, *args, check=check, env=env, input_text=input_text)
+    """``git`` with :func:`~kwaak.git.trusted.safe_config_args` (no hooks, fsmonitor, submodules, signing)."""
+    return await run_git(repo, *safe_config_args(), *args, check=check, env=env, input_text=input_text)
 
 
 async def out(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
