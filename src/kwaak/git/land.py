@@ -1,9 +1,9 @@
 """Landing an agent's branch on a base branch: merge, squash or rebase, with plumbing only.
 
 Every command runs in the *user's* repository on explicit refs (never in the agent's worktree,
-whose git dir a sandboxed agent can write), with the hardened settings of :func:`kwaak.git.trusted.safe_config_args` (no hooks, fsmonitor or
-submodule recursion), so
-nothing the agent planted runs. The result commit is built with ``git merge-tree --write-tree``
+whose git dir a sandboxed agent can write), with the hardened settings of
+:func:`kwaak.git.trusted.safe_config_args` (no hooks, fsmonitor or submodule recursion), so nothing
+the agent planted runs. The result commit is built with ``git merge-tree --write-tree``
 and ``commit-tree``, and the base ref is moved with ``update-ref <ref> <new> <old>`` (it fails if
 someone else moved the base meanwhile).
 
