@@ -7,7 +7,6 @@ anything the agent planted.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from kwaak.git.land import commit_of, git, out
 
 MAX_REVIEW_DIFF = 400_000
 """Characters of diff text shipped to the front end (the file list is always complete)."""
-_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,50 +110,4 @@ async def review_branch(repo: Path, *, branch: str, base: str) -> BranchReview:
         commits=tuple(await branch_commits(repo, base_sha, tip)),
         diff=diff[:MAX_REVIEW_DIFF],
         truncated=len(diff) > MAX_REVIEW_DIFF,
-    )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DiffHunk:
-    """One hunk of one file in a unified diff."""
-
-    path: str
-    header: str
-    lines: tuple[str, ...]
-    new_start: int
-
-
-def split_diff(diff: str) -> dict[str, list[DiffHunk]]:
-    """File path → its hunks, in diff order (files without hunks, e.g. binary, map to ``[]``)."""
-    files: dict[str, list[DiffHunk]] = {}
-    path: str | None = None
-    header: str | None = None
-    body: list[str] = []
-
-    def flush() -> None:
-        if path is not None and header is not None:
-            match = _HUNK.match(header)
-            start = int(match.group(1)) if match else 0
-            files[path].append(DiffHunk(path=path, header=header, lines=tuple(body), new_start=start))
-
-    for line in diff.splitlines():
-        if line.startswith("diff --git "):
-            flush()
-            path, header, body = line.rsplit(" b/", 1)[-1], None, []
-            files.setdefault(path, [])
-        elif line.startswith("@@") and path is not None:
-            flush()
-            header, body = line, []
-        elif header is not None:
-            body.append(line)
-    flush()
-    return files
-
-
-def hunk_comment(branch: str, hunk: DiffHunk, comment: str) -> str:
-    """The chat message that sends a review comment on ``hunk`` back to the agent."""
-    shown = "\n".join(hunk.lines[:60])
-    return (
-        f"Review comment on your change to `{hunk.path}` (around line {hunk.new_start}, branch `{branch}`):\n\n"
-        f"```diff\n{hunk.header}\n{shown}\n```\n\n{comment.strip()}\n\nPlease change this accordingly."
     )

@@ -27,6 +27,7 @@ from kwaak.ui.chrome import ChatList, HeaderBar, HelpPanel, Mode, StatusBar
 from kwaak.ui.composer import ChatInput, CommandMenu, Composer
 from kwaak.ui.deck import ChatDeck
 from kwaak.ui.logs import LogsView, UILogHandler
+from kwaak.ui.review import ReviewScreen
 from kwaak.ui.splash import SplashScreen
 from kwaak.ui.state import ChatState, counts_as_unread, format_usage
 
@@ -225,6 +226,8 @@ class KwaakApp(App[int]):
             return
         chat.observe(msg)
         self._deck.show(chat.session_id, msg)
+        if isinstance(msg, p.ReviewShown) and chat is self.current_chat:
+            self.push_screen(ReviewScreen(msg, submit=lambda op: self._submit(chat, op)))
         if chat is not self.current_chat and counts_as_unread(msg):
             chat.unread += 1
 

@@ -97,6 +97,9 @@ class ChatLog(VerticalScroll, can_focus=False):
                         level="warning",
                     )
                 )
+            case p.ReviewShown(branch=branch, base=base, files=files, ahead=ahead, behind=behind):
+                text = f"Review of {branch} against {base}: {len(files)} file(s), {ahead} ahead, {behind} behind"
+                self.add(SystemEntry(text))
             case p.CommandCompleted():
                 self.add(completion_entry(msg))
             case _:

@@ -50,6 +50,18 @@ COMMANDS: tuple[CommandDoc, ...] = (
     CommandDoc("next_chat", "Switches to the next chat"),
     CommandDoc("pr", "Pushes the agent's branch and creates or updates its pull request"),
     CommandDoc("quit", "Quits kwaak"),
+    CommandDoc(
+        "review",
+        "Reviews the agent's branch file by file (n/p files, j/k hunks, c comment, m/s/r land)",
+        ("/review [BASE] - against BASE (default: the main branch)",),
+    ),
+    CommandDoc("merge", "Lands the agent's branch on the base with a merge commit", ("/merge [BASE]",)),
+    CommandDoc("squash", "Lands the agent's branch on the base as one commit", ("/squash [BASE]",)),
+    CommandDoc("rebase", "Lands the agent's commits replayed on the base", ("/rebase [BASE]",)),
+    CommandDoc("resolve", "Hands a landing conflict to the agent to resolve", ("/resolve [BASE]",)),
+    CommandDoc(
+        "undo", "Undoes the agent's last turn (or resets to a commit)", ("/undo [COMMIT] - a commit from /review",)
+    ),
     CommandDoc("retry", "Retries the last completion"),
     CommandDoc("sessions", "Lists saved sessions"),
     CommandDoc("show_config", "Shows the configuration (secrets masked)"),
@@ -120,6 +132,23 @@ def parse(text: str) -> Parsed | None:
         return Parsed(f"exec {rest.strip()}", op=p.Exec(cmd=rest.strip()))
     if name == "github":
         return _parse_github(args)
+    return _parse_landing(name, args)
+
+
+def _parse_landing(name: str, args: list[str]) -> Parsed | None:
+    if len(args) > 1:
+        return None
+    arg = args[0] if args else None
+    label = f"{name} {arg}" if arg else name
+    match name:
+        case "review":
+            return Parsed(label, op=p.Review(base=arg))
+        case "merge" | "squash" | "rebase":
+            return Parsed(label, op=p.Land(mode=name, base=arg))
+        case "resolve":
+            return Parsed(label, op=p.ResolveConflict(base=arg))
+        case "undo":
+            return Parsed(label, op=p.Undo(commit=arg))
     return None
 
 
