@@ -94,8 +94,12 @@ def _api_of(path: str) -> str:
 class FakeProviderServer:
     """A scripted OpenAI/Azure/OpenRouter/Anthropic-compatible server in a background thread."""
 
-    def __init__(self, *, port: int = 0, embedding_dimensions: int = 8, validate: bool = True) -> None:
+    def __init__(
+        self, *, port: int = 0, embedding_dimensions: int = 8, validate: bool = True, embedding_latency: float = 0.0
+    ) -> None:
         self.embedding_dimensions = embedding_dimensions
+        self.embedding_latency = embedding_latency
+        """Seconds each embeddings request takes (a remote provider's latency, for benchmarks)."""
         self.validate = validate
         self.requests: list[RecordedRequest] = []
         self._queue: collections.deque[ScriptItem] = collections.deque()
@@ -273,6 +277,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(itertools.chain(events, ["data: [DONE]\n\n"]))
 
     def _embeddings(self, body: dict[str, Any], item: EmbeddingReply | None) -> None:
+        if self.fake.embedding_latency:
+            time.sleep(self.fake.embedding_latency)
         inputs = body.get("input")
         texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
         dims = int(body.get("dimensions") or self.fake.embedding_dimensions)

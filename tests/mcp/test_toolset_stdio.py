@@ -109,11 +109,11 @@ async def test_crash_mid_session_warns_once_and_fails_fast(tool_ctx: ToolContext
 
 
 async def test_slow_call_times_out_as_a_tool_error(tool_ctx: ToolContext) -> None:
-    # tool_ctx sets limits.tool_timeout_sec = 3
-    async with McpToolset([fake_stdio("fake")]) as toolset:
+    # The entry's timeout_sec bounds each call (tool_ctx's limits.tool_timeout_sec = 3 does not apply).
+    async with McpToolset([fake_stdio("fake", timeout_sec=2)]) as toolset:
         tools = by_name(toolset.tools())
         assert await tools["slow"].handler(tool_ctx, {"seconds": 0.1}) == "slept 0.1"
-        with pytest.raises(ToolError, match="did not answer within 3s"):
+        with pytest.raises(ToolError, match="did not answer within 2s"):
             await tools["slow"].handler(tool_ctx, {"seconds": 30})
         # the connection is still usable afterwards
         assert await tools["echo"].handler(tool_ctx, {"message": "after"}) == "Echo: after"

@@ -185,7 +185,7 @@ class McpServerConfig(_Model):
     filter: McpFilter | None = None
     """Which of the server's tools to expose."""
     timeout_sec: float = Field(default=30, gt=0)
-    """Timeout of one MCP call."""
+    """Timeout of one MCP tool call, and of the server's start-up (``initialize`` and ``tools/list``)."""
 
     @field_validator("env", mode="before")
     @classmethod

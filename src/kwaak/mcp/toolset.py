@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ERROR_PREFIX = "Failed to execute mcp tool: "
-DEFAULT_CALL_TIMEOUT = 600.0
 
 
 class McpToolset:
@@ -132,7 +131,7 @@ class McpToolset:
             return ToolError(f"{ERROR_PREFIX}{exc}")
 
         async def handler(ctx: ToolContext, args: dict[str, Any]) -> str:
-            timeout = _call_timeout(ctx)
+            timeout = conn.config.timeout_sec
             try:
                 result = await conn.call(info.name, args, timeout=timeout)
             except McpConnectionLost as exc:
@@ -178,12 +177,6 @@ def normalize_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
     if result.get("type") == "object" and not isinstance(result.get("properties"), dict):
         result["properties"] = {}
     return result
-
-
-def _call_timeout(ctx: ToolContext) -> float:
-    limits = getattr(ctx.config, "limits", None)
-    value = getattr(limits, "tool_timeout_sec", None)
-    return float(value) if isinstance(value, int | float) else DEFAULT_CALL_TIMEOUT
 
 
 def _unexpected(conn: McpConnection, exc: BaseException) -> McpError:
