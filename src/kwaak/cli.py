@@ -113,6 +113,12 @@ _LAND_PARAMS = [
     _opt("--commit", help="undo: reset the agent's branch to this commit (default: before its last turn)."),
 ]
 
+_BEST_OF = [
+    _opt("--n", "n", type=click.IntRange(min=1, max=16), help="Best-of-N: run the task on N agents, then compare."),
+    _opt("--models", help="Best-of-N: query models, comma-separated (cycled over the N agents)."),
+    _opt("--executors", help="Best-of-N: executors (docker, sandbox, local), comma-separated."),
+]
+
 _RUN_LIMITS = [
     _opt("--output", type=_OUTPUT, default="text", show_default=True, help="Human text or one JSON event per line."),
     _opt("--max-steps", type=click.IntRange(min=1), help="Stop after this many model requests."),
@@ -152,7 +158,7 @@ VERBS: list[Verb] = [
         "run-agent",
         "run_agent",
         "Run one agent headless until it finishes.",
-        [_opt("-i", "--initial-message", required=True, help="The task."), *_RUN_LIMITS],
+        [_opt("-i", "--initial-message", required=True, help="The task."), *_RUN_LIMITS, *_BEST_OF],
         require_clean=True,
     ),
     Verb("index", "index_cmd", "Index the repository."),

@@ -186,6 +186,21 @@ class Undo:
     kind: Literal["undo"] = "undo"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Compare:
+    """Compare agents that worked on one task (best-of-N): tests, diff size, cost, time.
+
+    Runs ``commands.test`` in each agent's workspace when ``run_tests`` (and a test command is
+    configured); answers with one :class:`ComparisonShown`. The session id it is submitted for
+    only scopes the events.
+    """
+
+    sessions: tuple[SessionId, ...]
+    base: str | None = None
+    run_tests: bool = True
+    kind: Literal["compare"] = "compare"
+
+
 Op = (
     Chat
     | RetryChat
@@ -205,6 +220,7 @@ Op = (
     | Land
     | ResolveConflict
     | Undo
+    | Compare
 )
 
 # ----------------------------------------------------------------------------------------------
@@ -460,6 +476,49 @@ class RestoredSession:
     events: tuple[Event, ...] = ()
 
 
+TestsOutcome = Literal["passed", "failed", "not run"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComparisonRow:
+    """One agent of a comparison."""
+
+    session_id: SessionId
+    title: str | None
+    branch: str | None
+    model: str
+    status: str
+    tests: TestsOutcome
+    files: int
+    added: int
+    removed: int
+    cost_usd: float
+    seconds: float
+    landed: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComparisonShown:
+    """Agents side by side (``Compare``), in the order asked."""
+
+    base: str
+    rows: tuple[ComparisonRow, ...]
+    kind: Literal["comparison_shown"] = "comparison_shown"
+
+    def table(self) -> str:
+        """A plain-text table, one agent per line."""
+        head = f"{'#':<2} {'session':<8}  {'model':<16} {'status':<12} {'tests':<8} {'files':>5} {'+/-':>11} "
+        head += f"{'cost':>9} {'time':>7}  branch"
+        lines = [head]
+        for n, r in enumerate(self.rows, 1):
+            lines.append(
+                f"{n:<2} {r.session_id[:8]:<8}  {r.model[:16]:<16} {r.status[:12]:<12} {r.tests:<8} {r.files:>5} "
+                f"{f'+{r.added}/-{r.removed}':>11} {f'${r.cost_usd:.4f}':>9} {f'{r.seconds:.1f}s':>7}  "
+                f"{r.branch or '-'}{' (landed)' if r.landed else ''}"
+            )
+        return "\n".join(lines)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CommandCompleted:
     """Every op ends with exactly one of these."""
@@ -491,6 +550,7 @@ EventMsg = (
     | ApprovalRequested
     | ReviewShown
     | Landed
+    | ComparisonShown
     | SessionSummary
     | CommandCompleted
 )
@@ -607,6 +667,7 @@ _EVENT_TYPES: dict[str, type[Any]] = {
         ApprovalRequested,
         ReviewShown,
         Landed,
+        ComparisonShown,
         SessionSummary,
         CommandCompleted,
     )
@@ -633,6 +694,8 @@ def event_from_json(record: dict[str, Any]) -> Event | None:
     timestamp = float(data.pop("timestamp", 0.0))
     if cls is AssistantMessage:
         data["tool_calls"] = tuple(ToolCallInfo(**c) for c in data.get("tool_calls", ()))
+    if cls is ComparisonShown:
+        data["rows"] = tuple(ComparisonRow(**r) for r in data.get("rows", ()))
     if cls is ReviewShown:
         data["files"] = tuple(ReviewFile(**f) for f in data.get("files", ()))
         data["commits"] = tuple(ReviewCommit(**c) for c in data.get("commits", ()))

@@ -57,7 +57,8 @@ async def _dispatch_more(
     | p.Review
     | p.Land
     | p.ResolveConflict
-    | p.Undo,
+    | p.Undo
+    | p.Compare,
 ) -> None:
     match op:
         case p.GithubFix(number=number):
@@ -72,6 +73,10 @@ async def _dispatch_more(
             backend.request_shutdown()
         case p.Review() | p.Land() | p.ResolveConflict() | p.Undo():
             await _landing(backend, sid, op)
+        case p.Compare():
+            from kwaak.backend.compare import compare
+
+            await compare(backend, sid, op)
         case _:
             assert_never(op)
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kwaak import protocol as p
 from kwaak.config import Config
 from kwaak.headless.printer import EventPrinter, OutputFormat
+
+if TYPE_CHECKING:
+    from kwaak.backend import Backend
+    from kwaak.headless.runner import HeadlessRunner
 
 __all__ = ["App", "agent_budget", "headless_config", "run"]
 
@@ -46,8 +50,11 @@ def run(
     max_steps: int | None = None,
     max_cost: float | None = None,
     timeout: float | None = None,
+    n: int | None = None,
+    models: str | None = None,
+    executors: str | None = None,
 ) -> int:
-    """Run one agent on ``initial_message`` and return the exit code."""
+    """Run one agent on ``initial_message`` (or N, best-of-N) and return the exit code."""
     from kwaak.headless.runner import AgentJob, HeadlessRunner
 
     printer = EventPrinter(output=output)
@@ -55,8 +62,39 @@ def run(
         headless_config(app.config), app.repo_root, index=not app.skip_indexing, listeners=[printer]
     )
     budget = agent_budget(max_steps=max_steps, max_cost=max_cost, timeout=timeout)
+    if n is not None or models or executors:
+        return _best_of(runner, printer, initial_message, budget, n=n, models=models, executors=executors)
     job = AgentJob(session_id=str(uuid.uuid4()), op=p.Chat(message=initial_message, budget=budget))
     results = asyncio.run(runner.run([job]))
     for result in results:
         printer.record(result)
     return runner.exit_code(results)
+
+
+def _best_of(
+    runner: HeadlessRunner,
+    printer: EventPrinter,
+    message: str,
+    budget: p.AgentBudget | None,
+    *,
+    n: int | None,
+    models: str | None,
+    executors: str | None,
+) -> int:
+    from kwaak.headless import best_of
+
+    variants = best_of.fan_out(n, best_of.split_list(models), best_of.executors_of(executors))
+    jobs = best_of.best_of_jobs(message, variants, budget=budget)
+    compared: list[p.ComparisonShown] = []
+
+    async def after(backend: Backend, results: list[p.AgentFinished]) -> None:
+        comparison = await best_of.compare_jobs(backend, jobs)
+        if comparison is not None:
+            compared.append(comparison)
+
+    results = asyncio.run(runner.run(jobs, after=after))
+    for result in results:
+        printer.record(result)
+    if compared and printer.output == "text":
+        print(f"\nBest of {len(jobs)}:\n{compared[0].table()}\n{best_of.pick_hint(compared[0])}")
+    return runner.exit_signal_code or best_of.best_exit_code(results, runner.exit_code(results))

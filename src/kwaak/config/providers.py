@@ -121,7 +121,7 @@ class ScriptedConfig(_Model):
 
     provider: Literal["Scripted", "Testing"]
     script: Path | None = None
-    """A JSON/JSONL file of scripted responses."""
+    """A JSON/JSONL file of scripted responses; ``{model}`` in the path is replaced by the model name (best-of-N)."""
     prompt_model: str = "scripted"
     """Name shown in usage reports."""
     embedding_dimensions: int = Field(default=64, gt=0)

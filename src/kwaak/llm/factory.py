@@ -7,6 +7,7 @@ Adapters and SDKs are imported inside the functions: importing :mod:`kwaak.llm` 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kwaak.errors import ConfigError
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from kwaak.config.secrets import ApiKey
     from kwaak.llm.base import Embedder, Model
     from kwaak.llm.openai_adapter import OpenAIClientSpec
+    from kwaak.llm.testing import Step
 
 OPENROUTER_HEADERS = {"HTTP-Referer": "https://github.com/bosun-ai/kwaak", "X-Title": "kwaak"}
 OPENAI_EMBEDDING_DIMENSIONS = {
@@ -89,7 +91,7 @@ def make_model(
     from kwaak.llm.openai_adapter import OpenAIChatModel, OpenAIClientSpec
     from kwaak.llm.pricing import price_for
     from kwaak.llm.retry import RetryPolicy
-    from kwaak.llm.testing import ScriptedModel, load_script
+    from kwaak.llm.testing import ScriptedModel
 
     policy = RetryPolicy.from_config(backoff)
     match cfg:
@@ -141,7 +143,7 @@ def make_model(
             msg = f"the {cfg.provider} provider only embeds; it has no chat model"
             raise ConfigError(msg, hint="use OpenAI, Anthropic, Ollama, OpenRouter or AzureOpenAI for indexing/query")
         case cm.ScriptedConfig():
-            script = load_script(cfg.script) if cfg.script else []
+            script = _scripted_steps(cfg.script, cfg.prompt_model) if cfg.script else []
             return ScriptedModel(
                 script=list(script),
                 delay=cfg.delay_sec,
@@ -151,6 +153,18 @@ def make_model(
             )
     msg = f"unknown provider {cfg.provider!r}"  # pragma: no cover - the config schema forbids it
     raise ConfigError(msg)
+
+
+def _scripted_steps(path: Path, model: str) -> list[Step]:
+    """The script at ``path``; ``{model}`` in it picks one per model name (best-of-N with ``--models``)."""
+    from kwaak.llm.testing import load_script
+
+    resolved = Path(str(path).replace("{model}", model))
+    try:
+        return load_script(resolved)
+    except FileNotFoundError as exc:
+        msg = f"the Scripted model's script {str(resolved)!r} does not exist"
+        raise ConfigError(msg, hint="check `script` under [llm.query]") from exc
 
 
 def embedding_dimensions(cfg: LLMConfig) -> int:
