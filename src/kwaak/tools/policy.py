@@ -1,22 +1,32 @@
 """Command policy: ``[[policy.rules]]`` allow, prompt for, or forbid risky shell commands.
 
-Rules match by command prefix, word by word (``git push --force`` matches ``git push --force
-origin main`` but not ``git push``). Every simple command of a compound shell line is checked
-(``cd x && git push --force``); the strictest decision wins. Off by default: no rules, no checks.
+A command line is parsed (tree-sitter-bash, :mod:`kwaak.tools.shparse`) into every simple command
+it would run — including ``sh -c``/``bash -lc`` scripts, ``eval``, ``$(...)`` and commands behind
+``env``/``sudo``/``xargs``/``nohup``/``timeout``... — and each argv is matched against each rule.
+A rule ``git push --force`` matches a command named ``git`` (or ``/usr/bin/git``) whose
+non-option words contain ``push`` (in order) and whose options include ``--force``, in any order
+(``git push origin main --force``; ``-rf`` also matches ``-r -f``). The strictest decision wins.
+
+Fail closed: when part of a line can only be known when it runs (``$CMD``, ``sh -c "$X"``,
+``... | sh``, globs, a parse error) and a ``prompt``/``forbid`` rule could match, the decision is
+``prompt`` (refused headless unless ``policy.headless_prompt = "allow"``). The policy is a guard
+against mistakes and naive injection, not a sandbox: scripts written to files, other interpreters
+(``python -c``) and git aliases are not inspected (see docs/security.md). Off by default.
 """
 
 from __future__ import annotations
 
-import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from kwaak.config.model import PolicyConfig
+from kwaak.config.model import PolicyConfig, PolicyRule
+from kwaak.tools.shparse import DYNAMIC, Word, parse
 
 Decision = Literal["allow", "prompt", "forbid"]
-_SEGMENTS = re.compile(r"&&|\|\||[;|&\n()`]|\$\(")
+Match = Literal["yes", "maybe", "no"]
+UNKNOWN_REASON = "part of the command is only known when it runs, so the command policy cannot check it"
 _RANK: dict[Decision, int] = {"allow": 0, "prompt": 1, "forbid": 2}
 
 
@@ -38,30 +48,65 @@ def command_of(tool: str, args: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _words(segment: str) -> list[str]:
-    try:
-        words = shlex.split(segment, comments=True)
-    except ValueError:
-        words = segment.split()
-    while words and "=" in words[0] and not words[0].startswith("="):
-        words = words[1:]  # VAR=value prefixes
-    return words
-
-
 def decide(policy: PolicyConfig, command: str) -> Verdict:
-    """The strictest decision of any rule matching any simple command in ``command``."""
+    """The strictest decision of any rule matching any simple command ``command`` would run."""
     verdict = Verdict("allow")
     if not policy.rules:
         return verdict
-    for segment in _SEGMENTS.split(command):
-        words = _words(segment)
-        if not words:
-            continue
+    parsed = parse(command)
+    strict = [rule for rule in policy.rules if rule.decision != "allow"]
+    for argv in parsed.commands:
         for rule in policy.rules:
-            prefix = _words(rule.prefix)
-            if prefix and words[: len(prefix)] == prefix and _RANK[rule.decision] > _RANK[verdict.decision]:
-                verdict = Verdict(rule.decision, rule.prefix, rule.reason)
+            match = rule_matches(rule, argv)
+            if match == "yes":
+                verdict = _stricter(verdict, Verdict(rule.decision, rule.prefix, rule.reason))
+            elif match == "maybe" and rule.decision != "allow":
+                verdict = _stricter(verdict, Verdict("prompt", rule.prefix, UNKNOWN_REASON))
+    if not parsed.complete and strict:
+        verdict = _stricter(verdict, Verdict("prompt", strict[0].prefix, UNKNOWN_REASON))
     return verdict
+
+
+def _stricter(current: Verdict, candidate: Verdict) -> Verdict:
+    return candidate if _RANK[candidate.decision] > _RANK[current.decision] else current
+
+
+def rule_matches(rule: PolicyRule, argv: Sequence[Word]) -> Match:
+    """Whether ``argv`` is a command the rule names: ``yes``, ``no``, or ``maybe`` (dynamic words)."""
+    try:
+        words = shlex.split(rule.prefix)
+    except ValueError:
+        words = rule.prefix.split()
+    if not words or not argv:
+        return "no"
+    dynamic = any(w is DYNAMIC for w in argv)
+    name = argv[0]
+    if name is DYNAMIC:
+        return "maybe"
+    if words[0] not in (name, name.rsplit("/", 1)[-1]):
+        return "no"
+    static = [w for w in argv[1:] if w is not None]
+    wanted_options = [w for w in words[1:] if w.startswith("-") and w != "-"]
+    wanted_words = [w for w in words[1:] if not (w.startswith("-") and w != "-")]
+    found = _in_order(wanted_words, [w for w in static if not (w.startswith("-") and w != "-")])
+    found = found and all(_has_option(option, static) for option in wanted_options)
+    if found:
+        return "yes"
+    return "maybe" if dynamic else "no"
+
+
+def _in_order(wanted: list[str], words: list[str]) -> bool:
+    it = iter(words)
+    return all(any(w == want for w in it) for want in wanted)
+
+
+def _has_option(option: str, words: list[str]) -> bool:
+    if option.startswith("--"):
+        return any(w == option or w.startswith(option + "=") for w in words)
+    if option in words:
+        return True
+    bundles = [w[1:] for w in words if w.startswith("-") and not w.startswith("--")]
+    return all(any(letter in bundle for bundle in bundles) for letter in option[1:])
 
 
 def refusal(command: str, verdict: Verdict, *, why: str) -> str:
