@@ -99,12 +99,17 @@ def _check_batch(options: dict[str, Any]) -> None:
 
 
 def _check_sessions(options: dict[str, Any]) -> None:
-    if options["action"] != "list" and not options.get("session_id"):
+    if options["action"] not in ("list", "prune") and not options.get("session_id"):
         msg = f"`kwaak sessions {options['action']}` needs a session id"
         raise UsageError(msg, hint="list the sessions with `kwaak sessions`")
 
 
-_SESSION_ACTIONS = ["list", "show", "resume", "delete", "review", "land", "resolve", "undo"]
+_SESSION_ACTIONS = ["list", "show", "resume", "delete", "prune", "review", "land", "resolve", "undo"]
+_PRUNE_PARAMS = [
+    _opt("--merged", is_flag=True, help="prune: only sessions whose branch is merged into the main branch."),
+    _opt("--older-than", help="prune: only sessions not updated for this long (30m, 12h, 7d, 2w)."),
+    _opt("--dry-run", is_flag=True, help="prune: only print what would be removed."),
+]
 _LAND_PARAMS = [
     _opt("--squash", "mode", flag_value="squash", help="land: one commit with a generated message."),
     _opt("--merge", "mode", flag_value="merge", help="land: a merge commit."),
@@ -176,7 +181,12 @@ VERBS: list[Verb] = [
     Verb("test-tool", "test_tool", "Run one tool by name.", [_arg("name"), _arg("args_json", required=False)]),
     Verb("list-tools", "list_tools", "List the agents' tools.", [_opt("--json", "as_json", is_flag=True)]),
     Verb("print-config", "print_config", "Print the effective configuration (secrets masked)."),
-    Verb("clear-cache", "clear_cache", "Delete this project's cache and index."),
+    Verb(
+        "clear-cache",
+        "clear_cache",
+        "Delete this project's cache and index (asks first).",
+        [_opt("-y", "--yes", is_flag=True, help="Do not ask.")],
+    ),
     Verb(
         "batch",
         "batch_cmd",
@@ -200,13 +210,14 @@ VERBS: list[Verb] = [
     Verb(
         "sessions",
         "sessions_cmd",
-        "List, resume, review, land or undo saved agent sessions.",
+        "List, resume, review, land or prune saved sessions.",
         [
             _arg("action", type=click.Choice(_SESSION_ACTIONS), default="list", required=False),
             _arg("session_id", required=False),
             _opt("-m", "--message", help="resume: send this message instead of retrying the last step."),
             _opt("--output", type=_OUTPUT, default="text", show_default=True),
             *_LAND_PARAMS,
+            *_PRUNE_PARAMS,
         ],
         check=_check_sessions,
     ),

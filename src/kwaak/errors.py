@@ -13,7 +13,7 @@ its traceback.
       UsageError               bad command-line use (exit code 2)
       NotAGitRepository, DirtyRepository
       SessionError
-        SessionNotFound, SessionBusy
+        SessionNotFound, SessionBusy, SessionInUse
       ProviderError            an LLM / embedding provider failed
         AuthError, RateLimited, ContextTooLong, Transient, BadRequest
       ExecutorError
@@ -103,6 +103,16 @@ class SessionBusy(SessionError):
     """The session is already running a turn."""
 
     kind = "session_busy"
+
+
+class SessionInUse(SessionError):
+    """Another live kwaak process owns the session (holds its lock)."""
+
+    kind = "session_in_use"
+
+    def __init__(self, message: str, *, pid: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.pid = pid
 
 
 class ProviderError(KwaakError):

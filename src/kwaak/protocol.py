@@ -142,6 +142,25 @@ class Stats:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ListSessions:
+    """List this repository's stored sessions (answered with :class:`SessionsListed`)."""
+
+    kind: Literal["list_sessions"] = "list_sessions"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenSession:
+    """Open the stored session (the op's session id) here: take ownership and show it as a chat.
+
+    Answered with :class:`SessionOpened`; fails when another live process owns the session.
+    """
+
+    replay: bool = True
+    """Include the recorded events (a TUI rebuilds the chat from them; headless runs do not need them)."""
+    kind: Literal["open_session"] = "open_session"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Quit:
     """Cancel everything, close executors, and stop the backend."""
 
@@ -215,6 +234,8 @@ Op = (
     | CreatePullRequest
     | ApproveCommand
     | Stats
+    | ListSessions
+    | OpenSession
     | Quit
     | Review
     | Land
@@ -520,6 +541,15 @@ class ComparisonShown:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CommandStarted:
+    """A slash command began (recorded so a restored chat shows its ``» label`` echo again)."""
+
+    command: str
+    label: str
+    kind: Literal["command_started"] = "command_started"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandCompleted:
     """Every op ends with exactly one of these."""
 
@@ -530,6 +560,49 @@ class CommandCompleted:
     error_kind: str | None = None
     hint: str | None = None
     kind: Literal["command_completed"] = "command_completed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredSession:
+    """One stored session of this repository, as listed by :class:`SessionsListed`."""
+
+    session_id: SessionId
+    title: str | None
+    origin: str
+    """``tui``, ``run-agent``, ``batch`` or ``-`` (unknown)."""
+    status: str
+    """A :data:`SessionStatus`, or ``damaged`` when its metadata cannot be read."""
+    branch: str | None
+    updated_at: float
+    tokens: int = 0
+    cost_usd: float = 0.0
+    owner_pid: int | None = None
+    """Set when another live kwaak process owns the session (it is read-only here)."""
+    problem: str | None = None
+    """What is damaged (names the file) and what to do."""
+    open_here: bool = False
+    """This process has it open (a chat tab in the TUI)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionsListed:
+    """The answer to :class:`ListSessions`, oldest first."""
+
+    sessions: tuple[StoredSession, ...]
+    kind: Literal["sessions_listed"] = "sessions_listed"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionOpened:
+    """A stored session is now open here; ``events`` are its recorded events for rebuilding its view."""
+
+    title: str | None
+    status: SessionStatus
+    branch: str | None
+    usage: UsageInfo
+    team: UsageInfo
+    events: tuple[Event, ...] = ()
+    kind: Literal["session_opened"] = "session_opened"
 
 
 EventMsg = (
@@ -552,7 +625,10 @@ EventMsg = (
     | Landed
     | ComparisonShown
     | SessionSummary
+    | CommandStarted
     | CommandCompleted
+    | SessionsListed
+    | SessionOpened
 )
 
 
@@ -669,7 +745,10 @@ _EVENT_TYPES: dict[str, type[Any]] = {
         Landed,
         ComparisonShown,
         SessionSummary,
+        CommandStarted,
         CommandCompleted,
+        SessionsListed,
+        SessionOpened,
     )
 }
 
@@ -681,6 +760,52 @@ JSONL_RECORD_TYPES: dict[str, type[Any]] = {
     "batch_finished": BatchFinished,
 }
 """Every ``type`` a kwaak JSON line can have (events, then headless records); docs/jsonl.md lists them."""
+
+
+_LABELS: dict[str, str] = {
+    "retry_chat": "retry",
+    "stop_agent": "stop",
+    "diff": "diff show",
+    "diff_pull": "diff pull",
+    "index_repository": "index_repository",
+    "show_config": "show_config",
+    "delete_session": "delete_chat",
+    "create_pull_request": "pr",
+    "stats": "stats",
+}
+
+
+def op_label(op: Op) -> str | None:
+    """The slash command a user types for ``op`` (its ``» label`` echo); ``None`` for messages and internal ops."""
+    match op:
+        case Exec(cmd=cmd):
+            return f"exec {cmd}"
+        case GithubFix(number=number):
+            return f"github fix {number}"
+        case ApproveCommand(approved=approved):
+            return "approve" if approved else "deny"
+        case Land(mode=mode, base=arg):
+            return f"{mode} {arg}" if arg else mode
+        case Review(base=arg) | ResolveConflict(base=arg) | Undo(commit=arg):
+            name = {"review": "review", "resolve_conflict": "resolve", "undo": "undo"}[op.kind]
+            return f"{name} {arg}" if arg else name
+        case _:
+            return _LABELS.get(op.kind)
+
+
+def _decode_stored_sessions(cls: type[Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Nested payloads of :class:`SessionsListed` and :class:`SessionOpened` (events as ``asdict`` wrote them)."""
+    if cls is SessionsListed:
+        return {"sessions": tuple(StoredSession(**s) for s in data.get("sessions", ()))}
+    events: list[Event] = []
+    for nested in data.get("events", ()):
+        msg = dict(nested.get("msg", {}))
+        flat = {**msg, "type": msg.get("kind"), **{k: v for k, v in nested.items() if k != "msg"}}
+        event = event_from_json(flat)
+        if event is not None:
+            events.append(event)
+    usage, team = data.get("usage", {}), data.get("team", {})
+    return {**data, "usage": UsageInfo(**usage), "team": UsageInfo(**team), "events": tuple(events)}
 
 
 def event_from_json(record: dict[str, Any]) -> Event | None:
@@ -703,6 +828,8 @@ def event_from_json(record: dict[str, Any]) -> Event | None:
         data = {"session": UsageInfo(**data["session"]), "team": UsageInfo(**data["team"])}
     if cls is SessionSummary:
         data["usage"] = UsageInfo(**data.get("usage", {}))
+    if cls is SessionsListed or cls is SessionOpened:
+        data = _decode_stored_sessions(cls, data)
     fields = cls.__dataclass_fields__
     msg = cls(**{k: v for k, v in data.items() if k in fields and k != "kind"})
     return Event(session_id=session_id, msg=msg, submission_id=submission_id, timestamp=timestamp)

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from kwaak import protocol as p
 from kwaak.backend import Backend, Models
-from kwaak.backend.persistence import SessionStore, list_stores
+from kwaak.backend.persistence import SessionStore
+from kwaak.backend.store_index import list_sessions
 from kwaak.llm.testing import ScriptedModel, call
 from kwaak.messages import AssistantMessage, SystemMessage, ToolCall, ToolResult, UserMessage
 from tests.conftest import git
@@ -42,7 +43,7 @@ async def test_quit_and_restart_restores_and_resumes(make_config, tmp_git_repo: 
         indexing=ScriptedModel(prompt_reply="Add a file"),
         query=ScriptedModel([call("write_file", file_name="notes.txt", content="one\n"), call("stop")]),
     )
-    backend = Backend(config, tmp_git_repo, models=models, buffer_events=False)
+    backend = Backend(config, tmp_git_repo, models=models, buffer_events=False, origin="tui")
     await backend.start()
     assert (await backend.run_op("s1", p.Chat(message="write notes"))).ok
     session = backend._sessions["s1"]
@@ -56,7 +57,7 @@ async def test_quit_and_restart_restores_and_resumes(make_config, tmp_git_repo: 
         indexing=ScriptedModel(),
         query=ScriptedModel([call("read_file_with_line_numbers", file_name="notes.txt"), call("stop")]),
     )
-    again = Backend(config, tmp_git_repo, models=models2, buffer_events=False)
+    again = Backend(config, tmp_git_repo, models=models2, buffer_events=False, origin="tui")
     restored = await again.start()
     assert [s.session_id for s in restored] == ["s1"]
     assert restored[0].summary.status == "done" and restored[0].summary.branch == branch
@@ -110,14 +111,15 @@ def test_kill_9_mid_run_then_resume_loses_no_committed_work(tmp_git_repo: Path) 
     proc.wait()
     subprocess.run(["pkill", "-f", "sleep 45.5"], check=False)
 
-    stores = list_stores(tmp_git_repo.parent / "cache")
+    stores = list_sessions(tmp_git_repo.parent / "cache", tmp_git_repo)
     assert len(stores) == 1
-    meta = stores[0].load_meta()
+    assert stores[0].status == "interrupted"  # its owner is gone: the lock says so
+    meta = stores[0].store.load_meta()
     assert meta.status == "running"  # as it was when killed
     assert git(tmp_git_repo, "show", f"{meta.branch}:done.txt") == "saved"  # the committed step survived
 
     listing = run_kwaak(tmp_git_repo, first, "sessions").stdout
-    assert meta.id[:8] in listing
+    assert meta.id[:8] in listing and "interrupted" in listing and "run-agent" in listing
 
     second = _write_config(
         tmp_git_repo,
@@ -132,7 +134,7 @@ def test_kill_9_mid_run_then_resume_loses_no_committed_work(tmp_git_repo: Path) 
     events = json_lines(resumed.stdout)
     outputs = [e["output"] for e in events if e["type"] == "tool_call_finished" and e["name"] == "shell_command"]
     assert outputs and "saved" in outputs[0]
-    after = list_stores(tmp_git_repo.parent / "cache")[0].load_meta()
+    after = list_sessions(tmp_git_repo.parent / "cache", tmp_git_repo)[0].store.load_meta()
     assert after.status == "done"
-    history = list_stores(tmp_git_repo.parent / "cache")[0].load_history()
+    history = list_sessions(tmp_git_repo.parent / "cache", tmp_git_repo)[0].store.load_history()
     assert any(isinstance(m, UserMessage) and m.content == "write then wait" for m in history)

@@ -88,13 +88,17 @@ async def test_the_planner_survives_a_restart(make_config, tmp_git_repo: Path) -
     from kwaak.backend import Backend, Models
 
     config = make_config(agent="PlanAct")
-    first = Backend(config, tmp_git_repo, models=Models(indexing=ScriptedModel(), query=ScriptedModel(_policy())))
+    first = Backend(
+        config, tmp_git_repo, models=Models(indexing=ScriptedModel(), query=ScriptedModel(_policy())), origin="tui"
+    )
     assert (await first.run_op("s", p.Chat(message="document add"))).ok
     planner_history = list(first._sessions["s"].planner.history)
     assert first._sessions["s"].active_agent == "planner"
     await first.aclose()
 
-    again = Backend(config, tmp_git_repo, models=Models(indexing=ScriptedModel(), query=ScriptedModel(_policy())))
+    again = Backend(
+        config, tmp_git_repo, models=Models(indexing=ScriptedModel(), query=ScriptedModel(_policy())), origin="tui"
+    )
     (snapshot,) = await again.start()
     restored = again._sessions[snapshot.session_id]
     assert restored.active_agent == "planner" and restored.planner.history == planner_history

@@ -237,10 +237,13 @@ def test_clear_cache(kwaak: Kwaak, repo: Path) -> None:
     cache = repo.parent / "cache"
     (cache / "index").mkdir(parents=True)
     (cache / "index" / "duck.db3").write_text("x")
-    proc = kwaak("clear-cache")
-    assert (proc.returncode, proc.stdout.strip()) == (0, "Cache cleared")
+    assert_one_error(kwaak("clear-cache"), "clear-cache would delete 0 saved session(s)", code=2)  # no tty
+    assert cache.exists()
+    proc = kwaak("clear-cache", "--yes")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("Cache cleared: deleted 0 saved session(s), 0 worktree(s) and the code index")
     assert not cache.exists()
-    assert kwaak("clear-cache").returncode == 0  # nothing to clear is fine
+    assert kwaak("clear-cache", "--yes").returncode == 0  # nothing to clear is fine
 
 
 def test_clear_cache_refuses_a_dangerous_directory(kwaak: Kwaak, repo: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kwaak.backend.persistence import list_stores
+from kwaak.backend.store_index import list_sessions
 from tests.conftest import git
 from tests.scripted import run_kwaak, tool, write_scripted_config
 
@@ -13,8 +13,8 @@ def _agent(repo: Path, name: str, file: str, content: str) -> str:
     config = write_scripted_config(repo, [tool("write_file", file_name=file, content=content), tool("stop")], name=name)
     done = run_kwaak(repo, config, "-s", "run-agent", "-i", f"write {file}")
     assert done.returncode == 0, done.stderr
-    stores = list_stores(repo.parent / "cache")
-    return next(s.session_id for s in stores if s.load_meta().goal == f"write {file}")
+    entries = list_sessions(repo.parent / "cache", repo)
+    return next(e.id for e in entries if e.meta is not None and e.meta.goal == f"write {file}")
 
 
 def test_sessions_land_squash_and_merge_from_the_cli(tmp_git_repo: Path) -> None:
@@ -49,8 +49,8 @@ def test_sessions_undo_and_land_errors_are_one_line(tmp_git_repo: Path) -> None:
     repo = tmp_git_repo
     session = _agent(repo, "a", "a.txt", "from a\n")
     config = repo.parent / "a.toml"
-    meta = next(s for s in list_stores(repo.parent / "cache") if s.session_id == session).load_meta()
-    assert meta.branch and meta.start_ref
+    meta = next(e.meta for e in list_sessions(repo.parent / "cache", repo) if e.id == session)
+    assert meta is not None and meta.branch and meta.start_ref
     (repo / "hello.txt").write_text("dirty\n")
     refused = run_kwaak(repo, config, "sessions", "land", session[:8], "--rebase")
     assert refused.returncode == 1 and "uncommitted changes" in refused.stdout and "Traceback" not in refused.stderr

@@ -92,13 +92,15 @@ async def test_kill_9_mid_tool_loses_no_commit_and_next_start_resumes(tmp_git_re
     cfg_path = _crash_mid_tool(tmp_git_repo, marker)
     kill_matching(marker)  # the next start would kill it too (see the test below); this test checks commits
     branch = _assert_work_committed(tmp_git_repo)
-    # The next start restores the session (interrupted) and keeps its worktree for resuming.
+    # The next start keeps its worktree for resuming; a headless run is listed (interrupted), not reopened.
     config = load_config(tmp_git_repo, config_path=cfg_path)
     models = Models(indexing=ScriptedModel(prompt_reply="x"), query=ScriptedModel([call("stop")]))
     async with Backend(config, tmp_git_repo, models=models, buffer_events=False) as backend:
-        restored = await backend.start()
-        assert [s.summary.status for s in restored] == ["interrupted"]
-        session = backend._sessions[restored[0].session_id]
+        assert await backend.start() == []
+        [entry] = backend.stored_sessions()
+        assert entry.status == "interrupted" and entry.meta is not None and entry.meta.origin == "run-agent"
+        session = backend.open_session(entry.id)
+        assert session.status == "interrupted"
         assert session.workspace is not None and session.workspace.branch == branch
         done = await backend.run_op(session.id, p.Chat(message="carry on"))
         assert done.ok, done

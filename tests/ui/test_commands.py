@@ -10,6 +10,7 @@ from kwaak.ui import commands
 from kwaak.ui.commands import Parsed
 from kwaak.ui.composer import CommandMenu
 from kwaak.ui.messages import CommandEntry, SystemEntry
+from kwaak.ui.sessions_picker import SessionsScreen
 from tests.ui.conftest import AppFactory
 from tests.ui.helpers import SIZE, send, system_texts, wait_for
 
@@ -125,8 +126,11 @@ async def test_stats_sessions_and_exec_without_agent(make_app: AppFactory) -> No
         await send(pilot, "/stats")
         await wait_for(pilot, lambda: any(t.startswith("Team:") for t in system_texts(app.current_log)))
         await send(pilot, "/sessions")
-        await pilot.pause()
-        assert "Saved sessions" in system_texts(app.current_log)[-1]
+        await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.loaded)
+        assert isinstance(app.screen, SessionsScreen)
+        assert app.screen.sessions == [] and "No saved sessions" in app.screen.help_text
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SessionsScreen))
 
 
 async def test_slash_quit_exits_cleanly(make_app: AppFactory) -> None:

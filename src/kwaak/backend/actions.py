@@ -40,8 +40,8 @@ async def dispatch(backend: Backend, sid: p.SessionId, op: p.Op) -> None:
             from kwaak.config import render_config
 
             backend.runtime.emit(sid, p.SystemMessage(text=render_config(backend.config)))
-        case p.DeleteSession():
-            await _delete(backend, sid)
+        case p.ListSessions() | p.OpenSession() | p.DeleteSession():
+            await _stored_sessions_op(backend, sid, op)
         case _:
             await _dispatch_more(backend, sid, op)
 
@@ -242,8 +242,48 @@ async def index_repository(backend: Backend, sid: p.SessionId) -> None:
         raise IndexingError(msg, hint="check the cache dir is writable, or run `kwaak clear-cache`") from exc
 
 
+async def _stored_sessions_op(
+    backend: Backend, sid: p.SessionId, op: p.ListSessions | p.OpenSession | p.DeleteSession
+) -> None:
+    if isinstance(op, p.DeleteSession):
+        await _delete(backend, sid)
+        return
+    if isinstance(op, p.OpenSession):
+        _open_session(backend, sid, replay=op.replay)
+        return
+    from dataclasses import replace
+
+    listed = tuple(replace(e.info(), open_here=e.id in backend._sessions) for e in backend.stored_sessions())
+    backend.runtime.emit(sid, p.SessionsListed(sessions=listed))
+
+
+def _open_session(backend: Backend, sid: p.SessionId, *, replay: bool) -> None:
+    from kwaak.backend.restore import replay_events
+
+    session = backend.open_session(sid)
+    if replay:  # a TUI opens it as a chat tab (it reopens as one after a restart)
+        session.tab = True
+        session.persist()
+    events = tuple(replay_events(session.store)) if session.store is not None and replay else ()
+    workspace = session.workspace
+    session.emit(
+        p.SessionOpened(
+            title=session.title,
+            status=session.status,
+            branch=workspace.branch if workspace else None,
+            usage=usage_info(session.meter),
+            team=usage_info(backend.runtime.team),
+            events=events,
+        )
+    )
+
+
 async def _delete(backend: Backend, sid: p.SessionId) -> None:
-    session = backend._sessions.pop(sid, None)
+    """Delete a session open here, or a stored one nobody else owns (with its worktree)."""
+    session = backend._sessions.get(sid)
+    if session is None and backend.persist and (backend.store_root / sid).is_dir():
+        session = backend.open_session(sid)  # takes its lock; fails when another process owns it
+    backend._sessions.pop(sid, None)
     if session is not None:
         await session.aclose(delete_workspace=True)
         if session.store is not None:

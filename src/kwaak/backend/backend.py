@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING
 from kwaak import protocol as p
 from kwaak import telemetry
 from kwaak.backend.actions import dispatch
-from kwaak.backend.persistence import SessionStore, list_stores, sessions_root
-from kwaak.backend.restore import load_session, replay_events
+from kwaak.backend.persistence import SessionStore
+from kwaak.backend.restore import open_stored, replay_events
 from kwaak.backend.runtime import Models, Runtime
 from kwaak.backend.session import Session
+from kwaak.backend.store_index import SessionEntry, all_session_ids, list_sessions, sessions_dir
 from kwaak.config import Config
 from kwaak.errors import KwaakError, SessionNotFound
 from kwaak.logs import bind_session
@@ -48,6 +49,7 @@ class Backend:
         buffer_events: bool = True,
         persist: bool = True,
         interactive: bool = False,
+        origin: str | None = None,
     ) -> None:
         self.runtime = Runtime(
             config=config,
@@ -60,6 +62,9 @@ class Backend:
         self._sessions: dict[p.SessionId, Session] = {}
         self.persist = persist
         """Store sessions under the cache dir so that they survive restarts."""
+        self.origin = origin or ("tui" if interactive else "headless")
+        """Recorded with each new session (``tui``, ``run-agent``, ``batch``); TUI sessions reopen as tabs."""
+        self._store_root: Path | None = None
         self.buffer_events = buffer_events
         """Queue events for :meth:`events`; front ends that only use listeners turn this off."""
         self._queue: asyncio.Queue[p.Event] = asyncio.Queue()
@@ -82,11 +87,12 @@ class Backend:
     def _emit(self, session_id: p.SessionId, msg: p.EventMsg) -> None:
         event = p.Event(session_id=session_id, msg=msg, submission_id=_submission.get())
         session = self._sessions.get(session_id)
-        recorded = not isinstance(msg, p.AssistantDelta)  # fragments are recorded as the full message
+        # Fragments are recorded as the full message; listings and opened sessions are not history.
+        recorded = not isinstance(msg, p.AssistantDelta | p.SessionsListed | p.SessionOpened)
         if recorded and session is not None and session.store is not None and session.store.exists:
             try:
                 session.store.append_event(event)
-            except OSError:
+            except (OSError, KwaakError):
                 log.exception("could not record an event for session %s", session_id)
         for listener in self._listeners:
             try:
@@ -110,13 +116,20 @@ class Backend:
 
     # -- sessions ---------------------------------------------------------------------------
 
+    @property
+    def store_root(self) -> Path:
+        """Where this repository's sessions are stored."""
+        if self._store_root is None:
+            self._store_root = sessions_dir(self.config.cache_dir, self.runtime.repo_root)
+        return self._store_root
+
     def session(self, session_id: p.SessionId) -> Session:
         """The session with this id, created (not started) if new (backend-internal: front ends use ops)."""
         existing = self._sessions.get(session_id)
         if existing is None:
-            existing = Session(id=session_id, runtime=self.runtime)
+            existing = Session(id=session_id, runtime=self.runtime, origin=self.origin, tab=self.origin == "tui")
             if self.persist:
-                existing.store = SessionStore(sessions_root(self.config.cache_dir), session_id)
+                existing.store = SessionStore(self.store_root, session_id)
             self._sessions[session_id] = existing
         return existing
 
@@ -130,10 +143,11 @@ class Backend:
         return list(self._sessions)
 
     async def start(self, *, restore: bool = True) -> list[p.RestoredSession]:
-        """Restore saved sessions (if ``restore``) and remove what crashed runs left behind.
+        """Reopen the sessions that were open as TUI tabs (if ``restore``) and remove what crashed runs left.
 
         Orphaned containers (their kwaak process is gone) and worktrees that belong to no saved
-        session are removed; worktrees of saved sessions are kept for resuming.
+        session are removed; worktrees of saved sessions are kept for resuming, and resources of
+        other live kwaak processes are never touched.
         """
         restored = [
             p.RestoredSession(
@@ -143,26 +157,55 @@ class Backend:
             )
             for s in (self.restore_sessions() if restore and self.persist else [])
         ]
-        stored = {s.session_id for s in list_stores(self.config.cache_dir)} | set(self._sessions)
+        stored = all_session_ids(self.config.cache_dir) | set(self._sessions)
         from kwaak.executors.cleanup import cleanup_leftovers
 
         await cleanup_leftovers(self.config.project_name, self.runtime.repo_root, self.config.cache_dir, stored)
         return restored
 
+    def stored_sessions(self) -> list[SessionEntry]:
+        """This repository's stored sessions (damaged ones and those of other processes included)."""
+        return list_sessions(self.config.cache_dir, self.runtime.repo_root) if self.persist else []
+
     def restore_sessions(self) -> list[Session]:
-        """Load every stored session (oldest first). Sessions that were mid-turn become ``interrupted``."""
+        """Reopen, oldest first, the sessions that were chat tabs and that no other live process owns.
+
+        Headless runs stay in the store (listed by ``/sessions``); a session that was mid-turn
+        comes back ``interrupted``. The team's usage totals are those of every stored session.
+        """
         restored: list[Session] = []
-        for store in list_stores(self.config.cache_dir):
-            if store.session_id in self._sessions:
+        entries = self.stored_sessions()
+        for entry in entries:
+            if entry.meta is not None and entry.id not in self._sessions:
+                self.runtime.team.add(entry.meta.usage_value())
+                self.runtime.team.steps += entry.meta.steps
+        for entry in entries:
+            if entry.meta is None or not entry.meta.tab or entry.owner is not None or entry.id in self._sessions:
                 continue
             try:
-                session = load_session(store, self.runtime)
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                log.warning("skipping unreadable session %s: %s", store.session_id, exc)
+                session = self.open_session(entry.id)
+            except KwaakError as exc:
+                log.warning("not reopening session %s: %s", entry.id, exc.message)
                 continue
-            self._sessions[session.id] = session
             restored.append(session)
         return restored
+
+    def open_session(self, session_id: p.SessionId) -> Session:
+        """Take ownership of a stored session and load it (a session already open here is returned).
+
+        Raises:
+            SessionNotFound: nothing is stored under this id.
+            SessionInUse: another live kwaak process owns it.
+            SessionError: it is damaged beyond repair.
+        """
+        existing = self._sessions.get(session_id)
+        if existing is not None:
+            return existing
+        session = open_stored(SessionStore(self.store_root, session_id), self.runtime)
+        self._sessions[session.id] = session
+        for problem in session.store.problems if session.store else ():
+            session.emit(p.SystemMessage(text=f"Repaired the session store: {problem}", level="warning"))
+        return session
 
     def require(self, session_id: p.SessionId) -> Session:
         """The started session with this id.
@@ -222,6 +265,9 @@ class Backend:
 
     async def _handle(self, session_id: p.SessionId, op: p.Op) -> None:
         started = time.monotonic()
+        label = p.op_label(op)
+        if label is not None and session_id != p.SYSTEM_SESSION:
+            self._emit(session_id, p.CommandStarted(command=op.kind, label=label))
         try:
             with telemetry.span(f"command.{op.kind}", session_id=session_id, command=op.kind):
                 await dispatch(self, session_id, op)
@@ -272,6 +318,9 @@ class Backend:
         await asyncio.gather(
             *(s.aclose(delete_workspace=True) for s in self._sessions.values()), return_exceptions=True
         )
+        for session in self._sessions.values():
+            if session.store is not None:
+                session.store.release()  # only after its worktree is gone: then another process may open it
         if self.runtime.index is not None:
             await self.runtime.index.close()
         await self.runtime.models.aclose()

@@ -1,22 +1,28 @@
-"""Durable sessions: metadata, full history and events, written as they happen.
+"""Durable sessions: metadata, full history and events, written as they happen by their one owner.
 
-Layout under ``<cache_dir>/sessions/<session id>/``:
+Layout under ``<cache_dir>/sessions/<repository key>/<session id>/`` (see
+:mod:`kwaak.backend.store_index` for the key):
 
-- ``meta.json``: title, branch, worktree, start ref, status, usage... (replaced atomically);
+- ``lock``: held with ``flock`` by the one process that owns the session (see
+  :mod:`kwaak.backend.store_lock`); every write claims it first, so two processes never
+  interleave records; other processes read the session only;
+- ``meta.json``: title, branch, worktree, start ref, status, origin, usage... (replaced atomically);
 - ``history.jsonl``: append-only records ``{"m": message}`` and ``{"truncate": n}`` (a retry
   rewinds the history), each written whole with one ``write``;
-- ``events.jsonl``: append-only protocol events (for ``kwaak sessions show``).
+- ``events.jsonl``: append-only protocol events (for ``kwaak sessions show`` and restoring a chat).
 
-A ``kill -9`` can at worst leave a torn last line, which loading ignores, so at most the step in
-flight is lost and the store never corrupts. Writes are not fsynced: they survive any crash of
-the process (the data is in the OS page cache), and fsyncing on the UI's event loop at every step
-made the TUI stutter with many agents; only a power loss could lose the latest records.
+A ``kill -9`` can at worst leave a torn last line. Before the owner appends again, loading
+truncates it (and reports the file), so no later record is lost (:mod:`kwaak.backend.jsonl`).
+Writes are not fsynced: they survive any crash of the process (the data is in the OS page cache),
+and fsyncing on the UI's event loop at every step made the TUI stutter with many agents; only a
+power loss could lose the latest records.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -26,6 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kwaak import protocol as p
+from kwaak.backend import jsonl
+from kwaak.backend.store_lock import SessionLock, owner_pid
 from kwaak.errors import SessionError
 from kwaak.messages import (
     AssistantMessage,
@@ -40,6 +48,8 @@ from kwaak.messages import (
 
 if TYPE_CHECKING:
     from kwaak.backend.session import Session
+
+log = logging.getLogger(__name__)
 
 _KINDS: dict[str, type[Any]] = {
     "system": SystemMessage,
@@ -76,6 +86,10 @@ class SessionMeta:
     start_ref: str | None = None
     executor: str | None = None
     status: str = "idle"
+    origin: str = ""
+    """Which front end created it: ``tui``, ``run-agent``, ``batch`` (empty: unknown, an older store)."""
+    tab: bool = False
+    """Open as a chat tab in the TUI: a TUI chat, or a session opened from the ``/sessions`` picker."""
     goal: str | None = None
     completions_since_summary: int = 0
     usage: dict[str, Any] = field(default_factory=dict)
@@ -102,38 +116,21 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def _append(path: Path, record: dict[str, Any]) -> None:
-    """Append one whole JSON line (a failed write is truncated away, never left torn)."""
-    data = memoryview((json.dumps(record, ensure_ascii=False, default=str) + "\n").encode())
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        size = os.fstat(fd).st_size
-        try:
-            while data:
-                data = data[os.write(fd, data) :]
-        except OSError:
-            # Never leave a torn line that later appends would follow (loading stops at it).
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, size)
-            raise
-    finally:
-        os.close(fd)
+class MetaDamaged(SessionError):
+    """``meta.json`` is missing, empty or not a session record."""
 
+    kind = "session_damaged"
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    records: list[dict[str, Any]] = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            break  # a torn last line from a crash: everything before it is intact
-    return records
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"{path} is damaged ({reason})",
+            hint="delete the session with `kwaak sessions delete ID`, or restore the file from a backup",
+        )
+        self.path = path
 
 
 class SessionStore:
-    """The on-disk record of one session."""
+    """The on-disk record of one session; only the process holding its lock writes it."""
 
     def __init__(self, root: Path, session_id: str) -> None:
         self.dir = root / session_id
@@ -141,7 +138,10 @@ class SessionStore:
         self._exists = False
         self._persisted: dict[str, list[Message]] = {}
         """Per history stream, the messages on disk (compared by identity to find rewinds)."""
-        """The history messages on disk (compared by identity to find rewinds)."""
+        self._saved_meta: dict[str, Any] | None = None
+        self.lock: SessionLock | None = None
+        self.problems: list[str] = []
+        """Repairs and damage found while loading (each names the file), for the user to see."""
 
     @property
     def exists(self) -> bool:
@@ -150,16 +150,48 @@ class SessionStore:
             self._exists = (self.dir / "meta.json").exists()
         return self._exists
 
+    @property
+    def owned(self) -> bool:
+        """Whether this process holds the session's lock."""
+        return self.lock is not None and self.lock.fd >= 0
+
+    def claim(self) -> None:
+        """Become the session's only writer (idempotent).
+
+        Raises:
+            SessionInUse: another live process owns it.
+        """
+        if not self.owned:
+            with self._storage_errors():
+                self.lock = SessionLock.claim(self.dir, session_id=self.session_id)
+
+    def release(self) -> None:
+        """Let other processes open the session."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    def owner_pid(self) -> int | None:
+        """The live process owning the session (this one included), ``None`` when nobody does."""
+        return os.getpid() if self.owned else owner_pid(self.dir)
+
     def save_meta(self, meta: SessionMeta) -> None:
-        """Replace ``meta.json`` atomically.
+        """Replace ``meta.json`` atomically (``updated_at`` moves only when something changed).
 
         Raises:
             SessionError: the store cannot be written (disk full, read-only, permissions).
+            SessionInUse: another process owns the session.
         """
-        meta.updated_at = time.time()
+        record = asdict(meta)
+        unchanged = {**record, "updated_at": None} == {**(self._saved_meta or {}), "updated_at": None}
+        if unchanged:
+            return
+        meta.updated_at = record["updated_at"] = time.time()
+        self.claim()
         with self._storage_errors():
-            self.dir.mkdir(parents=True, exist_ok=True)
-            _atomic_write(self.dir / "meta.json", json.dumps(asdict(meta), indent=2, default=str))
+            _atomic_write(self.dir / "meta.json", json.dumps(record, indent=2, default=str))
+        self._saved_meta = record
+        self._exists = True
 
     @contextlib.contextmanager
     def _storage_errors(self) -> Iterator[None]:
@@ -171,10 +203,38 @@ class SessionStore:
             raise SessionError(msg, hint=hint) from exc
 
     def load_meta(self) -> SessionMeta:
-        """Read ``meta.json``."""
-        data = json.loads((self.dir / "meta.json").read_text(encoding="utf-8"))
+        """Read ``meta.json``.
+
+        Raises:
+            MetaDamaged: the file is missing, empty, not JSON or not a session record.
+        """
+        path = self.dir / "meta.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise MetaDamaged(path, "missing") from exc
+        except (OSError, ValueError) as exc:
+            raise MetaDamaged(path, "empty" if not path.stat().st_size else "not JSON") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            raise MetaDamaged(path, "not a session record")
         known = SessionMeta.__dataclass_fields__
-        return SessionMeta(**{k: v for k, v in data.items() if k in known})
+        try:
+            meta = SessionMeta(**{k: v for k, v in data.items() if k in known})
+        except TypeError as exc:
+            raise MetaDamaged(path, "not a session record") from exc
+        self._saved_meta = asdict(meta)
+        return meta
+
+    def _check(self, name: str) -> list[dict[str, Any]]:
+        """The records of a log; an owner repairs a damaged file, others only read around it."""
+        path = self.dir / name
+        with self._storage_errors():
+            records, report = jsonl.check(path, repair=self.owned)
+        if report is not None:
+            log.warning("%s", report)
+            if report not in self.problems:
+                self.problems.append(report)
+        return records
 
     def sync_history(self, history: list[Message], *, stream: str = "history") -> None:
         """Append what is new in ``history`` (or record a rewind first) to ``<stream>.jsonl``.
@@ -186,6 +246,7 @@ class SessionStore:
 
         Raises:
             SessionError: the store cannot be written (disk full, read-only, permissions).
+            SessionInUse: another process owns the session.
         """
         path = self.dir / f"{stream}.jsonl"
         persisted = self._persisted.setdefault(stream, [])
@@ -194,23 +255,31 @@ class SessionStore:
             if on_disk is not current:
                 break
             common += 1
+        if common == len(persisted) == len(history):
+            return
+        self.claim()
         with self._storage_errors():
-            self.dir.mkdir(parents=True, exist_ok=True)
             if common < len(persisted):
-                _append(path, {"truncate": common})
+                jsonl.append(path, {"truncate": common})
                 del persisted[common:]
             for message in history[common:]:
-                _append(path, {"m": message_to_dict(message)})
+                jsonl.append(path, {"m": message_to_dict(message)})
                 persisted.append(message)
 
     def load_history(self, *, stream: str = "history") -> list[Message]:
-        """Replay ``<stream>.jsonl`` (empty when it does not exist)."""
+        """Replay ``<stream>.jsonl`` (empty when it does not exist); records that fail to load are reported."""
         history: list[Message] = []
-        for record in _read_jsonl(self.dir / f"{stream}.jsonl"):
-            if "truncate" in record:
-                del history[int(record["truncate"]) :]
-            elif "m" in record:
-                history.append(message_from_dict(record["m"]))
+        bad = 0
+        for record in self._check(f"{stream}.jsonl"):
+            try:
+                if "truncate" in record:
+                    del history[int(record["truncate"]) :]
+                elif "m" in record:
+                    history.append(message_from_dict(record["m"]))
+            except (KeyError, TypeError, ValueError):
+                bad += 1
+        if bad:
+            self.problems.append(f"{self.dir / f'{stream}.jsonl'}: {bad} record(s) of an unknown form skipped")
         self._persisted[stream] = list(history)
         return history
 
@@ -218,31 +287,38 @@ class SessionStore:
         """Record one event (deltas are skipped: the full message follows)."""
         if isinstance(event.msg, p.AssistantDelta):
             return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        _append(self.dir / "events.jsonl", event.to_json())
+        self.claim()
+        with self._storage_errors():
+            jsonl.append(self.dir / "events.jsonl", event.to_json())
+
+    def heal_tails(self) -> None:
+        """Repair logs whose last line is torn, so the next append starts a line of its own (owner only)."""
+        for name in ("history.jsonl", "planner.jsonl", "events.jsonl"):
+            try:
+                with open(self.dir / name, "rb") as fh:
+                    if fh.seek(0, os.SEEK_END) == 0:
+                        continue
+                    fh.seek(-1, os.SEEK_END)
+                    torn = fh.read(1) != b"\n"
+            except OSError:
+                continue
+            if torn:
+                self._check(name)
 
     def load_events(self) -> list[dict[str, Any]]:
         """Read the recorded events."""
-        return _read_jsonl(self.dir / "events.jsonl")
+        return self._check("events.jsonl")
 
     def delete(self) -> None:
-        """Remove everything stored for this session."""
+        """Remove everything stored for this session, then give up its lock.
+
+        Raises:
+            SessionInUse: another process owns the session.
+        """
+        self.claim()
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(self.dir)
-
-
-def sessions_root(cache_dir: Path) -> Path:
-    """Where sessions are stored for a project."""
-    return cache_dir / "sessions"
-
-
-def list_stores(cache_dir: Path) -> list[SessionStore]:
-    """Every stored session, oldest first."""
-    root = sessions_root(cache_dir)
-    if not root.is_dir():
-        return []
-    stores = [SessionStore(root, d.name) for d in root.iterdir() if (d / "meta.json").is_file()]
-    return sorted(stores, key=lambda s: s.load_meta().created_at)
+        self.release()
 
 
 def session_meta(session: Session) -> SessionMeta:
@@ -256,6 +332,8 @@ def session_meta(session: Session) -> SessionMeta:
         start_ref=ws.start_ref if ws else None,
         executor=executor.kind if executor is not None else None,
         status=session.status,
+        origin=session.origin,
+        tab=session.tab,
         goal=session.state.goal,
         completions_since_summary=session.state.completions_since_summary,
         usage=asdict(session.meter.usage),

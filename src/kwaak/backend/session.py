@@ -79,6 +79,10 @@ class Session:
     """The branch's commit before each turn (for undo), oldest first."""
     landed: str | None = None
     """``<base>@<commit>`` once the branch was landed."""
+    origin: str = ""
+    """The front end that created the session (``tui``, ``run-agent``, ``batch``)."""
+    tab: bool = False
+    """Shown as a chat tab in the TUI (reopened as one after a restart)."""
     approvals: Approvals = field(init=False)
     """The command policy guard and the commands waiting for the user's answer."""
     _resources: AsyncExitStack = field(default_factory=AsyncExitStack)

@@ -81,7 +81,9 @@ def _run(config: Config, repo_root: Path, tasks: list[BatchTask], output: Output
     async def find(backend: Backend, results: list[p.AgentFinished]) -> None:
         overlaps.extend(await _overlaps(repo_root, results))
 
-    runner = HeadlessRunner(config, repo_root, index=not skip_indexing, listeners=[router], on_finished=router.finished)
+    runner = HeadlessRunner(
+        config, repo_root, index=not skip_indexing, listeners=[router], on_finished=router.finished, origin="batch"
+    )
     started = time.monotonic()
     if output == "text":
         print(f"Running {len(tasks)} tasks, {config.limits.max_parallel_agents} at a time", file=sys.stderr)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, get_args
 
 from kwaak import protocol as p
-from kwaak.errors import UsageError
+from kwaak.errors import SessionError, UsageError
 from kwaak.headless.printer import EventPrinter, OutputFormat
 
 if TYPE_CHECKING:
@@ -64,8 +64,10 @@ async def _run(app: App, store: SessionStore, op: p.Op, printer: EventPrinter) -
 
     config = app.config.model_copy(update={"endless_mode": True})
     async with Backend(config, app.repo_root, buffer_events=False) as backend:
+        opened = await backend.run_op(store.session_id, p.OpenSession(replay=False))  # this process owns it now
+        if not opened.ok:
+            raise SessionError(opened.error or "could not open the session", hint=opened.hint)
         backend.add_listener(_ReviewPrinter(printer))
-        backend.restore_sessions()
         completed = await backend.run_op(store.session_id, op)
     return command_exit_code(completed)
 

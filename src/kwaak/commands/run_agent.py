@@ -59,7 +59,11 @@ def run(
 
     printer = EventPrinter(output=output)
     runner = HeadlessRunner(
-        headless_config(app.config), app.repo_root, index=not app.skip_indexing, listeners=[printer]
+        headless_config(app.config),
+        app.repo_root,
+        index=not app.skip_indexing,
+        listeners=[printer],
+        origin="run-agent",
     )
     budget = agent_budget(max_steps=max_steps, max_cost=max_cost, timeout=timeout)
     if n is not None or models or executors:

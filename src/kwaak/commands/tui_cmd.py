@@ -40,12 +40,14 @@ def build_app(app: App) -> KwaakApp:
         return Backend(config, repo_root, interactive=True)
 
     async def connect() -> Connection:
+        from kwaak.backend.runtime import usage_info
         from kwaak.ui.bridge import Connection
 
         # Importing the engine and SDKs takes most of a second: keep it off the UI thread.
         backend = await asyncio.to_thread(build)
-        restored = await backend.start()  # saved sessions come back; leftovers of crashed runs go
-        return Connection(backend, [restored_chat(session) for session in restored])
+        restored = await backend.start()  # open chat tabs come back; leftovers of crashed runs go
+        team = usage_info(backend.runtime.team)
+        return Connection(backend, [restored_chat(session) for session in restored], team=team)
 
     return KwaakApp(connect, skip_indexing=app.skip_indexing, hide_header=config.ui.hide_header)
 
@@ -69,12 +71,20 @@ def run(app: App) -> int:
 
 
 async def run_app(tui: KwaakApp) -> int:
-    """Run ``tui`` and make sure its backend is closed afterwards; returns the exit code."""
+    """Run ``tui`` and make sure its backend is closed afterwards; returns the exit code.
+
+    Afterwards, on the normal screen, a short summary lists the sessions and how to resume them.
+    """
+    from kwaak.ui.session_control import exit_summary
+
     try:
         await tui.run_async()
     finally:
         # A normal quit already closed it; after a crash or a signal this still cleans up.
         await tui.bridge.aclose()
+    summary = exit_summary(tui.chats) if tui.deck is not None else ""
+    if summary:
+        print(summary)
     return tui.return_code or 0
 
 

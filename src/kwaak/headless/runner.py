@@ -54,10 +54,13 @@ class HeadlessRunner:
     models: Models | None = None
     persist: bool = True
     restore: bool = False
-    """Restore saved sessions first (``sessions resume``)."""
+    """Open each job's saved session first (``sessions resume``): the ``OpenSession`` op makes this
+    process its only owner, and fails when another live kwaak process owns it."""
     index: bool = True
     """Update the code index first (through the ``IndexRepository`` op); failures only warn."""
     interactive: bool = False
+    origin: str | None = None
+    """Recorded with each new session (``run-agent``, ``batch``; ``kwaak sessions`` shows it)."""
     listeners: Sequence[Listener] = ()
     on_finished: Callable[[p.AgentFinished], None] | None = None
     """Called as each agent ends (batch prints ``task_finished`` lines as they come)."""
@@ -95,6 +98,7 @@ class HeadlessRunner:
             buffer_events=False,
             persist=self.persist,
             interactive=self.interactive,
+            origin=self.origin,
         )
         backend.add_listener(self._watch)
         for listener in self.listeners:
@@ -103,7 +107,7 @@ class HeadlessRunner:
         try:
             with _signals_cancel_current_task(self):
                 try:
-                    await backend.start(restore=self.restore)
+                    await backend.start(restore=False)
                     if self.index:
                         await self._index(backend)
                     await asyncio.gather(*(self._run_one(backend, job) for job in jobs))
@@ -142,7 +146,9 @@ class HeadlessRunner:
 
     async def _run_one(self, backend: Backend, job: AgentJob) -> None:
         started = time.monotonic()
-        completed = await backend.run_op(job.session_id, job.op)
+        completed = await backend.run_op(job.session_id, p.OpenSession(replay=False)) if self.restore else None
+        if completed is None or completed.ok:
+            completed = await backend.run_op(job.session_id, job.op)
         if completed.ok and job.pull_request:
             pr = await backend.run_op(job.session_id, p.CreatePullRequest())
             if not pr.ok:

@@ -28,6 +28,7 @@ from kwaak.ui.composer import ChatInput, CommandMenu, Composer
 from kwaak.ui.deck import ChatDeck
 from kwaak.ui.logs import LogsView, UILogHandler
 from kwaak.ui.review import ReviewScreen
+from kwaak.ui.session_control import SessionControl
 from kwaak.ui.splash import SplashScreen
 from kwaak.ui.state import ChatState, counts_as_unread, format_usage
 
@@ -100,6 +101,8 @@ class KwaakApp(App[int]):
         """How many event batches were rendered (tests and benchmarks)."""
         self.events_applied = 0
         self._quitting = False
+        self.stored = SessionControl(self)
+        """Reopened tabs, the ``/sessions`` picker."""
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -158,8 +161,7 @@ class KwaakApp(App[int]):
         if self.bridge.closed:  # the user quit while it was starting
             await connection.backend.aclose()
             return
-        for index, restored in enumerate(connection.restored):
-            self._deck.restore(index, restored)
+        self.stored.restore_at_start(connection)
         self._refresh_chrome()
         self.bridge.attach(connection.backend)
 
@@ -222,7 +224,8 @@ class KwaakApp(App[int]):
             self._apply_system(msg)
             return
         chat = self._deck.find(event.session_id)
-        if chat is None:  # a deleted chat's late events
+        if chat is None:  # a session opened from /sessions, or a deleted chat's late events
+            self.stored.on_event_without_chat(event)
             return
         chat.observe(msg)
         self._deck.show(chat.session_id, msg)
@@ -248,6 +251,8 @@ class KwaakApp(App[int]):
                     )
             case p.SystemMessage(text=text, level=level, hint=hint):
                 self.current_log.add_system(text, level=level, hint=hint)
+            case p.SessionsListed():
+                self.stored.listed(msg)
             case _:
                 pass
 
@@ -335,9 +340,7 @@ class KwaakApp(App[int]):
                     self.current_log.add_system("Nice, you managed to delete the last chat!")
                 self._refresh_chrome()
             case "sessions":
-                chat_log.add_system(
-                    "Saved sessions are not available in this version yet.", hint="open a new chat with ^n"
-                )
+                self.stored.open_picker()
 
     def _copy_last(self) -> None:
         text = self.current_chat.last_text

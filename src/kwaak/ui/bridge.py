@@ -58,6 +58,8 @@ class Connection:
 
     backend: BackendLike
     restored: Sequence[RestoredChat] = ()
+    team: p.UsageInfo | None = None
+    """The team's usage so far (every stored session of the repository), for the status bar."""
 
 
 Connect = Callable[[], "BackendLike | Connection | Awaitable[BackendLike | Connection]"]

@@ -12,6 +12,8 @@ from kwaak.ui.bridge import RestoredChat
 from kwaak.ui.chat_log import ChatLog
 from kwaak.ui.state import ChatState
 
+RESTORED_NOTE = "Restored from the last run; send a message to continue."
+
 
 class ChatDeck:
     """Chats in tab order, each with a :class:`ChatLog` mounted in a ``ContentSwitcher``."""
@@ -66,6 +68,7 @@ class ChatDeck:
         chat_log = ChatLog(chat.session_id, max_entries=self.max_entries, id=f"chat-{self._log_ids}")
         self.chats.insert(position, chat)
         self._logs[chat.session_id] = chat_log
+        chat_log.display = False  # only the selected chat's transcript is shown (``select``)
         self.switcher.mount(chat_log)
         return chat_log
 
@@ -76,8 +79,11 @@ class ChatDeck:
         self.select(len(self.chats) - 1)
         return chat
 
-    def restore(self, position: int, restored: RestoredChat) -> ChatState:
-        """Show a saved session again at ``position``, replaying its recorded events."""
+    def restore(self, position: int, restored: RestoredChat, *, note: str = RESTORED_NOTE) -> ChatState:
+        """Add a saved session's chat at ``position`` (not shown until selected), replaying its events.
+
+        The replay draws the transcript as it was, ``» command`` echoes included.
+        """
         name = restored.title or f"Chat #{position + 1}"
         chat = ChatState(session_id=restored.session_id, name=name, status=restored.status, branch=restored.branch)
         chat_log = self._mount(chat, position)
@@ -85,10 +91,24 @@ class ChatDeck:
             self.current += 1
         for event in restored.events:
             chat.observe(event.msg)
-            chat_log.show(event.msg)
-        chat.status, chat.pending, chat.activity = restored.status, 0, None
-        chat_log.add_system("Restored from the last run; send a message to continue.")
+            if isinstance(event.msg, p.CommandStarted):
+                chat_log.add_command(event.msg.label)
+            else:
+                chat_log.show(event.msg)
+        chat.status, chat.pending, chat.activity, chat.unread = restored.status, 0, None, 0
+        chat.has_messages = True
+        chat_log.add_system(note)
         return chat
+
+    def drop_blank(self) -> None:
+        """Remove chats nobody has used yet (the start-up chat, once saved chats were restored)."""
+        for chat in [c for c in self.chats if not c.has_messages and not c.pending and len(self.chats) > 1]:
+            index = self.chats.index(chat)
+            self.chats.pop(index)
+            self._deferred.pop(chat.session_id, None)
+            self._logs.pop(chat.session_id).remove()
+            if index < self.current or self.current >= len(self.chats):
+                self.current = max(0, self.current - 1)
 
     def select(self, index: int) -> ChatState:
         """Show chat ``index`` (wrapping) and mark it read."""
