@@ -31,6 +31,17 @@ they are deliberately not ``KwaakError`` subclasses.
 
 from __future__ import annotations
 
+MAX_ERROR_CHARS = 4000
+"""Error messages and hints are cut to this many characters (a hostile value must not flood stderr)."""
+
+
+def bounded(text: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """``text`` with its middle replaced by a marker when it is longer than ``limit``."""
+    if len(text) <= limit:
+        return text
+    head, tail = text[: limit * 3 // 4], text[-(limit // 4) :]
+    return f"{head} … ({len(text) - len(head) - len(tail):,} characters omitted) … {tail}"
+
 
 class KwaakError(Exception):
     """Base class of all user-facing kwaak errors."""
@@ -39,6 +50,7 @@ class KwaakError(Exception):
     exit_code: int = 1
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message, hint = bounded(message), bounded(hint) if hint is not None else None
         super().__init__(message)
         self.message = message
         self.hint = hint

@@ -191,3 +191,42 @@ def test_other_verbs_report_config_errors_the_same_way(shared_repo: Path, verb: 
     bad.write_text(table("[limits]\nmax_parallel_agents = 0"))
     line = assert_one_error(run_kwaak("-c", bad.name, *verb, cwd=shared_repo), "limits.max_parallel_agents")
     assert str(bad) in line
+
+
+@pytest.mark.parametrize(
+    ("where", "needle"),
+    [
+        ("project_name", "project_name: the value is 10,000,000 characters long"),
+        ("commands", "commands.test: the value is 10,000,000 characters long"),
+        ("constraints", "agent_custom_constraints.0: the value is 10,000,000 characters long"),
+    ],
+)
+def test_oversized_strings_give_one_short_error(shared_repo: Path, where: str, needle: str) -> None:
+    huge = "a" * 10_000_000
+    text = {
+        "project_name": GOOD.replace('project_name = "cliproject"', f'project_name = "{huge}"'),
+        "commands": GOOD.replace('test = "python -m pytest -q"', f'test = "{huge}"'),
+        "constraints": top(f'agent_custom_constraints = ["{huge}"]'),
+    }[where]
+    bad = shared_repo / f"huge-{where}.toml"
+    bad.write_text(text, encoding="utf-8")
+    proc = run_kwaak("-c", bad.name, "print-config", cwd=shared_repo)
+    line = assert_one_error(proc, needle)
+    assert str(bad) in line
+    assert len(proc.stderr) < 1000
+
+
+def test_long_project_name_is_refused_with_a_bounded_message(shared_repo: Path) -> None:
+    bad = shared_repo / "long-name.toml"
+    bad.write_text(GOOD.replace('project_name = "cliproject"', f'project_name = "{"p" * 5000}"'), encoding="utf-8")
+    proc = run_kwaak("-c", bad.name, "print-config", cwd=shared_repo)
+    assert_one_error(proc, "project_name", "at most 100 characters")
+    assert len(proc.stderr) < 1000
+
+
+def test_error_messages_are_bounded() -> None:
+    from kwaak.errors import MAX_ERROR_CHARS, KwaakError
+
+    error = KwaakError("x" * 1_000_000, hint="y" * 1_000_000)
+    assert len(error.message) < MAX_ERROR_CHARS + 100 and "characters omitted" in error.message
+    assert error.hint is not None and len(error.hint) < MAX_ERROR_CHARS + 100

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,6 +214,7 @@ def validate_config(
         ConfigError: the first problem found, as one line with the key path.
     """
     data = dict(data)
+    check_sizes(data, layers.source_of if layers else None)
     _fill_defaults(data, root)
     _seed_root_keys(data, layers)
     context = {
@@ -227,6 +228,30 @@ def validate_config(
         raise translate_validation_error(exc, layers.source_of if layers else None) from None
     check_capabilities(config, layers.source_of if layers else None)
     return config
+
+
+Loc = tuple[str | int, ...]
+SourceOf = Callable[[Loc], str]
+MAX_CONFIG_STRING = 64 * 1024
+"""Longest string value kwaak accepts in its configuration (prompts and constraints included)."""
+
+
+def check_sizes(data: Mapping[str, Any] | Sequence[Any], source_of: SourceOf | None = None, *, _at: Loc = ()) -> None:
+    """Refuse absurdly long string values before they reach paths, prompts or error messages.
+
+    Raises:
+        ConfigError: naming the key path, the value's length and the limit (never the value).
+    """
+    items: Iterable[tuple[str | int, Any]] = data.items() if isinstance(data, Mapping) else enumerate(data)
+    for key, value in items:
+        where = (*_at, key)
+        if isinstance(value, str) and len(value) > MAX_CONFIG_STRING:
+            path = ".".join(str(k) for k in where)
+            origin = f"{source_of(where)}: " if source_of is not None else ""
+            msg = f"{origin}{path}: the value is {len(value):,} characters long (at most {MAX_CONFIG_STRING:,})"
+            raise ConfigError(msg, hint=f"shorten `{path}`")
+        if isinstance(value, Mapping | list | tuple):
+            check_sizes(value, source_of, _at=where)
 
 
 def _fill_defaults(data: dict[str, Any], root: Path) -> None:

@@ -322,7 +322,7 @@ _REMOTE_PROVIDERS = frozenset({"OpenAI", "AzureOpenAI", "OpenRouter", "Anthropic
 class Config(_Model):
     """The whole, validated configuration."""
 
-    project_name: str
+    project_name: str = Field(max_length=100)
     """Defaults to the origin's repository name, else the directory name. Names caches, logs and images."""
     languages: tuple[Language, ...] = Field(alias="language", min_length=1)
     """``language = "rust"`` or ``languages = ["rust", "python"]`` (case-insensitive; ``cpp`` is C++)."""
