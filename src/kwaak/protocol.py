@@ -50,6 +50,8 @@ class Chat:
     budget: AgentBudget | None = None
     executor: ExecutorKind | None = None
     model: str | None = None
+    start_from: Literal["head", "main", "origin"] | None = None
+    """Where a new agent's branch starts (``[workspace] start_from``); ignored once the agent started."""
     kind: Literal["chat"] = "chat"
 
 

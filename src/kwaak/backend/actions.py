@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from kwaak.backend.session import Session
 
 
+async def _chat(backend: Backend, sid: p.SessionId, op: p.Chat) -> None:
+    session = backend.session(sid)
+    if op.start_from is not None and session.workspace is None:
+        session.start_from = op.start_from  # only a new agent's branch can start elsewhere
+    await session.chat(op.message)
+
+
 async def dispatch(backend: Backend, sid: p.SessionId, op: p.Op) -> None:
     """Run ``op`` for session ``sid``; errors propagate to the caller (which reports them)."""
     match op:

@@ -27,7 +27,9 @@ from kwaak.backend.planact import delegate_tool, new_planner, planner_registry
 from kwaak.backend.resume import commit_work_in_progress
 from kwaak.backend.runtime import Runtime, usage_info
 from kwaak.backend.tooling import build_tools
-from kwaak.config.model import Budget, ToolExecutor
+from kwaak.backend.workspace_env import WorkspaceExecutor
+from kwaak.backend.workspace_setup import WorkspacePreparer
+from kwaak.config.model import Budget, StartFrom, ToolExecutor
 from kwaak.errors import BudgetExceeded, KwaakError, SessionError
 from kwaak.executors.base import Executor
 from kwaak.git.workspace import (
@@ -36,6 +38,7 @@ from kwaak.git.workspace import (
     create_workspace,
     remove_workspace,
     rename_branch,
+    resolve_start_ref,
     restore_workspace,
 )
 from kwaak.llm.base import Model
@@ -58,7 +61,7 @@ class Session:
     state: AgentState = field(default_factory=AgentState)
     meter: Meter = field(default_factory=Meter)
     workspace: AgentWorkspace | None = None
-    executor: Executor | None = None
+    executor: WorkspaceExecutor | None = None
     registry: ToolRegistry | None = None
     ctx: ToolContext | None = None
     turn: asyncio.Task[TurnOutcome] | None = None
@@ -70,6 +73,8 @@ class Session:
     """This agent's executor; ``None`` uses ``tool_executor`` from the config."""
     query_model_override: Model | None = None
     """This agent's query model (``Chat(model=...)``); ``None`` uses the shared one."""
+    start_from: StartFrom | None = None
+    """Where this agent's branch starts; ``None`` uses ``[workspace] start_from``."""
     pull_request_url: str | None = None
     planner: AgentState | None = None
     """The PlanAct planner's conversation (``agent = "PlanAct"``)."""
@@ -175,7 +180,7 @@ class Session:
         title, branch, workspace, rag = await asyncio.gather(
             self._ask(render("title", query=first_message)),
             self._ask(render("branch", query=first_message)),
-            create_workspace(rt.repo_root, worktrees_dir=rt.worktrees_dir, branch=provisional, session_id=self.id),
+            self._create_workspace(provisional),
             self._rag_context(first_message),
         )
         self.workspace = workspace
@@ -184,17 +189,47 @@ class Session:
         self.workspace = await rename_branch(workspace, branch_name(branch or "agent", self.id))
         self.emit(p.BranchRenamed(branch=self.workspace.branch))
         self.executor = await self._start_executor(self.workspace)
+        setup_note = await self._prepare_workspace(fresh=True)
         self.registry = await build_tools(
             rt.config, resources=self._resources, warn=self._warn, cwd=self.workspace.path
         )
         self.ctx = self._tool_context(self.workspace, self.executor)
         await self._prime_history(rag)
+        if setup_note:
+            self.state.history.append(UserMessage(content=setup_note))
         self._setup_planner()
+
+    async def _create_workspace(self, branch: str) -> AgentWorkspace:
+        rt = self.runtime
+        config = rt.config
+        start_from = self.start_from or config.start_from
+        start_ref = await resolve_start_ref(
+            rt.repo_root, start_from, main_branch=config.main_branch, remote=config.git.remote
+        )
+        return await create_workspace(
+            rt.repo_root, worktrees_dir=rt.worktrees_dir, branch=branch, session_id=self.id, start_ref=start_ref
+        )
+
+    async def _prepare_workspace(self, *, fresh: bool) -> str | None:
+        """``[workspace]`` copy, setup, Python environment and the health check (see ``workspace_setup``)."""
+        assert self.executor is not None and self.workspace is not None
+        preparer = WorkspacePreparer(
+            config=self.runtime.config,
+            repo_root=self.runtime.repo_root,
+            worktree=self.workspace.path,
+            executor=self.executor,
+            emit=self.emit,
+        )
+        return await preparer.prepare(fresh=fresh)
 
     async def _resume(self) -> None:
         assert self.workspace is not None
+        fresh = not (self.workspace.path / ".git").exists()
         self.workspace = await restore_workspace(self.workspace, session_id=self.id)
         self.executor = await self._start_executor(self.workspace)
+        setup_note = await self._prepare_workspace(fresh=fresh)
+        if setup_note:
+            self.state.history.append(UserMessage(content=setup_note))
         self.registry = await build_tools(
             self.runtime.config, resources=self._resources, warn=self._warn, cwd=self.workspace.path
         )
@@ -251,7 +286,7 @@ class Session:
             self._warn(f"Could not build the initial context from the index: {exc.message}")
             return None
 
-    async def _start_executor(self, workspace: AgentWorkspace) -> Executor:
+    async def _start_executor(self, workspace: AgentWorkspace) -> WorkspaceExecutor:
         from kwaak.executors.factory import start_executor
 
         config = self.runtime.config
@@ -265,7 +300,7 @@ class Session:
             on_warning=self._warn,
         )
         self._resources.push_async_callback(executor.aclose)
-        return executor
+        return WorkspaceExecutor(executor)
 
     def _warn(self, text: str) -> None:
         self.emit(p.SystemMessage(text=text, level="warning"))

@@ -149,6 +149,8 @@ class GitConfig(_Model):
     """Let the indexing model write conventional commit messages (else a fixed message)."""
     remote: str = "origin"
     """The remote agents push to."""
+    clone_repository_on_start: bool = False
+    """kwaak 0.19's switch; ``true`` means ``[workspace] start_from = "origin"`` (a fresh ``origin/<main>``)."""
 
 
 class UIConfig(_Model):
@@ -281,11 +283,59 @@ class PolicyConfig(_Model):
     """What a ``prompt`` decision becomes without a UI to ask."""
 
 
+StartFrom = Literal["head", "main", "origin"]
+PythonEnv = Literal["auto", "venv", "pythonpath", "off"]
+
+
+def normalize_start_from(value: object) -> object:
+    """``HEAD``/``head``, ``main``, ``origin`` or ``origin/<branch>`` (any remote-tracking form) → a StartFrom."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().lower()
+    if text.startswith("origin/"):
+        return "origin"
+    return text
+
+
 class WorkspaceConfig(_Model):
-    """Per-agent git worktrees (ours)."""
+    """Per-agent git worktrees and the environment agents' commands run in (ours)."""
 
     keep_worktrees: bool = False
     """Keep an agent's worktree and branch on disk after its chat is deleted."""
+    start_from: StartFrom | None = None
+    """Where agents' branches start: ``head`` (your checkout's HEAD), ``main`` (the local ``git.main_branch``)
+    or ``origin`` (``<git.remote>/<main_branch>``, fetched first). Default ``head``, or ``origin`` with
+    kwaak 0.19's ``git.clone_repository_on_start = true``."""
+    setup: tuple[str, ...] = ()
+    """Shell commands run once in each new worktree, inside the agent's executor, before the agent starts
+    (e.g. ``["uv sync"]`` or ``["npm ci"]``); output is shown in the chat, a failure is shown and told to the agent."""
+    setup_timeout_sec: float = Field(default=900, gt=0)
+    """Timeout of each ``setup`` command."""
+    copy_files: tuple[str, ...] = Field(default=(), alias="copy")
+    """Globs of untracked, git-ignored files copied from your checkout into each new worktree (e.g. ``[".env"]``).
+    Only regular files inside the checkout are copied; symbolic links leaving it are refused."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Extra environment variables for the agents' commands (and ``setup``)."""
+    python: PythonEnv = "auto"
+    """Python imports from the worktree: ``auto`` uses a ``.venv`` that ``setup`` made in the worktree, else puts the
+    worktree's packages first on ``PYTHONPATH`` when they would be imported from elsewhere (an editable install of
+    your checkout); ``venv`` makes ``<worktree>/.venv`` and installs the project (``uv`` when available, else
+    ``python3 -m venv`` + pip) before ``setup``; ``pythonpath`` always puts the worktree first; ``off`` does nothing."""
+
+    @field_validator("start_from", mode="before")
+    @classmethod
+    def _start_from(cls, value: Any) -> Any:
+        return normalize_start_from(value)
+
+    @field_validator("copy_files")
+    @classmethod
+    def _relative_globs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            parts = Path(pattern).parts
+            if not pattern.strip() or Path(pattern).is_absolute() or ".." in parts or ".git" in parts:
+                msg = f"copy pattern {pattern!r} must be relative to the repository, without `..` or `.git`"
+                raise ValueError(msg)
+        return value
 
 
 class IndexConfig(_Model):
@@ -446,6 +496,13 @@ class Config(_Model):
     def language(self) -> str:
         """The primary language (kwaak's ``language``)."""
         return self.languages[0]
+
+    @property
+    def start_from(self) -> StartFrom:
+        """``workspace.start_from``, else ``origin`` with ``git.clone_repository_on_start``, else ``head``."""
+        if self.workspace.start_from is not None:
+            return self.workspace.start_from
+        return "origin" if self.git.clone_repository_on_start else "head"
 
     @property
     def main_branch(self) -> str:

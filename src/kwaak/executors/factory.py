@@ -8,6 +8,7 @@ to build is the user's to fix, so :class:`~kwaak.errors.ImageBuildFailed` is rai
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from kwaak.executors.docker import DockerExecutor
 from kwaak.executors.docker_cli import LogFn
 from kwaak.executors.envfilter import agent_environment
 from kwaak.executors.fileworker import FileLimits
+from kwaak.executors.hostenv import without_own_virtualenv
 from kwaak.executors.local import LocalExecutor
 from kwaak.executors.sandbox import SandboxExecutor
 from kwaak.git.commit import agent_identity_env
@@ -84,7 +86,8 @@ async def _start(
     files, output = FileLimits.from_config(config.limits), config.limits.max_command_output_bytes
     # Variables holding a configured secret (e.g. `env:GH_PAT`), or embedding one, stay out of the
     # agent's commands, or an `env` run by the model would copy them into transcripts and events.
-    env = agent_environment(config)
+    # kwaak's own virtualenv is not the project's either: agents' `python3` must not be kwaak's.
+    env = agent_environment(config, without_own_virtualenv(os.environ, repo_root=repo_root))
     if kind == "sandbox":
         return await SandboxExecutor.create(
             workspace_path,

@@ -95,6 +95,38 @@ async def create_workspace(
     return AgentWorkspace(repo_root=repo_root, path=path, branch=branch, start_ref=sha)
 
 
+async def resolve_start_ref(repo_root: Path, start_from: str, *, main_branch: str, remote: str) -> str:
+    """The ref an agent's branch starts from (``[workspace] start_from``).
+
+    ``head`` is the checkout's HEAD, ``main`` the local ``main_branch``, ``origin`` a fresh
+    ``<remote>/<main_branch>``: the branch is fetched first, on the host, from the remote the user
+    configured in the repository (agents cannot reach the host's git config or choose the URL).
+
+    Raises:
+        GitError: the branch does not exist, or the fetch failed.
+    """
+    if start_from == "head":
+        return "HEAD"
+    if start_from == "main":
+        ref = f"refs/heads/{main_branch}"
+        if not (await run_git(repo_root, "rev-parse", "--verify", "--quiet", ref, check=False)).ok:
+            msg = f"cannot start an agent from the main branch: there is no local branch {main_branch!r}"
+            raise GitError(msg, hint='set `git.main_branch`, or `[workspace] start_from = "head"`')
+        return ref
+    if remote.startswith("-") or main_branch.startswith("-"):
+        msg = f"invalid remote {remote!r} or main branch {main_branch!r}"
+        raise GitError(msg, hint="check `git.remote` and `git.main_branch`")
+    tracking = f"refs/remotes/{remote}/{main_branch}"
+    refspec = f"+refs/heads/{main_branch}:{tracking}"
+    async with _repo_lock(repo_root):
+        result = await run_git(repo_root, "fetch", "--quiet", "--no-tags", remote, refspec, check=False, timeout=300)
+    if not result.ok:
+        detail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or [""]
+        msg = f"cannot start an agent from {remote}/{main_branch}: `git fetch {remote}` failed: {detail[0]}"
+        raise GitError(msg, hint='check the remote and network, or set `[workspace] start_from = "head"`')
+    return tracking
+
+
 async def run_git_retrying(repo: Path, *args: str, before_retry: _Hook | None = None) -> GitResult:
     """Run git, retrying with jittered backoff while another process holds one of git's lock files.
 

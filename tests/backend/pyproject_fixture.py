@@ -1,0 +1,84 @@
+"""A src/-layout Python project with a bug, editable-installed into a virtualenv outside it.
+
+This is the most common Python setup (``pip install -e .`` in a venv on PATH): without kwaak's
+worktree environment, an agent's tests import the user's checkout instead of its worktree.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import git
+
+PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "calc"
+version = "0.1"
+
+[tool.setuptools.packages.find]
+where = ["src"]
+"""
+BUGGY = "def add(a, b):\n    return a - b\n"
+TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+DOTENV = "SECRET_FLAG=from-dotenv\n"
+
+
+def make_project(repo: Path) -> None:
+    """Turn ``repo`` (a git repo) into the buggy ``calc`` project, committed; ``.env`` stays untracked."""
+    (repo / "src" / "calc").mkdir(parents=True)
+    (repo / "src" / "calc" / "__init__.py").write_text(BUGGY)
+    (repo / "tests").mkdir(exist_ok=True)
+    (repo / "tests" / "test_calc.py").write_text(TEST)
+    (repo / "pyproject.toml").write_text(PYPROJECT)
+    (repo / "setup.py").write_text("from setuptools import setup\n\nsetup()\n")
+    (repo / ".gitignore").write_text(".env\n.venv/\n*.egg-info/\n__pycache__/\n.pytest_cache/\n")
+    (repo / ".env").write_text(DOTENV)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "calc project")
+
+
+def base_python() -> str:
+    """An interpreter with pytest and setuptools that is not kwaak's virtualenv."""
+    return os.path.realpath(os.path.join(sys.base_prefix, "bin", "python3"))
+
+
+def editable_venv(repo: Path, venv: Path) -> Path:
+    """A venv (seeing the base interpreter's pytest) with ``repo`` installed in development mode.
+
+    ``setup.py develop`` writes ``easy-install.pth`` pointing at ``repo/src``: an editable install
+    that needs no network and no wheel package.
+    """
+    subprocess.run([base_python(), "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "setup.py", "-q", "develop"],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+    return venv
+
+
+def user_env(venv: Path) -> dict[str, str]:
+    """The user's shell: their venv activated, and kwaak's own venv on PATH too (like `uv run kwaak`)."""
+    kwaak_bin = str(Path(sys.prefix) / "bin")
+    path = os.pathsep.join([str(venv / "bin"), kwaak_bin, os.environ.get("PATH", "")])
+    return {**os.environ, "PATH": path, "VIRTUAL_ENV": str(venv)}
+
+
+def checkout_tests_pass(repo: Path, venv: Path) -> bool:
+    """Whether the user's own checkout passes its tests with the user's venv."""
+    proc = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.returncode == 0

@@ -1,0 +1,169 @@
+"""Agents test their own code: the real `kwaak run-agent` on an editable-installed src/ project.
+
+The user's venv (on PATH, activated) has the project installed in development mode, pointing at
+the user's checkout; kwaak's own venv is on PATH too. The scripted agent runs the tests (they
+fail), fixes the bug in its worktree, and runs them again: they pass there, while the user's
+checkout still fails. ``.env`` (git-ignored) is copied in; ``setup`` runs and shows its output.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.backend.pyproject_fixture import checkout_tests_pass, editable_venv, make_project, user_env
+from tests.conftest import git
+from tests.fakes.provider_server import FakeProviderServer, Reply
+from tests.scripted import json_lines, tool
+
+TEST_CMD = "python -m pytest -q -p no:cacheprovider tests"
+
+
+def _config(repo: Path, script: list[dict[str, Any]], indexing_url: str, workspace: str) -> Path:
+    script_path = repo.parent / "agent.script.json"
+    script_path.write_text(json.dumps(script))
+    config = repo.parent / "kwaak.toml"
+    config.write_text(
+        f"""
+project_name = "calc"
+language = "python"
+tool_executor = "local"
+cache_dir = "{repo.parent / "cache"}"
+log_dir = "{repo.parent / "logs"}"
+[commands]
+test = "{TEST_CMD}"
+[git]
+auto_push_remote = false
+main_branch = "main"
+[workspace]
+{workspace}
+[llm.indexing]
+provider = "OpenAI"
+api_key = "text:sk-test"
+base_url = "{indexing_url}/v1"
+prompt_model = "gpt-4o-mini"
+[llm.query]
+provider = "Scripted"
+script = "{script_path}"
+[llm.embedding]
+provider = "Scripted"
+"""
+    )
+    return config
+
+
+def run_agent(repo: Path, venv: Path, script: list[dict[str, Any]], workspace: str) -> list[dict[str, Any]]:
+    """`kwaak run-agent --output jsonl` in the user's shell; the indexing model answers empty text,
+    so test output reaches the agent (and the events) unsummarized."""
+    with FakeProviderServer() as indexing:
+        indexing.enqueue(*[Reply(text="") for _ in range(40)])
+        config = _config(repo, script, indexing.url, workspace)
+        proc = subprocess.run(
+            [sys.executable, "-m", "kwaak", "-c", str(config), "-s", "run-agent", "-i", "fix add", "--output", "jsonl"],
+            cwd=repo,
+            env=user_env(venv),
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json_lines(proc.stdout)
+
+
+def outputs(events: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["type"] == "tool_call_finished" and e["name"] == name]
+
+
+def system_lines(events: list[dict[str, Any]], level: str | None = None) -> list[str]:
+    return [e["text"] for e in events if e["type"] == "system_message" and (level is None or e["level"] == level)]
+
+
+@pytest.fixture
+def project(tmp_git_repo: Path, tmp_path: Path) -> tuple[Path, Path]:
+    make_project(tmp_git_repo)
+    venv = editable_venv(tmp_git_repo, tmp_path / "uservenv")
+    assert not checkout_tests_pass(tmp_git_repo, venv)  # the bug is real
+    return tmp_git_repo, venv
+
+
+def test_agent_fixes_bug_in_worktree_while_checkout_still_fails(project: tuple[Path, Path]) -> None:
+    repo, venv = project
+    script = [
+        tool("run_tests"),
+        tool("shell_command", cmd="sed -i 's/a - b/a + b/' src/calc/__init__.py"),
+        tool("run_tests"),
+        tool("shell_command", cmd='cat .env; echo "PATH=$PATH"; python3 -c "import calc; print(calc.__file__)"'),
+        tool("stop", text="fixed"),
+    ]
+    events = run_agent(repo, venv, script, 'copy = [".env"]\nsetup = ["echo setting-up-the-worktree"]')
+
+    first, second = (e["output"] for e in outputs(events, "run_tests"))
+    assert "1 failed" in first
+    assert "1 passed" in second, second
+    assert not checkout_tests_pass(repo, venv)  # the user's checkout is untouched and still fails
+    assert (repo / "src" / "calc" / "__init__.py").read_text().count("a - b") == 1
+
+    probe = outputs(events, "shell_command")[-1]["output"]
+    assert "SECRET_FLAG=from-dotenv" in probe  # `.env` was copied into the worktree
+    path_line = next(line for line in probe.splitlines() if line.startswith("PATH="))
+    assert str(venv / "bin") in path_line
+    assert str(Path(sys.prefix) / "bin") not in path_line.split(":")  # kwaak's own venv is gone
+    imported = probe.strip().splitlines()[-1]
+    assert "/worktrees/" in imported and str(repo) not in imported
+
+    setup = outputs(events, "workspace_setup")
+    assert [s["ok"] for s in setup] == [True]
+    assert "setting-up-the-worktree" in setup[0]["output"]
+    assert any("Copied into the worktree from your checkout: .env" in t for t in system_lines(events))
+    health = next(t for t in system_lines(events) if t.startswith("Workspace: "))
+    assert "python3 → " + str(venv / "bin" / "python3") in health
+    assert "imports calc from the worktree" in health and "PYTHONPATH puts the worktree first" in health
+    assert not system_lines(events, "warning")
+    # .env is ignored, so it never reaches the agent's branch
+    branch = next(e["branch"] for e in events if e["type"] == "branch_renamed")
+    assert ".env" not in git(repo, "ls-tree", "-r", "--name-only", branch).split()
+
+
+def test_failing_setup_is_shown_and_told_to_the_agent(project: tuple[Path, Path]) -> None:
+    repo, venv = project
+    script = [tool("shell_command", cmd="echo working"), tool("stop", text="done")]
+    setup = 'setup = ["echo before-the-failure; exit 3", "echo never-runs"]'
+    events = run_agent(repo, venv, script, setup)
+
+    (failed,) = outputs(events, "workspace_setup")
+    assert failed["ok"] is False
+    assert "before-the-failure" in failed["output"] and "[exit code 3]" in failed["output"]
+    assert "never-runs" not in json.dumps(events)
+    errors = [e for e in events if e["type"] == "system_message" and e["level"] == "error"]
+    assert len(errors) == 1 and "Workspace setup failed" in errors[0]["text"] and errors[0]["hint"]
+    # the agent was told: the note is in its persisted history, before it started working
+    (history,) = (repo.parent / "cache" / "sessions").glob("*/history.jsonl")
+    notes = [line for line in history.read_text().splitlines() if "setup command" in line]
+    assert notes and "exit code 3" in notes[0]
+
+
+def test_worktree_venv_made_by_setup_becomes_the_agents_python(project: tuple[Path, Path]) -> None:
+    repo, venv = project
+    python = str(venv / "bin" / "python")
+    script = [
+        tool("shell_command", cmd='echo "VENV=$VIRTUAL_ENV"; command -v python3; git status --porcelain'),
+        tool("stop", text="done"),
+    ]
+    make_venv = f"{python} -m venv --system-site-packages --without-pip .venv"
+    install = ".venv/bin/python setup.py -q develop"
+    events = run_agent(repo, venv, script, f'setup = ["{make_venv}", "{install}"]')
+
+    assert [s["ok"] for s in outputs(events, "workspace_setup")] == [True, True]
+    out = outputs(events, "shell_command")[0]["output"]
+    assert "/worktrees/" in out.splitlines()[0] and out.splitlines()[0].endswith("/.venv")
+    assert out.splitlines()[1].endswith("/.venv/bin/python3")
+    assert not out.splitlines()[2:]  # `git status` is clean: the venv is no untracked change
+    health = next(t for t in system_lines(events) if t.startswith("Workspace: "))
+    assert "imports calc from the worktree" in health
+    assert "PYTHONPATH" not in health  # the worktree's own editable install is enough
