@@ -46,7 +46,7 @@ def make_project(repo: Path) -> None:
 
 def base_python() -> str:
     """An interpreter with pytest and setuptools that is not kwaak's virtualenv."""
-    return os.path.realpath(os.path.join(sys.base_prefix, "bin", "python3"))
+    return str((Path(sys.base_prefix) / "bin" / "python3").resolve())
 
 
 def editable_venv(repo: Path, venv: Path) -> Path:
