@@ -1,0 +1,84 @@
+"""Where agents start: local HEAD, the main branch, or a fresh `origin/main` fetched from a remote ahead of HEAD."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kwaak import protocol as p
+from kwaak.config.model import Config
+from kwaak.errors import GitError
+from kwaak.git.workspace import resolve_start_ref
+from kwaak.llm.testing import ScriptedModel, call
+from tests.conftest import base_config_data, git
+from tests.scripted import json_lines, run_kwaak, tool, write_scripted_config
+
+
+def push_ahead(bare_remote: Path, tmp_path: Path) -> str:
+    """Another clone commits `ahead.txt` to the remote's main; returns that commit."""
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(bare_remote), str(other)], check=True)
+    (other / "ahead.txt").write_text("from the remote\n")
+    git(other, "add", "ahead.txt")
+    git(other, "commit", "-q", "-m", "ahead")
+    git(other, "push", "-q", "origin", "main")
+    return git(other, "rev-parse", "HEAD").strip()
+
+
+async def test_resolve_start_refs(tmp_git_repo: Path, bare_remote: Path, tmp_path: Path) -> None:
+    ahead = push_ahead(bare_remote, tmp_path)
+    git(tmp_git_repo, "checkout", "-q", "-b", "feature")
+    (tmp_git_repo / "feature.txt").write_text("x\n")
+    git(tmp_git_repo, "add", "feature.txt")
+    git(tmp_git_repo, "commit", "-q", "-m", "feature")
+    assert await resolve_start_ref(tmp_git_repo, "head", main_branch="main", remote="origin") == "HEAD"
+    assert await resolve_start_ref(tmp_git_repo, "main", main_branch="main", remote="origin") == "refs/heads/main"
+    ref = await resolve_start_ref(tmp_git_repo, "origin", main_branch="main", remote="origin")
+    assert git(tmp_git_repo, "rev-parse", ref).strip() == ahead
+    assert git(tmp_git_repo, "rev-parse", "main").strip() != ahead  # the local branch is not moved
+
+    with pytest.raises(GitError, match="no local branch 'trunk'"):
+        await resolve_start_ref(tmp_git_repo, "main", main_branch="trunk", remote="origin")
+    with pytest.raises(GitError, match="git fetch nowhere"):
+        await resolve_start_ref(tmp_git_repo, "origin", main_branch="main", remote="nowhere")
+    with pytest.raises(GitError, match="invalid remote"):  # never an option to git fetch
+        await resolve_start_ref(tmp_git_repo, "origin", main_branch="main", remote="--upload-pack=touch /tmp/x")
+
+
+async def test_chat_op_starts_one_agent_from_origin(make_backend, tmp_git_repo: Path, bare_remote: Path, tmp_path) -> None:
+    ahead = push_ahead(bare_remote, tmp_path)
+    model = ScriptedModel(script=[call("shell_command", cmd="cat ahead.txt"), call("stop", text="done")])
+    backend, rec = make_backend(model)
+    done = await backend.run_op("s1", p.Chat(message="look", start_from="origin"))
+    assert done.ok, done.error
+    outputs = [m.output for m in rec.of(p.ToolCallFinished) if m.name == "shell_command"]
+    assert "from the remote" in outputs[0]
+    (branch,) = [m.branch for m in rec.of(p.BranchRenamed)]
+    git(tmp_git_repo, "merge-base", "--is-ancestor", ahead, branch)  # raises when the branch lacks it
+
+
+def test_config_start_from_and_019_alias(tmp_git_repo: Path) -> None:
+    def config(**data: object) -> Config:
+        return Config.model_validate(base_config_data(tmp_git_repo, **data))
+
+    assert config().start_from == "head"
+    assert config(workspace={"start_from": "origin/main"}).start_from == "origin"
+    assert config(workspace={"start_from": "HEAD"}).start_from == "head"
+    assert config(git={"clone_repository_on_start": True}).start_from == "origin"
+    both = config(git={"clone_repository_on_start": True}, workspace={"start_from": "main"})
+    assert both.start_from == "main"
+
+
+def test_run_agent_from_origin_main_with_019_key(tmp_git_repo: Path, bare_remote: Path, tmp_path: Path) -> None:
+    push_ahead(bare_remote, tmp_path)
+    assert not (tmp_git_repo / "ahead.txt").exists()
+    script = [tool("shell_command", cmd="cat ahead.txt && git log --oneline -1"), tool("stop", text="done")]
+    cfg = write_scripted_config(tmp_git_repo, script, extra="[git]\nclone_repository_on_start = true\n")
+    proc = run_kwaak(tmp_git_repo, cfg, "-s", "run-agent", "-i", "look", "--output", "jsonl")
+    assert proc.returncode == 0, proc.stderr
+    events = json_lines(proc.stdout)
+    out = next(e["output"] for e in events if e["type"] == "tool_call_finished" and e["name"] == "shell_command")
+    assert "from the remote" in out and "ahead" in out
+    assert not (tmp_git_repo / "ahead.txt").exists()  # the user's checkout is not updated
