@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -26,7 +25,7 @@ async def worktree(tmp_git_repo: Path, tmp_path: Path) -> Path:
 
 async def test_copies_ignored_files_and_directories(tmp_git_repo: Path, worktree: Path) -> None:
     (tmp_git_repo / ".env").write_text("A=1\n")
-    os.chmod(tmp_git_repo / ".env", 0o600)
+    (tmp_git_repo / ".env").chmod(0o600)
     (tmp_git_repo / "local" / "deep").mkdir(parents=True)
     (tmp_git_repo / "local" / "deep" / "x.json").write_text("{}")
     report = await copy_into_worktree(tmp_git_repo, worktree, (".env", "local"))
@@ -59,7 +58,8 @@ async def test_symlink_out_of_the_checkout_is_refused(tmp_git_repo: Path, worktr
     assert report.copied == []
     reasons = dict(report.skipped)
     assert reasons[".env"] == reasons["local/inner"] == "a symbolic link leading outside your checkout"
-    assert "aws_secret" not in "".join(p.read_text() for p in worktree.rglob("*") if p.is_file() and ".git" not in p.parts)
+    files = [p for p in worktree.rglob("*") if p.is_file() and ".git" not in p.parts]
+    assert "aws_secret" not in "".join(p.read_text() for p in files)
 
 
 async def test_destination_symlink_planted_by_the_agent_is_not_followed(

@@ -47,7 +47,9 @@ async def test_resolve_start_refs(tmp_git_repo: Path, bare_remote: Path, tmp_pat
         await resolve_start_ref(tmp_git_repo, "origin", main_branch="main", remote="--upload-pack=touch /tmp/x")
 
 
-async def test_chat_op_starts_one_agent_from_origin(make_backend, tmp_git_repo: Path, bare_remote: Path, tmp_path) -> None:
+async def test_chat_op_starts_one_agent_from_origin(
+    make_backend, tmp_git_repo: Path, bare_remote: Path, tmp_path: Path
+) -> None:
     ahead = push_ahead(bare_remote, tmp_path)
     model = ScriptedModel(script=[call("shell_command", cmd="cat ahead.txt"), call("stop", text="done")])
     backend, rec = make_backend(model)
