@@ -26,7 +26,16 @@ version = "0.1"
 where = ["src"]
 """
 BUGGY = "def add(a, b):\n    return a - b\n"
-TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+TEST = """\
+import unittest
+
+from calc import add
+
+
+class TestAdd(unittest.TestCase):
+    def test_add(self):
+        self.assertEqual(add(2, 3), 5)
+"""
 DOTENV = "SECRET_FLAG=from-dotenv\n"
 
 

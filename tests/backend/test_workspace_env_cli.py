@@ -24,7 +24,7 @@ from tests.scripted import json_lines, tool
 TEST_CMD = "python -m pytest -q -p no:cacheprovider tests"
 
 
-def _config(repo: Path, script: list[dict[str, Any]], indexing_url: str, workspace: str) -> Path:
+def _config(repo: Path, script: list[dict[str, Any]], indexing_url: str, **kw: str) -> Path:
     script_path = repo.parent / "agent.script.json"
     script_path.write_text(json.dumps(script))
     config = repo.parent / "kwaak.toml"
@@ -32,16 +32,18 @@ def _config(repo: Path, script: list[dict[str, Any]], indexing_url: str, workspa
         f"""
 project_name = "calc"
 language = "python"
-tool_executor = "local"
+tool_executor = "{kw["executor"]}"
+executor_fallback = false
 cache_dir = "{repo.parent / "cache"}"
 log_dir = "{repo.parent / "logs"}"
 [commands]
-test = "{TEST_CMD}"
+test = "{kw["test"]}"
 [git]
 auto_push_remote = false
 main_branch = "main"
+{kw["tables"]}
 [workspace]
-{workspace}
+{kw["workspace"]}
 [llm.indexing]
 provider = "OpenAI"
 api_key = "text:sk-test"
@@ -57,19 +59,29 @@ provider = "Scripted"
     return config
 
 
-def run_agent(repo: Path, venv: Path, script: list[dict[str, Any]], workspace: str) -> list[dict[str, Any]]:
+def run_agent(
+    repo: Path,
+    venv: Path | None,
+    script: list[dict[str, Any]],
+    workspace: str,
+    *,
+    executor: str = "local",
+    test: str = TEST_CMD,
+    tables: str = "",
+) -> list[dict[str, Any]]:
     """`kwaak run-agent --output jsonl` in the user's shell; the indexing model answers empty text,
     so test output reaches the agent (and the events) unsummarized."""
     with FakeProviderServer() as indexing:
         indexing.enqueue(*[Reply(text="") for _ in range(40)])
-        config = _config(repo, script, indexing.url, workspace)
+        kw = {"executor": executor, "test": test, "tables": tables, "workspace": workspace}
+        config = _config(repo, script, indexing.url, **kw)
         proc = subprocess.run(
             [sys.executable, "-m", "kwaak", "-c", str(config), "-s", "run-agent", "-i", "fix add", "--output", "jsonl"],
             cwd=repo,
-            env=user_env(venv),
+            env=user_env(venv) if venv is not None else None,
             capture_output=True,
             text=True,
-            timeout=240,
+            timeout=400,
             check=False,
         )
     assert proc.returncode == 0, proc.stderr[-3000:]

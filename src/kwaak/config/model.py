@@ -113,6 +113,10 @@ class DockerConfig(_Model):
     """The build context."""
     workdir: str = "/app"
     """Where the agent's worktree appears inside the container."""
+    shared_cache: bool = True
+    """Mount a named volume ``kwaak-<project>-cache`` at ``/kwaak-cache`` in every agent's container and point
+    pip, uv, npm, yarn (and cargo, unless the image sets ``CARGO_HOME``) at it, so ``[workspace] setup`` downloads
+    once per project. Agents of a project share it."""
 
 
 class BackoffConfig(_Model):

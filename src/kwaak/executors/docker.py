@@ -115,6 +115,9 @@ class DockerExecutor:
         workdir = config.docker.workdir
         env = {"HOME": "/tmp", "GIT_TERMINAL_PROMPT": "0", "PAGER": "cat", "GIT_PAGER": "cat", **git.env()}
         env.update(agent_identity_env(config))
+        volumes = cache_volumes(config)
+        if volumes:
+            env.update(CACHE_ENV)
         env.update(extra_env or {})
         env = agent_environment(config, env)
         args = run_args(
@@ -125,6 +128,7 @@ class DockerExecutor:
             mounts=[*git.mounts(workdir), *_rg_mount()],
             workdir=workdir,
             env=env,
+            volumes=volumes,
         )
         await docker("rm", "--force", "--volumes", name, timeout=60)
         result = await docker(*args, timeout=120)
@@ -142,6 +146,9 @@ class DockerExecutor:
             max_output_bytes=config.limits.max_command_output_bytes,
         )
         await executor._check_container()
+        if volumes and os.getuid() != 0:
+            # A new volume is root's; agents run as the host user, and they all share it.
+            await docker("exec", "--user", "0", name, "chmod", "1777", CACHE_DIR, timeout=60)
         return executor
 
     async def _check_container(self) -> None:
@@ -253,8 +260,9 @@ def run_args(
     mounts: Sequence[Mount],
     workdir: str,
     env: Mapping[str, str],
+    volumes: Sequence[tuple[str, str]] = (),
 ) -> list[str]:
-    """The ``docker run`` arguments for an agent's container."""
+    """The ``docker run`` arguments for an agent's container (``volumes``: named volume → target)."""
     args = ["run", "--detach", "--init", "--name", name, "--entrypoint", "tail", "--workdir", workdir]
     args += ["--label", f"kwaak.project={project}", "--label", f"kwaak.session={session_id}"]
     args += ["--label", f"kwaak.owner={current_owner().token()}"]
@@ -263,9 +271,29 @@ def run_args(
     for mount in mounts:
         spec = f"type=bind,source={mount.source},target={mount.target}"
         args += ["--mount", spec + (",readonly" if mount.read_only else "")]
+    for volume, target in volumes:
+        args += ["--mount", f"type=volume,source={volume},target={target}"]
     for key, value in env.items():
         args += ["--env", f"{key}={value}"]
     return [*args, image, "-f", "/dev/null"]
+
+
+CACHE_DIR = "/kwaak-cache"
+"""Where the project's shared package cache volume appears in every agent's container."""
+CACHE_ENV = {
+    "PIP_CACHE_DIR": f"{CACHE_DIR}/pip",
+    "UV_CACHE_DIR": f"{CACHE_DIR}/uv",
+    "npm_config_cache": f"{CACHE_DIR}/npm",
+    "YARN_CACHE_FOLDER": f"{CACHE_DIR}/yarn",
+}
+"""Package managers' cache locations inside the volume (cargo's is set per image: ``CARGO_HOME``)."""
+
+
+def cache_volumes(config: Config) -> list[tuple[str, str]]:
+    """The named volume ``kwaak-cache-<project>`` shared by the project's agents (``docker.shared_cache``)."""
+    if not config.docker.shared_cache:
+        return []
+    return [(f"{image_tag(config.project_name).split(':')[0]}-cache", CACHE_DIR)]
 
 
 def _rg_mount() -> list[Mount]:
