@@ -19,6 +19,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from kwaak.executors.base import ExecResult, Executor, ExecutorKind
 
@@ -55,6 +56,10 @@ class WorkspaceExecutor:
         self.kind: ExecutorKind = inner.kind
         self.workdir = inner.workdir
         self.env: dict[str, str] = dict(env or {})
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything else (a docker executor's container name, a sandbox's git layout) is the wrapped one's.
+        return getattr(self.inner, name)
 
     async def exec(
         self,
