@@ -131,6 +131,12 @@ _RUN_LIMITS = [
     _opt("--timeout", type=click.FloatRange(min=0, min_open=True), help="Stop after this many seconds."),
 ]
 
+_START_FROM = _opt(
+    "--start-from",
+    type=click.Choice(["head", "main", "origin"]),
+    help="Start the agent's branch from HEAD, the main branch, or a freshly fetched origin/<main>.",
+)
+
 INIT_PARAMS: list[click.Parameter] = [
     _opt("--dry-run", is_flag=True, help="Print the file instead of writing it."),
     _opt("--file", type=click.Path(path_type=Path, dir_okay=False), help="Write here instead of kwaak.toml."),
@@ -163,7 +169,7 @@ VERBS: list[Verb] = [
         "run-agent",
         "run_agent",
         "Run one agent headless until it finishes.",
-        [_opt("-i", "--initial-message", required=True, help="The task."), *_RUN_LIMITS, *_BEST_OF],
+        [_opt("-i", "--initial-message", required=True, help="The task."), *_RUN_LIMITS, *_BEST_OF, _START_FROM],
         require_clean=True,
     ),
     Verb("index", "index_cmd", "Index the repository."),

@@ -51,7 +51,7 @@ class Chat:
     executor: ExecutorKind | None = None
     model: str | None = None
     start_from: Literal["head", "main", "origin"] | None = None
-    """Where a new agent's branch starts (``[workspace] start_from``); ignored once the agent started."""
+    """Where a new agent's branch starts (``[workspace] start_from``); refused once its branch exists."""
     kind: Literal["chat"] = "chat"
 
 

@@ -84,3 +84,31 @@ def test_run_agent_from_origin_main_with_019_key(tmp_git_repo: Path, bare_remote
     out = next(e["output"] for e in events if e["type"] == "tool_call_finished" and e["name"] == "shell_command")
     assert "from the remote" in out and "ahead" in out
     assert not (tmp_git_repo / "ahead.txt").exists()  # the user's checkout is not updated
+
+
+def test_batch_task_and_run_agent_flag_choose_where_agents_start(
+    tmp_git_repo: Path, bare_remote: Path, tmp_path: Path
+) -> None:
+    push_ahead(bare_remote, tmp_path)
+    script = [tool("shell_command", cmd="ls ahead.txt || echo no-ahead"), tool("stop", text="done")]
+    cfg = write_scripted_config(tmp_git_repo, script)
+    proc = run_kwaak(tmp_git_repo, cfg, "-s", "run-agent", "-i", "look", "--start-from", "origin", "--output", "jsonl")
+    assert proc.returncode == 0, proc.stderr
+    (out,) = [
+        e["output"]
+        for e in json_lines(proc.stdout)
+        if e["type"] == "tool_call_finished" and e["name"] == "shell_command"
+    ]
+    assert out.strip() == "ahead.txt"
+
+    tasks = tmp_path / "tasks.toml"
+    tasks.write_text('[[task]]\nprompt = "from origin"\nstart_from = "origin/main"\n[[task]]\nprompt = "from head"\n')
+    cfg = write_scripted_config(tmp_git_repo, script + script, name="batch")
+    proc = run_kwaak(tmp_git_repo, cfg, "-s", "batch", str(tasks), "--parallel", "1", "--output", "jsonl")
+    assert proc.returncode == 0, proc.stderr
+    outs = sorted(
+        e["output"].strip()
+        for e in json_lines(proc.stdout)
+        if e["type"] == "tool_call_finished" and e["name"] == "shell_command"
+    )
+    assert outs[0] == "ahead.txt" and outs[1].endswith("no-ahead")

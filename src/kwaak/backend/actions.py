@@ -18,13 +18,6 @@ if TYPE_CHECKING:
     from kwaak.backend.session import Session
 
 
-async def _chat(backend: Backend, sid: p.SessionId, op: p.Chat) -> None:
-    session = backend.session(sid)
-    if op.start_from is not None and session.workspace is None:
-        session.start_from = op.start_from  # only a new agent's branch can start elsewhere
-    await session.chat(op.message)
-
-
 async def dispatch(backend: Backend, sid: p.SessionId, op: p.Op) -> None:
     """Run ``op`` for session ``sid``; errors propagate to the caller (which reports them)."""
     match op:
@@ -121,7 +114,7 @@ async def _summarized(session: Session, turn: Awaitable[object]) -> None:
 
 
 def apply_options(backend: Backend, session: Session, op: p.Chat) -> None:
-    """Apply the agent options of a ``Chat`` (budget, executor, model) before its turn.
+    """Apply the agent options of a ``Chat`` (budget, executor, model, start_from) before its turn.
 
     Raises:
         SessionError: the executor of an agent that already started cannot change.
@@ -135,6 +128,11 @@ def apply_options(backend: Backend, session: Session, op: p.Chat) -> None:
             msg = f"the agent already runs with the {session.executor_kind or config.tool_executor} executor"
             raise SessionError(msg, hint="start a new agent to use another executor")
         session.executor_kind = op.executor
+    if op.start_from is not None and op.start_from != (session.start_from or config.start_from):
+        if session.workspace is not None:
+            msg = "the agent's branch already exists; it cannot start from another commit"
+            raise SessionError(msg, hint="start a new agent to start from elsewhere")
+        session.start_from = op.start_from
     if op.model is not None:
         session.query_model_override = _query_model(config, op.model)
     if op.budget is not None:

@@ -7,12 +7,14 @@ Exit codes: see :mod:`kwaak.headless.exit_codes` (0 done, 1 failed, 2 usage/conf
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from kwaak import protocol as p
 from kwaak.config import Config
+from kwaak.config.model import StartFrom
 from kwaak.headless.printer import EventPrinter, OutputFormat
 
 if TYPE_CHECKING:
@@ -53,6 +55,7 @@ def run(
     n: int | None = None,
     models: str | None = None,
     executors: str | None = None,
+    start_from: StartFrom | None = None,
 ) -> int:
     """Run one agent on ``initial_message`` (or N, best-of-N) and return the exit code."""
     from kwaak.headless.runner import AgentJob, HeadlessRunner
@@ -67,8 +70,11 @@ def run(
     )
     budget = agent_budget(max_steps=max_steps, max_cost=max_cost, timeout=timeout)
     if n is not None or models or executors:
-        return _best_of(runner, printer, initial_message, budget, n=n, models=models, executors=executors)
-    job = AgentJob(session_id=str(uuid.uuid4()), op=p.Chat(message=initial_message, budget=budget))
+        return _best_of(
+            runner, printer, initial_message, budget, n=n, models=models, executors=executors, start_from=start_from
+        )
+    op = p.Chat(message=initial_message, budget=budget, start_from=start_from)
+    job = AgentJob(session_id=str(uuid.uuid4()), op=op)
     results = asyncio.run(runner.run([job]))
     for result in results:
         printer.record(result)
@@ -84,11 +90,19 @@ def _best_of(
     n: int | None,
     models: str | None,
     executors: str | None,
+    start_from: StartFrom | None,
 ) -> int:
     from kwaak.headless import best_of
 
     variants = best_of.fan_out(n, best_of.split_list(models), best_of.executors_of(executors))
     jobs = best_of.best_of_jobs(message, variants, budget=budget)
+    # every variant starts from the same commit
+    jobs = [
+        dataclasses.replace(job, op=dataclasses.replace(job.op, start_from=start_from))
+        if isinstance(job.op, p.Chat)
+        else job
+        for job in jobs
+    ]
     compared: list[p.ComparisonShown] = []
 
     async def after(backend: Backend, results: list[p.AgentFinished]) -> None:

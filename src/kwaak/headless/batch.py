@@ -2,7 +2,7 @@
 
 A task file is TOML (``[[task]]`` tables, optional top-level ``parallel``) or JSON lines, each
 task ``{prompt, name?, max_steps?, max_tokens?, max_cost_usd?, timeout_sec?, executor?,
-pull_request?}``.
+start_from?, pull_request?}``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kwaak import protocol as p
-from kwaak.config.model import ToolExecutor
+from kwaak.config.model import StartFrom, ToolExecutor, normalize_start_from
 from kwaak.errors import ConfigError
 from kwaak.headless.runner import AgentJob
 
@@ -34,7 +34,14 @@ class BatchTask(BaseModel):
     max_cost_usd: float | None = Field(default=None, gt=0)
     timeout_sec: float | None = Field(default=None, gt=0)
     executor: ToolExecutor | None = None
+    start_from: StartFrom | None = None
+    """``head``, ``main`` or ``origin`` (``[workspace] start_from`` for this task's agent)."""
     pull_request: bool = False
+
+    @field_validator("start_from", mode="before")
+    @classmethod
+    def _start_from(cls, value: Any) -> Any:
+        return normalize_start_from(value)
 
     def label(self, index: int) -> str:
         """A short name for tables and prefixes."""
@@ -107,7 +114,7 @@ def batch_jobs(tasks: list[BatchTask]) -> list[AgentJob]:
     return [
         AgentJob(
             session_id=str(uuid.uuid4()),
-            op=p.Chat(message=task.prompt, budget=task.budget(), executor=task.executor),
+            op=p.Chat(message=task.prompt, budget=task.budget(), executor=task.executor, start_from=task.start_from),
             name=task.label(i),
             pull_request=task.pull_request,
             record="task_finished",
