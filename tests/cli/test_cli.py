@@ -107,6 +107,7 @@ def test_options_reach_the_implementation(monkeypatch: pytest.MonkeyPatch, repo:
         "max_steps": 5,
         "max_cost": None,
         "timeout": None,
+        "start_from": None,
     }
 
 
