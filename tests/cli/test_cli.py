@@ -107,6 +107,9 @@ def test_options_reach_the_implementation(monkeypatch: pytest.MonkeyPatch, repo:
         "max_steps": 5,
         "max_cost": None,
         "timeout": None,
+        "n": None,
+        "models": None,
+        "executors": None,
         "start_from": None,
     }
 
