@@ -182,6 +182,7 @@ VERBS: list[Verb] = [
             _opt("-k", type=click.IntRange(min=1), default=10, show_default=True, help="Number of results."),
             _opt("--files", is_flag=True, help="Print only the matching file paths."),
             _opt("--json", "as_json", is_flag=True, help="Print JSON."),
+            _opt("--explain", is_flag=True, help="Show which signals ranked each result, and at which rank."),
         ],
     ),
     Verb("test-tool", "test_tool", "Run one tool by name.", [_arg("name"), _arg("args_json", required=False)]),

@@ -95,7 +95,7 @@ def test_options_reach_the_implementation(monkeypatch: pytest.MonkeyPatch, repo:
     assert cli.run(["search", "add numbers", "-k", "3", "--json"]) == 0
     app, options = search[0]
     assert app.repo_root == repo and app.config.project_name == "cliproject"
-    assert options == {"query": "add numbers", "k": 3, "files": False, "as_json": True}
+    assert options == {"query": "add numbers", "k": 3, "files": False, "as_json": True, "explain": False}
 
     agent = stand_in(monkeypatch, "run_agent", lambda app, **o: 7)
     assert cli.run(["run-agent", "-i", "fix it", "--output", "jsonl", "--max-steps", "5", "-s"]) == 7

@@ -12,16 +12,19 @@ from kwaak.index.cli_support import AppLike, load_embedder, open_for_cli
 from kwaak.index.results import Hit
 
 
-def run(app: AppLike, query: str, *, k: int = 10, files: bool = False, as_json: bool = False) -> int:
+def run(
+    app: AppLike, query: str, *, k: int = 10, files: bool = False, as_json: bool = False, explain: bool = False
+) -> int:
     """Print the ``k`` best chunks (or files with ``files``) for ``query``; JSON with ``as_json``.
 
-    Returns 1 when nothing matched.
+    ``explain`` adds, under each result, the signals that ranked it and its rank in each (JSON
+    always carries them as ``signals``). Returns 1 when nothing matched.
     """
     hits = asyncio.run(_search(app, query, k=k, files=files))
     if as_json:
         print(json.dumps([asdict(h) for h in hits], indent=2))
     else:
-        for line in format_hits(hits, files=files):
+        for line in format_hits(hits, files=files, explain=explain):
             print(line)
     return 0 if hits else 1
 
@@ -41,15 +44,18 @@ async def _search(app: AppLike, query: str, *, k: int, files: bool) -> list[Hit]
             await embedder.aclose()
 
 
-def format_hits(hits: list[Hit], *, files: bool) -> list[str]:
+def format_hits(hits: list[Hit], *, files: bool, explain: bool = False) -> list[str]:
     """Human-readable lines: score, location, symbols (and a preview for chunks)."""
     lines: list[str] = []
     for hit in hits:
         if files:
             lines.append(f"{hit.score:8.4f}  {hit.path}")
-            continue
-        symbols = f"  [{', '.join(hit.symbols[:4])}]" if hit.symbols else ""
-        lines.append(f"{hit.score:8.4f}  {hit.path}:{hit.start_line}-{hit.end_line}{symbols}")
-        preview = next((line.strip() for line in hit.content.splitlines() if line.strip()), "")
-        lines.append(f"          {preview[:100]}")
+        else:
+            symbols = f"  [{', '.join(hit.symbols[:4])}]" if hit.symbols else ""
+            lines.append(f"{hit.score:8.4f}  {hit.path}:{hit.start_line}-{hit.end_line}{symbols}")
+            preview = next((line.strip() for line in hit.content.splitlines() if line.strip()), "")
+            lines.append(f"          {preview[:100]}")
+        if explain:
+            ranked = ", ".join(f"{name} #{rank}" for name, rank in sorted(hit.signals.items(), key=lambda kv: kv[1]))
+            lines.append(f"          ranked by: {ranked or 'nothing (fallback)'}")
     return lines

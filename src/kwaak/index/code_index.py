@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
@@ -140,7 +141,7 @@ class CodeIndex:
         found = gather(parts, self._overlays, query, limit=limit, view=view, vector=vector, files=files)
         if files:
             return rank_files(found, k, max_bytes=parts.config.index.chunk_max_bytes)
-        return [to_hit(d, s) for d, s in rank_chunks(found)[:k]]
+        return [replace(to_hit(d, s), signals=ranks) for d, s, ranks in rank_chunks(found)[:k]]
 
     async def stats(self) -> dict[str, int]:
         """Files, chunks and embedded chunks in the index (for status displays)."""

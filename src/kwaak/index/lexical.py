@@ -227,7 +227,11 @@ class LexicalIndex:
         """Chunks that define one of ``identifiers`` (lowercased, exact)."""
         if not identifiers:
             return []
-        return self._run(tantivy.Query.term_set_query(self.schema, "symbols", list(identifiers)), limit)
+        query = tantivy.Query.term_set_query(self.schema, "symbols", list(identifiers))
+        searcher = self.index.searcher()
+        # every match scores the same: take them in id order (stable across segment layouts)
+        result = searcher.search(query, limit=max(1, limit), count=False, order_by_field="id", order=tantivy.Order.Asc)
+        return [(_to_doc(searcher.doc(address)), 1.0) for _, address in result.hits]
 
     def fetch(self, ids: Sequence[int]) -> dict[int, LexicalDoc]:
         """Stored chunks by id."""
@@ -235,6 +239,19 @@ class LexicalIndex:
             return {}
         found = self._run(tantivy.Query.term_set_query(self.schema, "id", list(ids)), len(ids))
         return {doc.id: doc for doc, _ in found}
+
+    def fetch_paths(self, paths: Sequence[str]) -> dict[str, LexicalDoc]:
+        """Stored documents by path (the first of each path: for whole-file indexes, the file)."""
+        if not paths:
+            return {}
+        query = tantivy.Query.term_set_query(self.schema, "path", list(paths))
+        searcher = self.index.searcher()
+        result = searcher.search(query, limit=len(paths) * 4, count=False, order_by_field="id", order=tantivy.Order.Asc)
+        found: dict[str, LexicalDoc] = {}
+        for _, address in result.hits:
+            doc = _to_doc(searcher.doc(address))
+            found.setdefault(doc.path, doc)
+        return found
 
     def doc_freqs(self, terms: dict[str, list[str]]) -> tuple[int, dict[tuple[str, str], int]]:
         """Number of documents and each ``(field, term)``'s document frequency (overlay scoring)."""
@@ -251,9 +268,22 @@ class LexicalIndex:
         return tantivy.Query.boolean_query(clauses) if clauses else None
 
     def _run(self, query: tantivy.Query, limit: int) -> list[tuple[LexicalDoc, float]]:
+        """The ``limit`` best documents, ties broken by id and path (not by where tantivy's threads put them).
+
+        Documents tied with the last one taken are all fetched first, so which of them make the cut
+        does not depend on the segment layout.
+        """
         searcher = self.index.searcher()
-        result = searcher.search(query, limit=max(1, limit), count=False)
-        return [(_to_doc(searcher.doc(address)), float(score)) for score, address in result.hits]
+        limit = max(1, limit)
+        want = limit + limit // 4 + 8
+        while True:
+            hits = searcher.search(query, limit=want, count=False).hits
+            if len(hits) < want or round(float(hits[-1][0]), 5) < round(float(hits[limit - 1][0]), 5):
+                break
+            want *= 2
+        found = [(_to_doc(searcher.doc(address)), float(score)) for score, address in hits]
+        found.sort(key=lambda item: (-round(item[1], 5), item[0].id, item[0].path, item[0].start_line))
+        return found[:limit]
 
 
 def _to_doc(doc: tantivy.Document) -> LexicalDoc:

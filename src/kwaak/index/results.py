@@ -21,6 +21,8 @@ class Hit:
     language: str = ""
     kind: str = "code"
     """``code``, ``test`` or ``doc``."""
+    signals: dict[str, int] = field(default_factory=dict)
+    """File rankings only: this file's 1-based rank in each signal that returned it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
