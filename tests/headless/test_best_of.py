@@ -68,3 +68,15 @@ def test_fan_out_cycles_models_and_executors() -> None:
     assert fan_out(None, ["a", "b"], []) == [("a", None), ("b", None)]
     with pytest.raises(UsageError):
         executors_of("local,kubernetes")
+
+
+def test_batch_best_of_two_compares_each_task(tmp_git_repo: Path) -> None:
+    repo = tmp_git_repo
+    config = _config(repo)
+    tasks = repo.parent / "tasks.jsonl"
+    tasks.write_text(json.dumps({"prompt": "first", "name": "one"}) + "\n" + json.dumps({"prompt": "second"}) + "\n")
+    done = run_kwaak(repo, config, "-s", "batch", str(tasks), "--models", "alpha,beta", "--parallel", "4")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Best of 2 for 'one':" in done.stdout and "Best of 2 for 'second':" in done.stdout
+    assert done.stdout.count(" passed ") == 2 and done.stdout.count(" failed ") == 2
+    assert len(git(repo, "branch", "--list", "kwaak/*").split()) == 4

@@ -182,3 +182,36 @@ async def test_review_command_opens_the_screen_and_squash_lands(make_app: AppFac
         await wait_for(pilot, lambda: not app.current_chat.busy)
     assert git(tmp_git_repo, "show", "main:notes.md") == "# Notes"
     assert (tmp_git_repo / "notes.md").read_text() == "# Notes\n"
+
+
+async def test_fork_runs_the_task_on_more_agents_and_compare_shows_them(make_app: AppFactory) -> None:
+    from kwaak.llm.testing import Step
+    from kwaak.messages import Message, ToolResult, ToolSpec
+    from kwaak.ui.messages import SystemEntry
+
+    def policy(messages: list[Message], tools: list[ToolSpec]) -> Step:
+        if isinstance(messages[-1], ToolResult):
+            return call("stop")
+        return call("write_file", file_name="result.txt", content="ok\n")
+
+    app, _ = make_app(ScriptedModel(policy), commands={"test": "test -f result.txt"})
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.bridge.connected)
+        await send(pilot, "/fork 2")
+        assert "no task to fork" in [e for e in app.current_log.entries if isinstance(e, SystemEntry)][-1].text
+        await send(pilot, "write the result")
+        await wait_for(pilot, lambda: app.current_chat.status == "done" and not app.current_chat.busy)
+        await send(pilot, "/fork 2")
+        await wait_for(pilot, lambda: len(app.chats) == 3 and all(c.status == "done" and not c.busy for c in app.chats))
+        assert app.current == 0 and app.chats[1].task == "write the result"
+        await send(pilot, "/compare")
+
+        def table() -> str | None:
+            texts = [e.text for e in app.current_log.entries if isinstance(e, SystemEntry)]
+            return next((t for t in texts if t.startswith("Best of 3")), None)
+
+        await wait_for(pilot, table, timeout=60)
+        text = table()
+    assert text is not None
+    rows = text.splitlines()[2:]
+    assert len(rows) == 3 and all(" passed " in r and "+1/-0" in r for r in rows)

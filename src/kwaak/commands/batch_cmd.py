@@ -34,13 +34,35 @@ def run(
     github_issues: str | None = None,
     parallel: int | None = None,
     output: OutputFormat = "text",
+    n: int | None = None,
+    models: str | None = None,
+    executors: str | None = None,
 ) -> int:
-    """Run the batch; the exit code is the most serious of the tasks' (see ``headless.exit_codes``)."""
+    """Run the batch; the exit code is the most serious of the tasks' (see ``headless.exit_codes``).
+
+    With ``--n``/``--models``/``--executors`` every task runs best-of-N and each task's agents are
+    compared (a task succeeds when one of its agents did).
+    """
+    from kwaak.headless import best_of
+
     batch = load_tasks(file) if file is not None else asyncio.run(_issue_tasks(app.config, github_issues or ""))
     width = parallel or batch.parallel or app.config.limits.max_parallel_agents
     limits = app.config.limits.model_copy(update={"max_parallel_agents": width})
     config = app.config.model_copy(update={"endless_mode": True, "limits": limits})
-    return _run(config, app.repo_root, batch.tasks, output, skip_indexing=app.skip_indexing)
+    groups: list[list[AgentJob]] | None = None
+    if n is not None or models or executors:
+        fan = best_of.fan_out(n, best_of.split_list(models), best_of.executors_of(executors))
+        groups = [
+            best_of.best_of_jobs(
+                task.prompt,
+                [(model, executor or task.executor) for model, executor in fan],
+                budget=task.budget(),
+                label=f"{task.label(i)} ",
+                record="task_finished",
+            )
+            for i, task in enumerate(batch.tasks)
+        ]
+    return _run(config, app.repo_root, batch.tasks, output, skip_indexing=app.skip_indexing, groups=groups)
 
 
 async def _issue_tasks(config: Config, query: str) -> BatchFile:
@@ -73,13 +95,28 @@ class _Router:
             print(f"[{result.name}] finished: {state}", flush=True)
 
 
-def _run(config: Config, repo_root: Path, tasks: list[BatchTask], output: OutputFormat, *, skip_indexing: bool) -> int:
-    jobs = batch_jobs(tasks)
+def _run(
+    config: Config,
+    repo_root: Path,
+    tasks: list[BatchTask],
+    output: OutputFormat,
+    *,
+    skip_indexing: bool,
+    groups: list[list[AgentJob]] | None = None,
+) -> int:
+    from kwaak.headless import best_of
+
+    jobs = [job for group in groups for job in group] if groups else batch_jobs(tasks)
     router = _Router(output, jobs)
     overlaps: list[str] = []
+    comparisons: list[p.ComparisonShown] = []
 
     async def find(backend: Backend, results: list[p.AgentFinished]) -> None:
         overlaps.extend(await _overlaps(repo_root, results))
+        for group in groups or []:
+            comparison = await best_of.compare_jobs(backend, group)
+            if comparison is not None:
+                comparisons.append(comparison)
 
     runner = HeadlessRunner(
         config, repo_root, index=not skip_indexing, listeners=[router], on_finished=router.finished, origin="batch"
@@ -89,6 +126,11 @@ def _run(config: Config, repo_root: Path, tasks: list[BatchTask], output: Output
         print(f"Running {len(tasks)} tasks, {config.limits.max_parallel_agents} at a time", file=sys.stderr)
     results = asyncio.run(runner.run(jobs, after=find))
     code = runner.exit_code(results)
+    if groups:
+        by_id = {r.session_id: r for r in results}
+        per_task = [[by_id[j.session_id] for j in group if j.session_id in by_id] for group in groups]
+        task_codes = [best_of.best_exit_code(rs, runner.exit_code(rs)) for rs in per_task]
+        code = runner.exit_signal_code or max(task_codes, default=0)
     seconds = round(time.monotonic() - started, 2)
     if output == "jsonl":
         record = p.BatchFinished(exit_code=code, seconds=seconds, results=tuple(results), overlaps=tuple(overlaps))
@@ -97,6 +139,9 @@ def _run(config: Config, repo_root: Path, tasks: list[BatchTask], output: Output
         print("\n" + summary_table(results))
         for line in overlaps:
             print(f"warning: {line}")
+        for task, comparison in zip(tasks, comparisons, strict=False):
+            print(f"\nBest of {len(comparison.rows)} for {task.name or task.prompt[:40]!r}:\n{comparison.table()}")
+            print(best_of.pick_hint(comparison))
     return code
 
 

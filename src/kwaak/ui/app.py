@@ -26,6 +26,7 @@ from kwaak.ui.chat_log import ChatLog
 from kwaak.ui.chrome import ChatList, HeaderBar, HelpPanel, Mode, StatusBar
 from kwaak.ui.composer import ChatInput, CommandMenu, Composer
 from kwaak.ui.deck import ChatDeck
+from kwaak.ui.forks import ForkGroups
 from kwaak.ui.logs import LogsView, UILogHandler
 from kwaak.ui.review import ReviewScreen
 from kwaak.ui.session_control import SessionControl
@@ -97,6 +98,8 @@ class KwaakApp(App[int]):
         self.frame = 0
         self.team_usage = p.UsageInfo()
         self.booting = False
+        self.forks = ForkGroups()
+        """Chats forked with /fork (best-of-N) and their groups."""
         self.batches_applied = 0
         """How many event batches were rendered (tests and benchmarks)."""
         self.events_applied = 0
@@ -315,16 +318,18 @@ class KwaakApp(App[int]):
         if parsed.op is not None:
             self._submit(chat, parsed.op)
         if parsed.local is not None:
-            self._run_local(parsed.local)
+            self._run_local(parsed.local, parsed.args)
 
     def _submit(self, chat: ChatState, op: p.Op) -> None:
         chat.pending += 1
         self.bridge.submit(chat.session_id, op)
         self._refresh_chrome()
 
-    def _run_local(self, action: commands.LocalAction) -> None:
+    def _run_local(self, action: commands.LocalAction, args: tuple[str, ...] = ()) -> None:
         chat_log = self.current_log
         match action:
+            case "fork" | "compare":
+                self._best_of(action, args)
             case "help":
                 chat_log.add_system(commands.help_text(), markdown=True)
             case "quit":
@@ -336,11 +341,29 @@ class KwaakApp(App[int]):
             case "next_chat":
                 self.action_next_chat()
             case "delete_chat":
+                self.forks.forget(self.current_chat.session_id)
                 if not self._deck.remove_current():
                     self.current_log.add_system("Nice, you managed to delete the last chat!")
                 self._refresh_chrome()
             case "sessions":
                 self.stored.open_picker()
+
+    def _best_of(self, action: commands.LocalAction, args: tuple[str, ...]) -> None:
+        origin, origin_log = self.current_chat, self.current_log
+        if action == "compare":
+            op = self.forks.compare_op(origin.session_id)
+            if op is None:
+                origin_log.add_system("This chat was not forked", level="warning", hint="run /fork N first")
+            else:
+                self._submit(origin, op)
+            return
+        try:
+            line = self.forks.fork(origin, args, new_chat=self._deck.add, submit=self._submit)
+        except ValueError as exc:
+            origin_log.add_system(str(exc).capitalize(), level="warning", hint="send the agent a task first")
+            return
+        self._select(self.chats.index(origin))
+        origin_log.add_system(line)
 
     def _copy_last(self) -> None:
         text = self.current_chat.last_text

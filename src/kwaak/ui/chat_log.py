@@ -100,6 +100,8 @@ class ChatLog(VerticalScroll, can_focus=False):
             case p.ReviewShown(branch=branch, base=base, files=files, ahead=ahead, behind=behind):
                 text = f"Review of {branch} against {base}: {len(files)} file(s), {ahead} ahead, {behind} behind"
                 self.add(SystemEntry(text))
+            case p.ComparisonShown():
+                self.add(SystemEntry(f"Best of {len(msg.rows)} against {msg.base}:\n{msg.table()}"))
             case p.CommandCompleted():
                 self.add(completion_entry(msg))
             case _:

@@ -13,7 +13,7 @@ from typing import Literal
 
 from kwaak import protocol as p
 
-LocalAction = Literal["help", "quit", "copy", "new_chat", "next_chat", "delete_chat", "sessions"]
+LocalAction = Literal["help", "quit", "copy", "new_chat", "next_chat", "delete_chat", "sessions", "fork", "compare"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,12 @@ COMMANDS: tuple[CommandDoc, ...] = (
     CommandDoc("merge", "Lands the agent's branch on the base with a merge commit", ("/merge [BASE]",)),
     CommandDoc("squash", "Lands the agent's branch on the base as one commit", ("/squash [BASE]",)),
     CommandDoc("rebase", "Lands the agent's commits replayed on the base", ("/rebase [BASE]",)),
+    CommandDoc(
+        "fork",
+        "Runs this chat's task on N more agents (best-of-N), optionally with other models",
+        ("/fork N [MODEL,MODEL,...] - e.g. /fork 2 gpt-4o,o3", "/compare - Compares them when done"),
+    ),
+    CommandDoc("compare", "Compares the agents of a /fork: tests, diff size, cost, time"),
     CommandDoc("resolve", "Hands a landing conflict to the agent to resolve", ("/resolve [BASE]",)),
     CommandDoc(
         "undo", "Undoes the agent's last turn (or resets to a commit)", ("/undo [COMMIT] - a commit from /review",)
@@ -69,6 +75,8 @@ COMMANDS: tuple[CommandDoc, ...] = (
     CommandDoc("stop", "Stops the current agent"),
 )
 ALIASES = {"gh": "github"}
+MAX_FORKS = 8
+"""``/fork N`` starts at most this many agents."""
 
 KEYBINDINGS: tuple[tuple[str, str], ...] = (
     ("Page Up/Down", "Scroll"),
@@ -92,6 +100,8 @@ class Parsed:
     """The backend operation to submit for the current chat, if any."""
     local: LocalAction | None = None
     """What the app does itself, if anything."""
+    args: tuple[str, ...] = ()
+    """Arguments of a local action (``/fork N MODELS``)."""
 
 
 _SIMPLE_OPS: dict[str, p.Op] = {
@@ -136,6 +146,10 @@ def parse(text: str) -> Parsed | None:
 
 
 def _parse_landing(name: str, args: list[str]) -> Parsed | None:
+    if name == "fork" and 1 <= len(args) <= 2 and args[0].isdigit() and 1 <= int(args[0]) <= MAX_FORKS:
+        return Parsed(" ".join(["fork", *args]), local="fork", args=tuple(args))
+    if name == "compare" and not args:
+        return Parsed("compare", local="compare")
     if len(args) > 1:
         return None
     arg = args[0] if args else None

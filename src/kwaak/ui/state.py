@@ -40,6 +40,8 @@ class ChatState:
     last_text: str | None = None
     """The last non-empty user or assistant message (for ``/copy``)."""
     has_messages: bool = False
+    task: str | None = None
+    """The first message the agent was given (what ``/fork`` hands to new agents)."""
 
     @property
     def busy(self) -> bool:
@@ -48,6 +50,8 @@ class ChatState:
 
     def observe(self, msg: p.EventMsg) -> None:
         """Update the state from one of this chat's events."""
+        if isinstance(msg, p.UserMessage) and self.task is None:
+            self.task = msg.text
         match msg:
             case p.StatusChanged(status=status):
                 self.status = status
