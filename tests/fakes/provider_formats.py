@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-FaultKind = Literal["status", "reset", "hang", "truncate", "garbage", "stream_error"]
+FaultKind = Literal["status", "reset", "hang", "truncate", "garbage", "bad_utf8", "stream_error"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,11 @@ class Fault:
     def garbage(cls) -> Fault:
         """Answer 200 with a body that is not JSON."""
         return cls(kind="garbage")
+
+    @classmethod
+    def bad_utf8(cls) -> Fault:
+        """Answer 200 with a JSON body (or stream) whose text holds bytes that are not valid UTF-8."""
+        return cls(kind="bad_utf8")
 
     @classmethod
     def stream_error(cls, error_type: str = "overloaded_error", message: str = "Overloaded") -> Fault:

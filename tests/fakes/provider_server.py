@@ -305,8 +305,41 @@ class _Handler(BaseHTTPRequestHandler):
             self._reset()
         elif fault.kind == "garbage":
             self._send_raw(200, b'{"id": "chatcmpl-garbage", "choices": [ {{{ not json', "application/json")
+        elif fault.kind == "bad_utf8":
+            self._bad_utf8(api, body)
         else:
             self._truncated(api, body, fault)
+
+    def _bad_utf8(self, api: str, body: dict[str, Any]) -> None:
+        ctx = RenderContext(
+            model=str(body.get("model", "m")),
+            call_ids=(),
+            input_tokens=10,
+            output_tokens=10,
+            cached_tokens=0,
+            cache_write_tokens=0,
+            response_id=self.fake._new_id("utf8-"),
+        )
+        marker = "\u00a4"  # one character (never split across stream chunks), escaped by json.dumps
+        reply = Reply(text=f"Here is {marker} in the reply")
+        if body.get("stream"):
+            if api == "anthropic":
+                events = [f"event: {n}\ndata: {json.dumps(d)}\n\n" for n, d in anthropic_events(reply, ctx)]
+            else:
+                events = [f"data: {json.dumps(c)}\n\n" for c in openai_chunks(reply, ctx, include_usage=True)]
+                events.append("data: [DONE]\n\n")
+            raw = "".join(events).encode().replace(b"\\u00a4", b"\xff\xfe\xc3(")
+            self._send_raw(200, raw, "text/event-stream")
+            return
+        chunks = list(openai_chunks(reply, ctx, include_usage=True))
+        data = {
+            "id": "chatcmpl-utf8",
+            "object": "chat.completion",
+            "model": ctx.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop"}],
+            "usage": chunks[-1].get("usage"),
+        }
+        self._send_raw(200, json.dumps(data).encode().replace(b"\\u00a4", b"\xff\xfe\xc3("), "application/json")
 
     def _truncated(self, api: str, body: dict[str, Any], fault: Fault) -> None:
         text = Reply(text="This reply is cut off in the middle of a sentence and never")

@@ -65,9 +65,10 @@ async def test_non_retryable_errors_are_raised_at_once(
         Fault.http(429, "slow down"),
         Fault.reset(),
         Fault.garbage(),
+        Fault.bad_utf8(),
         Fault.truncate(),
     ],
-    ids=["500", "503", "529", "429", "reset", "garbage", "truncate"],
+    ids=["500", "503", "529", "429", "reset", "garbage", "bad-utf8", "truncate"],
 )
 async def test_transient_faults_are_retried_until_success(
     build: CfgBuilder, streaming: bool, fault: Fault, provider_server: FakeProviderServer, fast_backoff: BackoffConfig
@@ -89,6 +90,7 @@ async def test_transient_faults_are_retried_until_success(
         (Fault.http(429, "quota"), RateLimited),
         (Fault.reset(), Transient),
         (Fault.garbage(), Transient),
+        (Fault.bad_utf8(), Transient),
         (Fault.truncate(), Transient),
     ],
 )

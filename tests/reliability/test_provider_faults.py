@@ -24,6 +24,7 @@ RETRIED = [
     pytest.param(Fault.reset(), id="connection-reset"),
     pytest.param(Fault.truncate(), id="truncated-stream"),
     pytest.param(Fault.garbage(), id="invalid-json-body"),
+    pytest.param(Fault.bad_utf8(), id="invalid-utf8"),
     pytest.param(Fault.stream_error(), id="overloaded-mid-stream"),
 ]
 

@@ -158,6 +158,9 @@ def _map_transport(exc: BaseException, *, provider: str) -> ProviderError | None
     hint = "check your network and the provider's status; kwaak retried with backoff"
     if "Timeout" in name:
         return Transient(f"{provider} did not answer in time ({name})", hint=hint)
+    if isinstance(exc, UnicodeDecodeError):  # before ValueError-based checks: it is one too
+        where = f"byte {exc.start} of its response"
+        return Transient(f"{provider} sent text that is not valid UTF-8 ({where})", hint=hint)
     if isinstance(exc, json.JSONDecodeError) or name == "APIResponseValidationError":
         return Transient(f"{provider} sent a response that is not valid JSON: {exc}", hint=hint)
     module = type(exc).__module__.split(".")[0]
