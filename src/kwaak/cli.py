@@ -379,9 +379,11 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def _print_error(message: str, hint: str | None) -> None:
-    click.echo(click.style("error: ", fg="red", bold=True) + message, err=True)
+    from kwaak.textsafe import escape_controls  # messages may quote model-made names and paths
+
+    click.echo(click.style("error: ", fg="red", bold=True) + escape_controls(message), err=True)
     if hint:
-        click.echo(click.style("hint: ", fg="yellow") + hint, err=True)
+        click.echo(click.style("hint: ", fg="yellow") + escape_controls(hint), err=True)
 
 
 def _internal_error(exc: Exception) -> int:

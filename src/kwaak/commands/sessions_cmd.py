@@ -22,6 +22,7 @@ from kwaak.commands.land_cmd import LANDING_ACTIONS, landing_op, landing_states,
 from kwaak.config import Config
 from kwaak.errors import SessionError, SessionNotFound, UsageError
 from kwaak.headless.printer import EventPrinter, OutputFormat
+from kwaak.textsafe import escape_controls, one_line
 
 
 class App(Protocol):
@@ -97,19 +98,19 @@ def describe(entry: SessionEntry) -> str:
     """One line per session for ``kwaak sessions``."""
     meta = entry.meta
     if meta is None:
-        return f"{entry.id[:8]}  {'damaged':<16} {'-':<9}  {'-':<16}  {entry.problem}"
+        return f"{entry.id[:8]}  {'damaged':<16} {'-':<9}  {'-':<16}  {one_line(entry.problem or '')}"
     usage = meta.usage_value()
-    title = (meta.title or "(untitled)")[:40]
+    title = one_line(meta.title or "(untitled)")[:40]
     return (
         f"{meta.id[:8]}  {status_text(entry):<16} {meta.origin or '-':<9}  {_when(meta.updated_at)}  {title:<40}  "
-        f"{meta.branch or '-'}  {usage.total_tokens} tok  ${usage.cost_usd:.4f}"
+        f"{one_line(meta.branch or '-')}  {usage.total_tokens} tok  ${usage.cost_usd:.4f}"
     )
 
 
 def _report_problems(entries: list[SessionEntry]) -> None:
     for entry in entries:
         for problem in entry.store.problems:
-            print(f"warning: {problem}", file=sys.stderr)
+            print(f"warning: {escape_controls(problem)}", file=sys.stderr)
 
 
 def _list(config: Config, repo_root: Path) -> int:
@@ -125,7 +126,7 @@ def _list(config: Config, repo_root: Path) -> int:
     for entry in entries:
         print(f"{describe(entry)}  {states.get(entry.id, '-')}" if entry.meta else describe(entry))
     for line in asyncio.run(_overlaps(repo_root, [(m.id, m.branch) for m in metas])):
-        print(f"warning: {line}")
+        print(f"warning: {escape_controls(line)}")
     return 0
 
 
@@ -146,14 +147,15 @@ def _show(entry: SessionEntry) -> int:
     print(describe(entry))
     meta = entry.meta
     if meta is not None:
-        print(f"worktree: {meta.worktree or '-'}\nstart ref: {meta.start_ref or '-'}\ngoal: {meta.goal or '-'}\n")
+        details = f"worktree: {meta.worktree or '-'}\nstart ref: {meta.start_ref or '-'}\ngoal: {meta.goal or '-'}\n"
+        print(escape_controls(details))
     printer = EventPrinter(output="text")
     for record in entry.store.load_events():
         event = p.event_from_json(record)
         if event is not None:
             printer(event)
     for problem in entry.store.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {escape_controls(problem)}", file=sys.stderr)
     return 0
 
 
@@ -190,7 +192,7 @@ def _resume(app: App, entry: SessionEntry, message: str | None, printer: EventPr
     if entry.in_use_elsewhere:
         raise in_use_error(entry.id, entry.owner)
     title = entry.meta.title if entry.meta else None
-    print(f"Resuming {title or entry.id[:8]} ({entry.status})", file=sys.stderr)
+    print(f"Resuming {one_line(title or entry.id[:8])} ({entry.status})", file=sys.stderr)
     # ``restore``: the runner opens (claims) this session first; another live owner makes that fail.
     runner = HeadlessRunner(headless_config(app.config), app.repo_root, restore=True, index=False, listeners=[printer])
     op: p.Chat | p.RetryChat = p.Chat(message=message) if message else p.RetryChat()

@@ -203,6 +203,9 @@ def _walk_dirs(root: Path, parts: list[str], *, create: bool) -> int:
                     st = os.stat(part, dir_fd=fd, follow_symlinks=False)
                     if stat.S_ISLNK(st.st_mode):
                         raise SymlinkRefused(_symlink_message(shown, fd, part)) from exc
+                    if stat.S_ISDIR(st.st_mode):  # swapped back and forth while we looked
+                        msg = f"`{shown}` changed while it was being opened (it was briefly a symbolic link)"
+                        raise SymlinkRefused(msg) from exc
                     raise NotADirectoryError(errno.ENOTDIR, "is not a directory", shown) from exc
                 raise
             os.close(fd)

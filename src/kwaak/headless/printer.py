@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TextIO
 
 from kwaak import protocol as p
+from kwaak.textsafe import escape_controls, json_safe
 
 OutputFormat = Literal["text", "jsonl"]
 
@@ -25,12 +26,13 @@ class EventPrinter:
     def __call__(self, event: p.Event) -> None:
         """Print one event."""
         if self.output == "jsonl":
-            self.stream.write(json.dumps(event.to_json(), ensure_ascii=False, default=str) + "\n")
+            self.stream.write(json_safe(json.dumps(event.to_json(), ensure_ascii=False, default=str)) + "\n")
             self.stream.flush()
             return
         line = self.text(event.msg)
         if line is not None:
-            for part in line.splitlines() or [""]:
+            # Model text, tool output and titles are untrusted: no control sequence reaches the terminal.
+            for part in escape_controls(line).split("\n"):
                 self.stream.write(f"{self.prefix}{part}\n")
             self.stream.flush()
 
@@ -70,7 +72,7 @@ class EventPrinter:
     def record(self, record: p.Record) -> None:
         """Print a headless record: JSON (``session_finished``, ``task_finished``, ``batch_finished``) or text."""
         if self.output == "jsonl":
-            self.stream.write(json.dumps(p.record_to_json(record), ensure_ascii=False, default=str) + "\n")
+            self.stream.write(json_safe(json.dumps(p.record_to_json(record), ensure_ascii=False, default=str)) + "\n")
         elif isinstance(record, p.AgentFinished):
             fields = {
                 "status": record.status,
@@ -84,5 +86,5 @@ class EventPrinter:
                 "reason": record.reason,
             }
             shown = ", ".join(f"{k}={v}" for k, v in fields.items() if v not in (None, ""))
-            self.stream.write(f"{self.prefix}== finished: {shown}\n")
+            self.stream.write(escape_controls(f"{self.prefix}== finished: {shown}") + "\n")
         self.stream.flush()

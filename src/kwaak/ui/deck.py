@@ -8,6 +8,7 @@ from dataclasses import replace
 from textual.widgets import ContentSwitcher
 
 from kwaak import protocol as p
+from kwaak.textsafe import one_line
 from kwaak.ui.bridge import RestoredChat
 from kwaak.ui.chat_log import ChatLog
 from kwaak.ui.state import ChatState
@@ -84,7 +85,7 @@ class ChatDeck:
 
         The replay draws the transcript as it was, ``» command`` echoes included.
         """
-        name = restored.title or f"Chat #{position + 1}"
+        name = one_line(restored.title or "") or f"Chat #{position + 1}"
         chat = ChatState(session_id=restored.session_id, name=name, status=restored.status, branch=restored.branch)
         chat_log = self._mount(chat, position)
         if position <= self.current and len(self.chats) > 1:

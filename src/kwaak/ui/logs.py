@@ -18,6 +18,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import RichLog, Static
 
+from kwaak.textsafe import escape_controls
+
 LEVELS = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR)
 LEVEL_STYLES = {
     logging.DEBUG: "green",
@@ -58,7 +60,7 @@ def format_record(level: int, created: float, name: str, message: str) -> Text:
     stamp = time.strftime("%H:%M:%S", time.localtime(created))
     style = LEVEL_STYLES.get(level, "")
     abbrev = LEVEL_ABBREV.get(level, logging.getLevelName(level)[:4])
-    return Text.assemble((stamp, "dim"), " ", (abbrev, style), " ", (name, "dim"), ": ", message)
+    return Text.assemble((stamp, "dim"), " ", (abbrev, style), " ", (name, "dim"), ": ", escape_controls(message))
 
 
 class LogsView(Vertical, can_focus=True):

@@ -23,6 +23,8 @@ from textual.events import Click
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from kwaak.textsafe import escape_controls, one_line
+
 USER_STYLE = "italic cyan"
 ASSISTANT_STYLE = "bold rgb(200,160,255)"
 COMMAND_STYLE = "bold bright_magenta"
@@ -63,7 +65,7 @@ class UserEntry(ChatEntry):
 
     def render(self) -> RenderableType:
         """The message in the user's colour."""
-        return prefixed("▶ ", USER_STYLE, Text(self.text, style=USER_STYLE))
+        return prefixed("▶ ", USER_STYLE, Text(escape_controls(self.text), style=USER_STYLE))
 
 
 class CommandEntry(ChatEntry):
@@ -75,7 +77,7 @@ class CommandEntry(ChatEntry):
 
     def render(self) -> RenderableType:
         """The command name."""
-        return prefixed("» ", COMMAND_STYLE, Text(self.label, style=COMMAND_STYLE))
+        return prefixed("» ", COMMAND_STYLE, Text(escape_controls(self.label), style=COMMAND_STYLE))
 
 
 class SystemEntry(ChatEntry):
@@ -98,9 +100,10 @@ class SystemEntry(ChatEntry):
     def render(self) -> RenderableType:
         """The text, in the level's style, and the hint below it."""
         style = SYSTEM_STYLES[self.level]
-        body: RenderableType = Markdown(self.text) if self.markdown else Text(self.text, style=style)
+        text = escape_controls(self.text)
+        body: RenderableType = Markdown(text) if self.markdown else Text(text, style=style)
         if self.hint:
-            body = Group(body, Text(f"hint: {self.hint}", style="italic"))
+            body = Group(body, Text(f"hint: {escape_controls(self.hint)}", style="italic"))
         return prefixed("ℹ ", style, body)
 
 
@@ -131,8 +134,8 @@ class AssistantEntry(ChatEntry):
     def render(self) -> RenderableType:
         """Plain text while streaming, Markdown when complete."""
         if self._final is None:
-            return prefixed("✦ ", ASSISTANT_STYLE, Text("".join(self._parts)))
-        return prefixed("✦ ", ASSISTANT_STYLE, Markdown(self._final))
+            return prefixed("✦ ", ASSISTANT_STYLE, Text(escape_controls("".join(self._parts))))
+        return prefixed("✦ ", ASSISTANT_STYLE, Markdown(escape_controls(self._final)))
 
 
 ToolState = Literal["running", "ok", "failed"]
@@ -148,7 +151,7 @@ class ToolCallEntry(ChatEntry, can_focus=True):
         super().__init__(classes="tool")
         self.call_id = call_id
         self.tool_name = name
-        self.summary = summary
+        self.summary = one_line(summary)
         self.arguments = arguments
         self.state: ToolState = "running"
         self.output = ""
@@ -186,13 +189,16 @@ class ToolCallEntry(ChatEntry, can_focus=True):
                 return Text.assemble(("⚙  ", "red"), (self.summary, "red"), (" ✗", "bold red"))
 
     def _details(self) -> list[RenderableType]:
-        parts: list[RenderableType] = [Text(f"   tool: {self.tool_name}", style="dim")]
+        parts: list[RenderableType] = [Text(f"   tool: {one_line(self.tool_name)}", style="dim")]
         if self.arguments.strip() not in ("", "{}"):
             parts += [Text("   arguments:", style="dim"), Text(_pretty_json(self.arguments), style="dim")]
         if self.state == "running":
             parts.append(Text("   (running)", style="dim italic"))
         else:
-            parts += [Text("   output:", style="dim"), Text(clip_lines(self.output) or "(empty)", style="dim")]
+            parts += [
+                Text("   output:", style="dim"),
+                Text(escape_controls(clip_lines(self.output)) or "(empty)", style="dim"),
+            ]
         return parts
 
 
@@ -203,7 +209,7 @@ def _pretty_json(arguments: str) -> str:
         text = arguments
     if len(text) > MAX_ARGUMENT_CHARS:
         text = text[:MAX_ARGUMENT_CHARS] + " ..."
-    return text
+    return escape_controls(text)
 
 
 class DiffEntry(ChatEntry):
@@ -222,7 +228,7 @@ def color_diff(diff: str) -> Text:
     """Colour a plain unified diff: headers bold, hunks cyan, additions green, removals red."""
     text = Text()
     for line in diff.splitlines():
-        text.append(line, style=_diff_style(line))
+        text.append(escape_controls(line), style=_diff_style(line))
         text.append("\n")
     text.rstrip()
     return text

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from rich.text import Text
 
 from kwaak import protocol as p
+from kwaak.textsafe import one_line
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _STATUS_ICONS: dict[str, tuple[str, str]] = {
@@ -56,11 +57,11 @@ class ChatState:
             case p.StatusChanged(status=status):
                 self.status = status
             case p.SessionRenamed(title=title):
-                self.name = title
+                self.name = one_line(title)
             case p.BranchRenamed(branch=branch):
-                self.branch = branch
+                self.branch = one_line(branch)
             case p.Activity(text=text) | p.IndexProgress(message=text):
-                self.activity = text
+                self.activity = one_line(text)
             case p.UsageUpdated(session=usage):
                 self.usage = usage
             case p.CommandCompleted(ok=ok):
