@@ -6,7 +6,6 @@ copied into a temporary git repository so that kwaak's file selection (``git ls-
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -66,10 +65,12 @@ def make_config(repo: Path, cache: Path, **overrides: Any) -> Config:
 
 def minilm_embedder() -> Any:
     """The local MiniLM embedder when the ``local-embeddings`` extra is installed, else ``None``."""
-    if importlib.util.find_spec("sentence_transformers") is None:
-        print("(local MiniLM embeddings skipped: the `local-embeddings` extra is not installed)")
-        return None
     from kwaak.config.model import FastEmbedConfig
     from kwaak.llm import make_embedder
+    from kwaak.llm.embeddings import local_embeddings_available
+
+    if not local_embeddings_available():
+        print("(local MiniLM embeddings skipped: the `local-embeddings` extra or the weights are not installed)")
+        return None
 
     return make_embedder(FastEmbedConfig(provider="Local"))

