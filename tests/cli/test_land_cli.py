@@ -44,6 +44,12 @@ def test_sessions_land_squash_and_merge_from_the_cli(tmp_git_repo: Path) -> None
     listing = run_kwaak(repo, config, "sessions")
     assert listing.stdout.count("landed +") == 2 and "unlanded" not in listing.stdout
 
+    # Landed sessions (the squashed one is not an ancestor of main) are pruned with --merged.
+    pruned = run_kwaak(repo, config, "sessions", "prune", "--merged")
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    assert git(repo, "branch", "--list", "kwaak/*") == ""
+    assert list_sessions(repo.parent / "cache", repo) == []
+
 
 def test_sessions_undo_and_land_errors_are_one_line(tmp_git_repo: Path) -> None:
     repo = tmp_git_repo

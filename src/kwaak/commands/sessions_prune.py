@@ -1,9 +1,10 @@
 """``kwaak sessions prune [--merged] [--older-than D] [--dry-run]``: remove finished sessions.
 
 A finished session (done, failed, stopped, out of budget or interrupted, and owned by no live
-process) is removed with its worktree and its ``kwaak/*`` branch. ``--merged`` keeps those whose
-branch is not merged into the main branch (and also removes merged ``kwaak/*`` branches that no
-session refers to any more); ``--older-than`` keeps those updated more recently.
+process), or a landed one, is removed with its worktree and its ``kwaak/*`` branch. ``--merged``
+keeps those whose branch is neither landed nor merged into the main branch (and also removes
+merged ``kwaak/*`` branches that no session refers to any more); ``--older-than`` keeps those
+updated more recently.
 """
 
 from __future__ import annotations
@@ -57,11 +58,14 @@ async def candidates(app: App, *, merged: bool, older_than: str | None) -> list[
     chosen: list[SessionEntry] = []
     for entry in list_sessions(app.config.cache_dir, app.repo_root):
         meta = entry.meta
-        if meta is None or entry.owner is not None or entry.status not in FINISHED:
+        if meta is None or entry.owner is not None or (entry.status not in FINISHED and not meta.landed):
             continue
         if cutoff is not None and meta.updated_at > cutoff:
             continue
-        if merged and not (meta.branch and await _merged(app.repo_root, meta.branch, app.config.main_branch)):
+        landed = meta.landed is not None  # squash- or rebase-landed branches are not ancestors of the base
+        if merged and not (
+            landed or (meta.branch and await _merged(app.repo_root, meta.branch, app.config.main_branch))
+        ):
             continue
         chosen.append(entry)
     return chosen
