@@ -154,6 +154,12 @@ async def test_land_keys_submit_and_close() -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("u")
         assert app.ops == [p.Undo()]
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("J", "J", "K", "J")  # the older commit (the list is newest first)
+        assert _screen(pilot).current_path == "src/calc.py", "the commit list does not move the file list"
+        await pilot.press("U")
+        assert app.ops == [p.Undo(commit="a" * 40 + "^")]
 
 
 def test_review_screen_snapshot(snap_compare: Any) -> None:

@@ -5,7 +5,8 @@ messages. Right: the current file's hunks, syntax-coloured for the file's langua
 (added) or red (removed) lines. Keys: ``n``/``p`` next/previous file, ``j``/``k`` (or ``]``/``[``)
 next/previous hunk, ``c`` comments on the current hunk (sent to the agent as a new message),
 ``m``/``s``/``r`` land by merge, squash or rebase, ``u`` undoes the agent's last turn, ``escape``
-closes. The screen only posts protocol operations through the ``submit`` callback it is given.
+closes; ``J``/``K`` select a commit and ``U`` resets the branch to before it (undoing that commit
+and the later ones). The screen only posts protocol operations through the ``submit`` callback it is given.
 """
 
 from __future__ import annotations
@@ -111,17 +112,16 @@ def file_label(change: p.ReviewFile) -> Text:
     return label
 
 
-def commits_text(commits: tuple[p.ReviewCommit, ...]) -> Text:
-    """The commit list, newest first: short sha, date, subject and the first body line."""
+def commit_label(commit: p.ReviewCommit) -> Text:
+    """One commit: short sha, date (UTC), subject and the first line of its body."""
+    when = dt.datetime.fromtimestamp(commit.timestamp, tz=dt.UTC).strftime("%m-%d %H:%M")
     text = Text()
-    for commit in commits:
-        when = dt.datetime.fromtimestamp(commit.timestamp, tz=dt.UTC).strftime("%m-%d %H:%M")
-        text.append(commit.sha[:8], style="yellow")
-        text.append(f" {when} ", style="dim")
-        text.append(commit.subject + "\n")
-        if commit.body:
-            text.append(f"         {commit.body.splitlines()[0][:70]}\n", style="dim")
-    return text if commits else Text("(no commits)", style="dim")
+    text.append(commit.sha[:8], style="yellow")
+    text.append(f" {when} ", style="dim")
+    text.append(commit.subject)
+    if commit.body:
+        text.append(f"\n         {commit.body.splitlines()[0][:70]}", style="dim")
+    return text
 
 
 class ReviewScreen(Screen[None]):
@@ -134,7 +134,7 @@ class ReviewScreen(Screen[None]):
     #review-side { width: 48; border-right: solid $primary-background-lighten-2; }
     .review-heading { height: 1; padding: 0 1; text-style: bold; color: $text-muted; }
     #review-files { height: 2fr; border: none; }
-    #review-commits-box { height: 1fr; padding: 0 1; }
+    #review-commits { height: 1fr; border: none; }
     #review-diff { width: 1fr; padding: 0 1; }
     .review-hunk { margin: 0 0 1 0; border-left: blank; }
     .review-hunk.-current { border-left: thick $accent; }
@@ -153,6 +153,9 @@ class ReviewScreen(Screen[None]):
         Binding("s", "land('squash')", "Squash"),
         Binding("r", "land('rebase')", "Rebase"),
         Binding("u", "undo", "Undo last turn"),
+        Binding("J", "commit(1)", "Next commit", show=False),
+        Binding("K", "commit(-1)", "Prev commit", show=False),
+        Binding("U", "undo_commit", "Undo to before commit"),
     ]
 
     def __init__(self, review: p.ReviewShown, submit: Callable[[p.Op], None]) -> None:
@@ -180,7 +183,7 @@ class ReviewScreen(Screen[None]):
                 yield Static("Files", classes="review-heading")
                 yield OptionList(*(file_label(f) for f in r.files), id="review-files")
                 yield Static("Commits", classes="review-heading")
-                yield VerticalScroll(Static(commits_text(r.commits), id="review-commits"), id="review-commits-box")
+                yield OptionList(*(commit_label(c) for c in r.commits), id="review-commits")
             yield VerticalScroll(id="review-diff")
         hint = "Comment on this hunk: enter sends it to the agent, escape cancels"
         yield Input(placeholder=hint, id="review-comment")
@@ -211,7 +214,7 @@ class ReviewScreen(Screen[None]):
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         """Clicking or arrowing in the file list shows that file."""
-        if event.option_index != self.file_index:
+        if event.option_list.id == "review-files" and event.option_index != self.file_index:
             self.file_index, self.hunk_index = event.option_index, 0
             self._show_file()
 
@@ -290,6 +293,22 @@ class ReviewScreen(Screen[None]):
     def action_undo(self) -> None:
         """Undo the agent's last turn and close the review."""
         self.submit(p.Undo())
+        self.dismiss()
+
+    def action_commit(self, step: int) -> None:
+        """Move the selection in the commit list (newest first)."""
+        commits = self.query_one("#review-commits", OptionList)
+        if self.review.commits:
+            current = commits.highlighted if commits.highlighted is not None else -1
+            commits.highlighted = max(0, min(current + step, len(self.review.commits) - 1))
+
+    def action_undo_commit(self) -> None:
+        """Reset the agent's branch to before the selected commit (undoing it and everything after)."""
+        index = self.query_one("#review-commits", OptionList).highlighted
+        if index is None or not self.review.commits:
+            self.notify("Select a commit first (J/K or click)", severity="warning")
+            return
+        self.submit(p.Undo(commit=f"{self.review.commits[index].sha}^"))
         self.dismiss()
 
     def action_close(self) -> None:
