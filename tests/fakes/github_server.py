@@ -1,7 +1,11 @@
 """A fake GitHub REST API on 127.0.0.1 (pull requests, issues, comments, code and issue search).
 
 Only the repository ``owner/repo`` given to :class:`FakeGitHub` exists; requests need
-``Authorization: Bearer <token>`` (or ``token <token>``). Switches simulate failures:
+``Authorization: Bearer <token>`` (or ``token <token>``). With :meth:`FakeGitHub.enable_app` it
+also plays a GitHub App: ``GET /repos/{owner}/{repo}/installation`` and ``POST
+/app/installations/{id}/access_tokens`` take an RS256 JWT signed with the app's key (checked with its
+public key: issuer, expiry), and the installation token then works like the personal token.
+Switches simulate failures:
 ``rate_limited`` (403 with ``x-ratelimit-remaining: 0`` and a reset time) and ``forbidden``
 (403 without rate-limit headers). When ``remote`` points to a git repository, creating a pull
 request checks that the head branch exists there and has commits ahead of the base, like GitHub.
@@ -59,6 +63,15 @@ class FakeGitHub(FakeHTTPServer):
         self.rate_limit_reset = int(time.time()) + 600
         self.forbidden = False
         self._next_number = 1
+        self.app: tuple[int, Any, int, str] | None = None
+        """(app id, public key, installation id, installation token) once :meth:`enable_app` ran."""
+        self.tokens_issued = 0
+
+    def enable_app(self, app_id: int, public_key: Any, *, installation_id: int = 4242) -> str:
+        """Act as GitHub for a GitHub App; returns the installation token it will issue."""
+        token = f"ghs_installation_{installation_id}"
+        self.app = (app_id, public_key, installation_id, token)
+        return token
 
     # ------------------------------------------------------------------ setup helpers
 
@@ -82,9 +95,36 @@ class FakeGitHub(FakeHTTPServer):
 
     # ------------------------------------------------------------------ routing
 
+    def _app_route(self, request: RecordedRequest) -> Response | None:
+        """The GitHub App endpoints (JWT-authenticated); ``None`` for other paths."""
+        install = f"/repos/{self.owner}/{self.repo}/installation"
+        if self.app is None or not (request.path == install or request.path.startswith("/app/installations/")):
+            return None
+        import jwt
+
+        app_id, public_key, installation_id, token = self.app
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+        try:
+            claims = jwt.decode(bearer, public_key, algorithms=["RS256"], options={"require": ["iat", "exp", "iss"]})
+        except jwt.PyJWTError:
+            return Response.json({"message": "A JSON web token could not be decoded"}, status=401)
+        if str(claims["iss"]) != str(app_id) or claims["exp"] - claims["iat"] > 600:
+            return Response.json({"message": "'Issuer' claim ('iss') must be an Integer"}, status=401)
+        if request.path == install:
+            return Response.json({"id": installation_id, "app_id": app_id})
+        if request.method == "POST" and request.path == f"/app/installations/{installation_id}/access_tokens":
+            self.tokens_issued += 1
+            expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+            return Response.json({"token": token, "expires_at": expires}, status=201)
+        return _not_found()
+
     def handle(self, request: RecordedRequest) -> Response:
+        app = self._app_route(request)
+        if app is not None:
+            return app
         auth = request.headers.get("authorization", "")
-        if auth not in (f"Bearer {self.token}", f"token {self.token}"):
+        tokens = (self.token, self.app[3]) if self.app is not None else (self.token,)
+        if auth not in {f"{scheme} {t}" for t in tokens for scheme in ("Bearer", "token")}:
             return Response.json({"message": "Bad credentials", "status": "401"}, status=401)
         if self.rate_limited:
             headers = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": "0"}

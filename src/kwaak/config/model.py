@@ -356,10 +356,28 @@ class IndexConfig(_Model):
 
 
 class GitHubConfig(_Model):
-    """GitHub API settings (ours)."""
+    """GitHub API settings (ours), and GitHub App authentication (kwaak 0.19)."""
 
     api_base_url: str = "https://api.github.com"
     """GitHub REST API endpoint (GitHub Enterprise: ``https://HOST/api/v3``)."""
+    app_id: int | None = Field(default=None, gt=0)
+    """Authenticate as this GitHub App (with ``app_private_key``) when ``github_api_key`` is not set."""
+    app_private_key: ApiKey | None = None
+    """Secret; the app's PEM private key, e.g. ``"file:~/.config/kwaak/app.pem"`` or ``"env:GITHUB_APP_KEY"``."""
+    installation_id: int | None = Field(default=None, gt=0)
+    """The app's installation; default: looked up for ``git.owner/git.repository``."""
+
+    @model_validator(mode="after")
+    def _app_complete(self) -> GitHubConfig:
+        if (self.app_id is None) != (self.app_private_key is None):
+            msg = "a GitHub App needs both `app_id` and `app_private_key`"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def app_configured(self) -> bool:
+        """Whether GitHub App authentication is set up."""
+        return self.app_id is not None and self.app_private_key is not None
 
 
 class TavilyConfig(_Model):
@@ -519,4 +537,4 @@ class Config(_Model):
 
     def github_enabled(self) -> bool:
         """GitHub features need a token, an owner and a repository."""
-        return bool(self.github_api_key and self.git.owner and self.git.repository)
+        return bool((self.github_api_key or self.github.app_configured) and self.git.owner and self.git.repository)

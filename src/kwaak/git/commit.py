@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kwaak.config.model import Config
-from kwaak.errors import GitError
+from kwaak.errors import GitError, GitHubError
+from kwaak.git.github_app import github_token
 from kwaak.git.push import has_remote, push_branch
 from kwaak.git.trusted import AgentGit, agent_git, stage_pathspec
 
@@ -172,7 +173,11 @@ async def _push(layout: AgentGit, config: Config) -> tuple[bool, str | None]:
     branch = (await layout.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)).stdout.strip()
     if not branch:
         return False, "not pushed: the worktree is not on a branch (detached HEAD)"
-    token = config.github_api_key.reveal() if config.github_api_key else None
+    try:
+        token = await github_token(config)
+    except GitHubError as exc:
+        log.warning("auto-push skipped: %s", exc.message)
+        return False, exc.render()
     try:
         await push_branch(layout.worktree, branch, remote=remote, token=token, env=agent_identity_env(config))
     except GitError as exc:

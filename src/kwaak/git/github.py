@@ -18,7 +18,7 @@ wrong and what to do next::
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -128,20 +128,23 @@ class GitHubClient:
     def __init__(
         self,
         *,
-        token: str,
+        token: str | Callable[[], Awaitable[str]],
         owner: str,
         repo: str,
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """``token`` is a token, or an async function giving one per request (a GitHub App's)."""
         self.owner = owner
         self.repo = repo
         self.base_url = base_url.rstrip("/")
+        self._token_source = None if isinstance(token, str) else token
+        auth = {"Authorization": f"Bearer {token}"} if isinstance(token, str) else {}
         self._client = httpx.AsyncClient(
             base_url=self.base_url + "/",
             headers={
-                "Authorization": f"Bearer {token}",
+                **auth,
                 "Accept": _JSON_MEDIA_TYPE,
                 "X-GitHub-Api-Version": "2022-11-28",
                 "User-Agent": f"kwaak-py/{__version__}",
@@ -159,13 +162,22 @@ class GitHubClient:
         """
         token = config.github_api_key.reveal() if config.github_api_key is not None else ""
         owner, repo = config.git.owner or "", config.git.repository or ""
-        required = (("github_api_key", token), ("git.owner", owner), ("git.repository", repo))
+        app = config.github.app_configured and not token.strip()
+        required = (("github_api_key", "app" if app else token), ("git.owner", owner), ("git.repository", repo))
         missing = [f"`{key}`" for key, value in required if not value.strip()]
         if missing:
             msg = f"GitHub is not configured: {', '.join(missing)} missing"
             hint = 'set them in kwaak.toml, e.g. `github_api_key = "env:GITHUB_TOKEN"` and `[git] owner = "..."`'
             raise GitHubError(msg, hint=hint)
-        return cls(token=token, owner=owner, repo=repo, base_url=config.github.api_base_url, transport=transport)
+        source: str | Callable[[], Awaitable[str]] = token
+        if app:
+            from kwaak.git.github_app import github_token
+
+            async def app_token() -> str:
+                return await github_token(config, transport=transport) or ""
+
+            source = app_token
+        return cls(token=source, owner=owner, repo=repo, base_url=config.github.api_base_url, transport=transport)
 
     def __repr__(self) -> str:
         return f"GitHubClient(repo={self.full_name!r}, base_url={self.base_url!r})"
@@ -260,6 +272,8 @@ class GitHubClient:
         headers: Mapping[str, str] | None = None,
         what: str | None = None,
     ) -> Any:
+        if self._token_source is not None:
+            headers = {**(headers or {}), "Authorization": f"Bearer {await self._token_source()}"}
         try:
             response = await self._client.request(method, path, json=json, params=params, headers=headers)
         except httpx.TimeoutException as exc:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from kwaak.errors import GitError, GitHubError
 from kwaak.git.commit import agent_identity_env, commit_staged, has_changes, stage_all
 from kwaak.git.github import GitHubClient, GitHubValidationError, PullRequest
+from kwaak.git.github_app import github_token
 from kwaak.git.push import push_branch
 from kwaak.git.trusted import agent_git
 from kwaak.tools.base import Tool, ToolContext, ToolError, WorkspaceInfo, string_params
@@ -97,7 +98,7 @@ async def publish_pull_request(
         GitError: committing or pushing failed.
         GitHubError: GitHub is not configured or the API refused the request.
     """
-    token = config.github_api_key.reveal() if config.github_api_key else None
+    token = await github_token(config)
     async with github_client(config, client) as gh:
         await commit_pending_changes(config, workspace, title)
         await push_branch(workspace.path, workspace.branch, remote=config.git.remote, token=token)
