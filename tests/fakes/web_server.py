@@ -59,10 +59,10 @@ class Response:
 class FakeHTTPServer:
     """A threaded HTTP server on 127.0.0.1 with a random free port."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, host: str = "127.0.0.1") -> None:
         self.requests: list[RecordedRequest] = []
         self.lock = threading.Lock()
-        self._server = _QuietServer(("127.0.0.1", 0), _make_handler(self._dispatch))
+        self._server = _QuietServer((host, 0), _make_handler(self._dispatch))
         self._thread = threading.Thread(target=self._serve, name=type(self).__name__, daemon=True)
 
     @property
@@ -175,8 +175,8 @@ class FakeWebServer(FakeHTTPServer):
     content type), ``/missing`` (404), ``/error`` (500). :meth:`add` registers more.
     """
 
-    def __init__(self, *, huge_bytes: int = 5 * 1024 * 1024) -> None:
-        super().__init__()
+    def __init__(self, *, huge_bytes: int = 5 * 1024 * 1024, host: str = "127.0.0.1") -> None:
+        super().__init__(host=host)
         paragraph = "<p>" + "kwaak " * 100 + "</p>\n"
         huge = "<html><body><h1>Huge</h1>" + paragraph * (huge_bytes // len(paragraph) + 1) + "</body></html>"
         self.routes: dict[str, Response] = {

@@ -11,10 +11,14 @@ from kwaak.config import Config
 from kwaak.executors.local import LocalExecutor
 from kwaak.messages import ToolCall, ToolResult
 from kwaak.tools.base import ToolContext, ToolRegistry
+from kwaak.tools.netguard import NetworkPolicy
 from kwaak.tools.web import fetch_url, fetch_url_tool, render_search_results, search_web_tool
 from tests.fakes.tavily_server import FakeTavily
 from tests.fakes.web_server import FakeWebServer, Response
 from tests.github.conftest import TAVILY_KEY
+
+LOOPBACK = "127.0.0.1/32"
+LOCAL_OK = NetworkPolicy.of(True, [LOOPBACK])
 
 
 @pytest.fixture
@@ -24,7 +28,9 @@ def registry() -> ToolRegistry:
 
 @pytest.fixture
 def ctx(github_config: Callable[..., Config], tmp_git_repo: Path) -> ToolContext:
-    return ToolContext(session_id="s1", config=github_config(), executor=LocalExecutor(tmp_git_repo))
+    # The fake site listens on 127.0.0.1, which fetch_url refuses unless allow-listed (tests/security has the attacks).
+    config = github_config(web={"allow_private_networks": [LOOPBACK]})
+    return ToolContext(session_id="s1", config=config, executor=LocalExecutor(tmp_git_repo))
 
 
 async def call(registry: ToolRegistry, ctx: ToolContext, name: str, arguments: str) -> ToolResult:
@@ -63,7 +69,7 @@ async def test_redirect_loop_fails_clearly(registry: ToolRegistry, ctx: ToolCont
 
 
 async def test_huge_page_is_read_partially_and_truncated(fake_web: FakeWebServer) -> None:
-    text = await fetch_url(f"{fake_web.url}/huge", max_chars=5000, max_bytes=256 * 1024)
+    text = await fetch_url(f"{fake_web.url}/huge", max_chars=5000, max_bytes=256 * 1024, policy=LOCAL_OK)
     assert text.startswith("# Huge\n\nkwaak kwaak")
     assert text.endswith("characters]")
     body, marker = text.rsplit("\n\n[... output truncated: showing 5000 of ", 1)
@@ -85,7 +91,7 @@ async def test_huge_page_through_the_tool_respects_the_output_limit(
 
 async def test_read_limit_marker_when_output_fits(fake_web: FakeWebServer) -> None:
     fake_web.add("/long.txt", Response.text("x" * 10_000))
-    text = await fetch_url(f"{fake_web.url}/long.txt", max_bytes=1024)
+    text = await fetch_url(f"{fake_web.url}/long.txt", max_bytes=1024, policy=LOCAL_OK)
     assert text == "x" * 1024 + "\n\n[... the page is larger than 1 KiB; only the start was read]"
 
 

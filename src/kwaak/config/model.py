@@ -6,6 +6,7 @@ double as the reference documentation (see ``docs/configuration.md``).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -214,6 +215,25 @@ class SandboxConfig(_Model):
 
     network: bool = False
     """Allow network access inside the sandbox."""
+
+
+class WebConfig(_Model):
+    """Host-side web access of the agents' ``fetch_url`` tool (ours)."""
+
+    allow_private_networks: tuple[str, ...] = ()
+    """Networks (CIDR, e.g. ``"10.1.2.0/24"``, or single addresses) that ``fetch_url`` may reach although
+    they are loopback, private or link-local; by default only public addresses are fetched."""
+
+    @field_validator("allow_private_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                msg = f"{item!r} is not an IP network (use CIDR such as '192.168.1.0/24' or an address)"
+                raise ValueError(msg) from None
+        return value
 
 
 class Budget(_Model):
@@ -470,6 +490,8 @@ class Config(_Model):
     """GitHub API (``[github]``)."""
     tavily: TavilyConfig = TavilyConfig()
     """Tavily API (``[tavily]``)."""
+    web: WebConfig = WebConfig()
+    """Host-side web access of ``fetch_url`` (``[web]``)."""
 
     @field_validator("languages", mode="before")
     @classmethod

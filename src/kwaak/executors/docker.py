@@ -60,6 +60,8 @@ class DockerExecutor:
     """Runs an agent's commands in its own container."""
 
     kind: ExecutorKind = "docker"
+    network: bool = True
+    """Whether the container has a network (host-side tools such as fetch_url follow it)."""
 
     def __init__(
         self,

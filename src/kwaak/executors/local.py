@@ -25,6 +25,8 @@ class LocalExecutor:
     """A subprocess executor rooted at ``root``; kills the process group on timeout or cancel."""
 
     kind: ExecutorKind = "local"
+    network: bool = True
+    """Whether the agent's commands can reach the network (host-side tools such as fetch_url follow it)."""
 
     def __init__(
         self,

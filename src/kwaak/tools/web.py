@@ -1,6 +1,7 @@
 """Web tools: ``search_web`` (Tavily) and ``fetch_url`` (a page as markdown).
 
-Both run on the host, not in the agent's executor, as in kwaak 0.16.2. ``fetch_url`` reads at
+Both run on the host, not in the agent's executor, as in kwaak 0.16.2; ``fetch_url`` therefore
+follows the agent's network policy itself (:mod:`kwaak.tools.netguard`). It reads at
 most :data:`MAX_FETCH_BYTES`, refuses binary content, converts HTML to markdown (dropping scripts,
 styles and media) and truncates long output with a visible marker.
 """
@@ -16,6 +17,7 @@ import httpx
 
 from kwaak import __version__
 from kwaak.tools.base import Tool, ToolContext, ToolError, string_params
+from kwaak.tools.netguard import NetworkPolicy, pinned_request
 from kwaak.tools.templates import render
 
 if TYPE_CHECKING:
@@ -128,34 +130,36 @@ async def fetch_url(
     max_chars: int = 40_000,
     max_bytes: int = MAX_FETCH_BYTES,
     transport: httpx.AsyncBaseTransport | None = None,
+    policy: NetworkPolicy | None = None,
 ) -> str:
     """GET ``url`` (following redirects) and return it as markdown (HTML) or text.
 
+    Every hop is checked against ``policy`` (default: network on, public addresses only) and
+    connects to the address that was checked (see :mod:`kwaak.tools.netguard`).
+
     Raises:
-        ToolError: a bad URL, a network error, a non-2xx status ("Failed to fetch url: <status>")
-            or binary content.
+        ToolError: a bad URL, a refused address, a network error, a non-2xx status
+            ("Failed to fetch url: <status>") or binary content.
     """
     if not re.match(r"(?i)^https?://", url):
         msg = f"Failed to fetch url: {url!r} is not an http(s) URL"
         raise ToolError(msg)
+    policy = policy or NetworkPolicy()
     try:
-        async with (
-            httpx.AsyncClient(
-                follow_redirects=True,
-                max_redirects=MAX_REDIRECTS,
-                timeout=FETCH_TIMEOUT,
-                headers={"User-Agent": _USER_AGENT},
-                transport=transport,
-            ) as client,
-            client.stream("GET", url) as response,
-        ):
-            if not response.is_success:
-                msg = f"Failed to fetch url: {response.status_code} {response.reason_phrase}".rstrip()
-                raise ToolError(msg)
-            content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            _refuse_binary_type(content_type, response)
-            raw, cut = await _read_limited(response, max_bytes)
-            encoding = response.charset_encoding or "utf-8"
+        async with httpx.AsyncClient(
+            follow_redirects=False, timeout=FETCH_TIMEOUT, headers={"User-Agent": _USER_AGENT}, transport=transport
+        ) as client:
+            response = await _follow(client, httpx.URL(url), policy)
+            try:
+                if not response.is_success:
+                    msg = f"Failed to fetch url: {response.status_code} {response.reason_phrase}".rstrip()
+                    raise ToolError(msg)
+                content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                _refuse_binary_type(content_type, response)
+                raw, cut = await _read_limited(response, max_bytes)
+                encoding = response.charset_encoding or "utf-8"
+            finally:
+                await response.aclose()
     except httpx.HTTPError as exc:
         msg = f"Failed to fetch url: {_describe_http_error(exc)}"
         raise ToolError(msg) from exc
@@ -163,6 +167,19 @@ async def fetch_url(
     if cut:
         text += f"\n\n[... the page is larger than {max_bytes // 1024} KiB; only the start was read]"
     return truncate(text, max_chars)
+
+
+async def _follow(client: httpx.AsyncClient, url: httpx.URL, policy: NetworkPolicy) -> httpx.Response:
+    """Send the GET, following up to :data:`MAX_REDIRECTS` redirects, each hop checked and pinned."""
+    for _ in range(MAX_REDIRECTS + 1):
+        request = await pinned_request(client, url, policy)
+        response = await client.send(request, stream=True)
+        location = response.headers.get("location")
+        if not (response.is_redirect and location):
+            return response
+        await response.aclose()
+        url = url.join(location)
+    raise httpx.TooManyRedirects("too many redirects", request=request)
 
 
 async def _read_limited(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:
@@ -239,8 +256,12 @@ def _transport(ctx: ToolContext) -> httpx.AsyncBaseTransport | None:
 
 async def _fetch_url(ctx: ToolContext, args: dict[str, Any]) -> str:
     url = str(args.get("url") or "").strip()
+    # The fetch runs on the host: it follows the agent's network policy (see kwaak.tools.netguard).
+    policy = NetworkPolicy.of(bool(getattr(ctx.executor, "network", True)), ctx.config.web.allow_private_networks)
     ctx.activity(f"Fetching {url}")
-    return await fetch_url(url, max_chars=ctx.config.limits.max_tool_output_chars, transport=_transport(ctx))
+    return await fetch_url(
+        url, max_chars=ctx.config.limits.max_tool_output_chars, transport=_transport(ctx), policy=policy
+    )
 
 
 def fetch_url_tool() -> Tool:
