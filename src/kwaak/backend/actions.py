@@ -256,9 +256,7 @@ async def _stored_sessions_op(
     if isinstance(op, p.OpenSession):
         _open_session(backend, sid, replay=op.replay)
         return
-    from dataclasses import replace
-
-    listed = tuple(replace(e.info(), open_here=e.id in backend._sessions) for e in backend.stored_sessions())
+    listed = tuple(e.info(open_here=e.id in backend._sessions) for e in backend.stored_sessions())
     backend.runtime.emit(sid, p.SessionsListed(sessions=listed))
 
 

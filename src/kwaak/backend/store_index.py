@@ -99,8 +99,8 @@ class SessionEntry:
         """Owned by another live process."""
         return self.owner is not None and not self.store.owned
 
-    def info(self) -> p.StoredSession:
-        """The protocol view of this entry (for the TUI's session picker)."""
+    def info(self, *, open_here: bool = False) -> p.StoredSession:
+        """The protocol view of this entry (for the TUI's session picker); ``open_here``: this backend owns it."""
         meta = self.meta
         usage = meta.usage_value() if meta else None
         return p.StoredSession(
@@ -112,8 +112,9 @@ class SessionEntry:
             updated_at=meta.updated_at if meta else 0.0,
             tokens=usage.total_tokens if usage else 0,
             cost_usd=round(usage.cost_usd, 6) if usage else 0.0,
-            owner_pid=self.owner if self.in_use_elsewhere else None,
+            owner_pid=self.owner if self.in_use_elsewhere and not open_here else None,
             problem=self.problem,
+            open_here=open_here,
         )
 
 

@@ -102,14 +102,20 @@ class ChatDeck:
         return chat
 
     def drop_blank(self) -> None:
-        """Remove chats nobody has used yet (the start-up chat, once saved chats were restored)."""
-        for chat in [c for c in self.chats if not c.has_messages and not c.pending and len(self.chats) > 1]:
+        """Remove chats without an agent (the start-up chat, once saved chats were restored or opened).
+
+        A chat whose agent was asked anything (it has a status, a branch or a pending op) stays.
+        """
+        blank = [c for c in self.chats if c.status is None and not c.branch and not c.pending]
+        for chat in blank if len(blank) < len(self.chats) else []:
             index = self.chats.index(chat)
             self.chats.pop(index)
             self._deferred.pop(chat.session_id, None)
             self._logs.pop(chat.session_id).remove()
-            if index < self.current or self.current >= len(self.chats):
-                self.current = max(0, self.current - 1)
+            if index < self.current:
+                self.current -= 1
+            elif index == self.current:
+                self.current = 0  # the first (oldest) chat replaces the blank one on screen
 
     def select(self, index: int) -> ChatState:
         """Show chat ``index`` (wrapping) and mark it read."""
