@@ -158,6 +158,7 @@ INIT_PARAMS: list[click.Parameter] = [
     _opt("--test-command", help="Command that runs the tests."),
     _opt("--coverage-command", help="Command that reports coverage."),
     _opt("--lint-command", help="Command that lints and fixes (runs after each change)."),
+    _opt("--setup-command", help="Command run once in each agent's new worktree (e.g. `npm ci`); empty for none."),
     _opt("--executor", type=click.Choice(["docker", "sandbox", "local"]), help="Where agents run commands."),
 ]
 

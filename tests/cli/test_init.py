@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -57,11 +58,26 @@ def sample_repo(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+TOOLS = ("pytest", "coverage", "ruff", "cargo", "yarn", "go", "gofmt", "python3")
+
+
+def tools_on_path(tmp_path: Path, names: tuple[str, ...] = TOOLS) -> dict[str, str]:
+    """A PATH with exactly these programs (stubs), so what init proposes does not depend on the machine."""
+    bin_dir = tmp_path / ("bin-" + "-".join(names))
+    bin_dir.mkdir()
+    for name in names:
+        (bin_dir / name).write_text("#!/bin/sh\nexit 0\n")
+        (bin_dir / name).chmod(0o755)
+    (bin_dir / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
+    return {"PATH": str(bin_dir)}
+
+
 @pytest.mark.parametrize("kind", sorted(SAMPLES))
 def test_detects_language_and_commands(tmp_path: Path, kind: str) -> None:
     files, language, commands = SAMPLES[kind]
     repo = sample_repo(tmp_path / kind, files)
-    proc = run_kwaak("init", "--yes", "--dry-run", "--provider", "Scripted", "--executor", "local", cwd=repo)
+    args = ("init", "--yes", "--dry-run", "--provider", "Scripted", "--executor", "local")
+    proc = run_kwaak(*args, cwd=repo, env=tools_on_path(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"Dry run, would have written the following to {repo / 'kwaak.toml'}:")
     data = tomllib.loads(proc.stdout.split(":\n", 1)[1])
@@ -119,3 +135,29 @@ def test_rejects_plain_text_secrets(tmp_path: Path) -> None:
     proc = run_kwaak("init", "--yes", "--api-key", "sk-plain", cwd=repo)
     assert_one_error(proc, "--api-key must start with `env:` or `file:`")
     assert "sk-plain" not in proc.stderr.split("\n")[0].split("--api-key")[0]
+
+
+def test_proposes_worktree_setup_and_only_installed_commands(tmp_path: Path) -> None:
+    files = {
+        "pyproject.toml": '[project]\nname="x"\n[project.optional-dependencies]\ndev=["pytest"]\n[tool.ruff]\n',
+        "tests/test_a.py": "",
+    }
+    repo = sample_repo(tmp_path / "py", files)
+    args = ("init", "--yes", "--dry-run", "--provider", "Scripted", "--executor", "local")
+    proc = run_kwaak(*args, cwd=repo, env=tools_on_path(tmp_path, ("python3",)))
+    assert proc.returncode == 0, proc.stderr
+    data = tomllib.loads(proc.stdout.split(":\n", 1)[1])
+    venv = "python3 -m venv .venv && .venv/bin/python -m pip install --quiet -e '.[dev]'"
+    assert data["workspace"]["setup"] == [venv]
+    # pytest comes with the dev extra the setup installs; ruff and coverage are installed nowhere
+    assert data["commands"] == {"test": "pytest"}
+
+    node = sample_repo(tmp_path / "js", {"package.json": json.dumps({"scripts": JS_SCRIPTS}), "package-lock.json": ""})
+    proc = run_kwaak(*args, cwd=node, env=tools_on_path(tmp_path, ("npm",)))
+    data = tomllib.loads(proc.stdout.split(":\n", 1)[1])
+    assert data["workspace"]["setup"] == ["npm ci"]
+    assert data["commands"]["test"] == "npm test"
+
+    rust = sample_repo(tmp_path / "rs", SAMPLES["rust"][0])
+    proc = run_kwaak(*args, cwd=rust, env=tools_on_path(tmp_path))
+    assert "setup" not in tomllib.loads(proc.stdout.split(":\n", 1)[1])["workspace"]

@@ -9,6 +9,7 @@ import pytest
 
 from kwaak.config.defaults import owner_and_repo
 from kwaak.config.detect import Commands, detect_commands, detect_executor, detect_languages, detect_project
+from kwaak.config.setup_detect import detect_setup, missing_program, programs
 from tests.conftest import git
 
 
@@ -125,3 +126,32 @@ def test_executor_choice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
         (bin_dir / name).chmod(0o755)
     assert detect_executor(has_dockerfile=False) == "sandbox"
     assert detect_executor(has_dockerfile=True) == "docker"
+
+
+def test_setup_proposals_per_language(tmp_path: Path) -> None:
+    def setup(files: dict[str, str], language: str, uv: bool = False) -> tuple[str, ...]:
+        root = make(tmp_path / str(len(list(tmp_path.iterdir()))), files)
+        return detect_setup(root, language, which=lambda name: "/bin/uv" if uv and name == "uv" else None)
+
+    assert setup({"pyproject.toml": "", "uv.lock": ""}, "Python") == ("uv sync",)
+    assert setup({"pyproject.toml": "", "poetry.lock": ""}, "Python") == (
+        "POETRY_VIRTUALENVS_IN_PROJECT=true poetry install",
+    )
+    assert setup({"setup.py": ""}, "Python", uv=True) == ("uv venv --quiet .venv && uv pip install --quiet -e .",)
+    assert setup({"requirements.txt": "", "requirements-dev.txt": ""}, "Python") == (
+        "python3 -m venv .venv && .venv/bin/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt",
+    )
+    assert setup({"package.json": "{}", "yarn.lock": ""}, "Javascript") == ("yarn install --frozen-lockfile",)
+    assert setup({"Cargo.toml": ""}, "Rust") == ()
+
+
+def test_programs_and_missing_program(tmp_path: Path) -> None:
+    assert programs("uv run ruff check --fix . && uv run ruff format .") == ["uv", "ruff", "uv", "ruff"]
+    assert programs("CI=1 npx eslint --fix . ; cd x && ./gradlew test") == ["npx", "eslint", "./gradlew"]
+    root = make(tmp_path, {"pyproject.toml": '[project.optional-dependencies]\ndev = ["pytest>=8", "Ruff"]\n'})
+    only_uv = {"uv": "/bin/uv"}.get
+    assert missing_program("uv run pytest", root, which=only_uv) == "pytest"  # nothing installs it
+    assert missing_program("uv run pytest", root, setup=("uv sync",), which=only_uv) is None
+    assert missing_program("ruff check .", root, setup=("uv sync",), which=only_uv) is None
+    assert missing_program("mypy .", root, setup=("uv sync",), which=only_uv) == "mypy"
+    assert missing_program("./gradlew test", root, which=only_uv) == "./gradlew"

@@ -176,6 +176,7 @@ def test_terminal_prompts_drive_the_interview(tmp_git_repo: Path) -> None:
         "not-a-ref" + "\x15" + "env:GH_TOKEN" + enter,  # token: the invalid text is cleared before Enter
         "y",  # push after changes
         down * 5 + enter,  # provider: Scripted
+        enter,  # worktree setup (nothing detected)
         enter,  # test command (detected)
         "\x15" + enter,  # coverage: cleared, so skipped
         enter,  # lint

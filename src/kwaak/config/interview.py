@@ -15,6 +15,7 @@ from typing import Protocol
 from kwaak.config.detect import ProjectFacts, detect_commands
 from kwaak.config.model import LANGUAGES, normalize_language
 from kwaak.config.onboarding import INIT_PROVIDERS, PRESETS, InitAnswers
+from kwaak.config.setup_detect import detect_setup, missing_program
 from kwaak.errors import UsageError
 
 Validator = Callable[[str], str | None]
@@ -134,6 +135,7 @@ class InitFlags:
     test_command: str | None = None
     coverage_command: str | None = None
     lint_command: str | None = None
+    setup_command: str | None = None
     executor: str | None = None
 
 
@@ -275,16 +277,47 @@ def _endpoint(a: InitAnswers, flags: InitFlags, ask: Prompter) -> None:
 
 
 def _commands(a: InitAnswers, facts: ProjectFacts, flags: InitFlags, ask: Prompter) -> None:
+    _setup(a, facts, flags, ask)
     ask.note("Agents use these commands to check their work; leave one empty to skip it.")
     same_language = facts.languages[:1] == a.languages[:1]
     detected = facts.commands if same_language else detect_commands(facts.root, a.languages[0])
-    a.test_command = flags.test_command or ask.text("Test command:", default=detected.test or "", flag="--test-command")
+    test = _available(detected.test, a, facts, ask, keep=True)
+    a.test_command = flags.test_command or ask.text("Test command:", default=test, flag="--test-command")
+    coverage = _available(detected.coverage, a, facts, ask)
     a.coverage_command = flags.coverage_command or ask.text(
-        "Coverage command:", default=detected.coverage or "", flag="--coverage-command"
+        "Coverage command:", default=coverage, flag="--coverage-command"
     )
+    lint = _available(detected.lint_and_fix, a, facts, ask)
     a.lint_command = flags.lint_command or ask.text(
-        "Lint-and-fix command (runs after each change):", default=detected.lint_and_fix or "", flag="--lint-command"
+        "Lint-and-fix command (runs after each change):", default=lint, flag="--lint-command"
     )
     a.test_command, a.coverage_command, a.lint_command = (
         c or None for c in (a.test_command, a.coverage_command, a.lint_command)
     )
+
+
+def _setup(a: InitAnswers, facts: ProjectFacts, flags: InitFlags, ask: Prompter) -> None:
+    if flags.setup_command is not None:
+        a.setup = (flags.setup_command,) if flags.setup_command.strip() else ()
+        return
+    proposed = detect_setup(facts.root, a.languages[0])
+    ask.note(
+        "Each agent works in its own git worktree. A setup command runs once in each new worktree "
+        "(e.g. a virtualenv with the project installed), so the agent's tests use its own code."
+    )
+    answer = ask.text("Worktree setup command (optional):", default=" && ".join(proposed), flag="--setup-command")
+    a.setup = (answer,) if answer.strip() else ()
+
+
+def _available(command: str | None, a: InitAnswers, facts: ProjectFacts, ask: Prompter, *, keep: bool = False) -> str:
+    """``command`` if its programs can run here; else a note, and no default unless ``keep``."""
+    if not command:
+        return ""
+    missing = missing_program(command, facts.root, setup=a.setup)
+    if missing is None:
+        return command
+    if keep:
+        ask.note(f"`{missing}` (for `{command}`) is not installed here: make sure the setup command installs it.")
+        return command
+    ask.note(f"Not proposing `{command}`: `{missing}` is not installed here (not on PATH, not a declared dependency).")
+    return ""

@@ -88,6 +88,8 @@ class InitAnswers:
     test_command: str | None = None
     coverage_command: str | None = None
     lint_command: str | None = None
+    setup: tuple[str, ...] = ()
+    """``[workspace] setup``: commands run once in each agent's new worktree."""
     executor: str = "local"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -172,6 +174,7 @@ def render_init(a: InitAnswers) -> str:
         github_token=a.github_token,
         executor=a.executor,
         commands=commands,
+        setup=list(a.setup),
         main_branch=a.main_branch,
         owner=a.owner,
         repository=a.repository,
