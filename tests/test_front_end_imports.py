@@ -28,9 +28,11 @@ def _violations(path: Path) -> list[str]:
                 found.append(node.module)
             elif node.module == "kwaak.backend":
                 found += [f"kwaak.backend.{a.name}" for a in node.names if a.name in ("session", "Session")]
+        elif isinstance(node, ast.Attribute) and node.attr == "_sessions":
+            found.append("._sessions")  # on any object: the backend's sessions are its own
         elif (
             isinstance(node, ast.Attribute)
-            and node.attr in ("_sessions", "sessions", "session", "require")
+            and node.attr in ("sessions", "session", "require", "require_ready", "restore_sessions")
             and isinstance(node.value, ast.Name)
             and node.value.id == "backend"
         ):
