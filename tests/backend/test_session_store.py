@@ -216,3 +216,14 @@ def test_restore_does_not_rewrite_updated_at(tmp_path: Path) -> None:
     again = SessionStore(tmp_path, "s1")
     again.save_meta(again.load_meta())  # nothing changed
     assert json.loads((store.dir / "meta.json").read_text())["updated_at"] == first
+
+
+async def test_a_failed_start_is_stored_as_failed_not_starting(
+    make_backend, tmp_git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-daemon.sock'}")
+    backend, _ = make_backend(ScriptedModel([call("stop")]), tool_executor="docker", executor_fallback=False)
+    done = await backend.run_op("s", p.Chat(message="hi"))
+    assert not done.ok and done.error_kind == "executor_unavailable"
+    [entry] = backend.stored_sessions()
+    assert entry.meta is not None and entry.meta.status == "failed" and entry.status == "failed"

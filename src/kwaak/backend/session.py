@@ -170,7 +170,12 @@ class Session:
                 self.emit(p.Activity(text="starting up agent for the first time, this might take a while"))
             try:
                 await (self._resume() if resuming else self._start(first_message))
-            except BaseException:
+            except BaseException as exc:
+                # Never leave ``starting`` behind: the start failed or was stopped.
+                stopped = isinstance(exc, asyncio.CancelledError)
+                with contextlib.suppress(KwaakError, OSError):
+                    reason = "stopped while starting" if stopped else f"the agent could not start: {exc}"
+                    self.set_status("stopped" if stopped else "failed", reason)
                 await self.aclose(delete_workspace=not resuming)
                 raise
 
