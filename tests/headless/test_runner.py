@@ -86,3 +86,23 @@ def test_kwaak_query_reports_its_usage(tmp_git_repo: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     usage = next(line for line in proc.stderr.splitlines() if line.startswith("usage:"))
     assert "2 requests" in usage and "$0.0000" not in usage
+
+
+async def test_chat_model_option_is_priced_and_used(make_config, tmp_git_repo: Path) -> None:
+    import pytest
+
+    from kwaak.errors import ConfigError
+
+    llm = {role: {"provider": "Scripted"} for role in ("query", "embedding")}
+    llm["indexing"] = {"provider": "Scripted", "prompt_model": "free"}
+    prices = {"premium": {"input": 1.0, "output": 2.0}, "free": {"input": 0.0, "output": 0.0}}
+    config = make_config(endless_mode=True, llm=llm, prices=prices)
+    budget = p.AgentBudget(max_cost_usd=5.0)
+    runner = HeadlessRunner(config, tmp_git_repo, index=False, persist=False)
+    with pytest.raises(ConfigError, match="query model 'scripted' has no known price"):
+        await runner.run([AgentJob(session_id="x", op=p.Chat(message="task", budget=budget))])
+    runner = HeadlessRunner(config, tmp_git_repo, index=False, persist=False)
+    job = AgentJob(session_id="y", op=p.Chat(message="task", budget=budget, model="premium", executor="local"))
+    (result,) = await runner.run([job])
+    assert result.ok, result
+    assert result.cost_usd > 0, "only the agent's own model ('premium') costs anything"
