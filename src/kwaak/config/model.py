@@ -118,6 +118,8 @@ class DockerConfig(_Model):
     """Mount a named volume ``kwaak-<project>-cache`` at ``/kwaak-cache`` in every agent's container and point
     pip, uv, npm, yarn (and cargo, unless the image sets ``CARGO_HOME``) at it, so ``[workspace] setup`` downloads
     once per project. Agents of a project share it."""
+    network: bool = False
+    """Give the agents' containers a network (docker's default bridge); off: ``--network none``."""
 
 
 class BackoffConfig(_Model):
@@ -272,6 +274,14 @@ class LimitsConfig(_Model):
     """How many host-side file operations of one agent may run at once."""
     max_command_output_bytes: int = Field(default=4 * 1024 * 1024, ge=65536)
     """Command output kept while a command runs (head and tail; the middle is dropped as it streams)."""
+    max_processes: int | None = Field(default=1024, gt=0)
+    """Processes of one agent: docker ``--pids-limit``; sandbox ``RLIMIT_NPROC`` (per user; not enforced for root)."""
+    max_memory_mb: int | None = Field(default=4096, gt=0)
+    """Memory of one agent's commands: docker ``--memory`` (no swap); sandbox ``RLIMIT_AS`` (address space)."""
+    max_file_size_mb: int | None = Field(default=1024, gt=0)
+    """Largest file an agent's command may write (``RLIMIT_FSIZE`` in the sandbox and containers)."""
+    container_capabilities: tuple[str, ...] = ()
+    """Linux capabilities given back to agent containers (all are dropped), e.g. ``["CHOWN", "SETUID"]``."""
     idle_exit_code: int = Field(default=4, ge=0, le=125)
     """Headless exit code of an agent that ended idle, without calling ``stop`` (0 counts it as success)."""
 

