@@ -278,7 +278,7 @@ class LimitsConfig(_Model):
     """Processes of one agent: docker ``--pids-limit``; sandbox ``RLIMIT_NPROC`` (per user; not enforced for root)."""
     max_memory_mb: int | None = Field(default=4096, gt=0)
     """Memory of one agent's commands: docker ``--memory`` (no swap); sandbox ``RLIMIT_AS`` (address space)."""
-    max_file_size_mb: int | None = Field(default=1024, gt=0)
+    max_file_size_mb: int | None = Field(default=4096, gt=0)
     """Largest file an agent's command may write (``RLIMIT_FSIZE`` in the sandbox and containers)."""
     container_capabilities: tuple[str, ...] = ()
     """Linux capabilities given back to agent containers (all are dropped), e.g. ``["CHOWN", "SETUID"]``."""
