@@ -68,7 +68,8 @@ def test_a6_2_hostile_text_through_run_agent(tmp_git_repo: Path, executor: str) 
             events = [json.loads(line) for line in out.stdout.splitlines()]
             texts = [e.get("text") for e in events if e["type"] == "assistant_message"]
             assert HOSTILE in texts  # JSON keeps the exact text, escaped
-            outputs = [e["output"] for e in events if e["type"] == "tool_call_finished" and e["name"] == "shell_command"]
+            finished = [e for e in events if e["type"] == "tool_call_finished"]
+            outputs = [e["output"] for e in finished if e["name"] == "shell_command"]
             assert any("\x1b]0;OWNED" in o for o in outputs)
     listed = kwaak(tmp_git_repo, cfg, "sessions", "list")
     assert listed.code == 0, listed.describe()
