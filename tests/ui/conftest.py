@@ -93,6 +93,8 @@ def make_sync_app(make_config: Callable[..., Config], tmp_git_repo: Path) -> App
         connect: Callable[[], Awaitable[Any]] | None = None,
         **overrides: Any,
     ) -> tuple[KwaakApp, Backend]:
+        # The health check names this machine's interpreters: not for snapshots.
+        overrides.setdefault("workspace", {"health_check": False})
         return build_app(make_config(**overrides), tmp_git_repo, query, skip_indexing=skip_indexing, connect=connect)
 
     return factory

@@ -163,7 +163,8 @@ class WorkspacePreparer:
                 health.notes.append("PYTHONPATH puts the worktree first")
             health.imports = origins
             health.leaks = outside(origins, self.executor.workdir)
-        self.emit(p.SystemMessage(text=health.text()))
+        if self.config.workspace.health_check:
+            self.emit(p.SystemMessage(text=health.text()))
         for name, where in health.leaks.items():
             self.emit(
                 p.SystemMessage(

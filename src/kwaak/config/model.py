@@ -356,6 +356,10 @@ class WorkspaceConfig(_Model):
     your checkout); ``venv`` makes ``<worktree>/.venv`` and installs the project (``uv`` when available, else
     ``python3 -m venv`` + pip) before ``setup``; ``pythonpath`` always puts the worktree first; ``off`` does nothing."""
 
+    health_check: bool = True
+    """Show at each agent's start what ``python3``, ``node`` and the test program resolve to in its environment,
+    and warn when its tests would import code from outside the worktree."""
+
     @field_validator("start_from", mode="before")
     @classmethod
     def _start_from(cls, value: Any) -> Any:
