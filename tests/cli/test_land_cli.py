@@ -11,10 +11,11 @@ from tests.scripted import run_kwaak, tool, write_scripted_config
 
 def _agent(repo: Path, name: str, file: str, content: str) -> str:
     config = write_scripted_config(repo, [tool("write_file", file_name=file, content=content), tool("stop")], name=name)
-    done = run_kwaak(repo, config, "-s", "run-agent", "-i", f"write {file}")
+    task = f"write {file} as {name}"
+    done = run_kwaak(repo, config, "-s", "run-agent", "-i", task)
     assert done.returncode == 0, done.stderr
     entries = list_sessions(repo.parent / "cache", repo)
-    return next(e.id for e in entries if e.meta is not None and e.meta.goal == f"write {file}")
+    return next(e.id for e in entries if e.meta is not None and e.meta.goal == task)
 
 
 def test_sessions_land_squash_and_merge_from_the_cli(tmp_git_repo: Path) -> None:
@@ -65,3 +66,24 @@ def test_sessions_undo_and_land_errors_are_one_line(tmp_git_repo: Path) -> None:
     undone = run_kwaak(repo, config, "sessions", "undo", session[:8])
     assert undone.returncode == 0, undone.stdout + undone.stderr
     assert git(repo, "rev-parse", meta.branch) == meta.start_ref
+
+
+def test_sessions_resolve_hands_the_conflict_to_the_agent_then_it_lands(tmp_git_repo: Path) -> None:
+    repo = tmp_git_repo
+    first = _agent(repo, "a", "hello.txt", "from a\n")
+    second = _agent(repo, "b", "hello.txt", "from b\n")
+    config = repo.parent / "a.toml"
+    assert run_kwaak(repo, config, "sessions", "land", first[:8], "--squash").returncode == 0
+    conflict = run_kwaak(repo, config, "sessions", "land", second[:8], "--merge")
+    assert conflict.returncode == 1 and "conflicts with 'main'" in conflict.stdout and "resolve" in conflict.stdout
+
+    resolver = write_scripted_config(
+        repo, [tool("write_file", file_name="hello.txt", content="from a and b\n"), tool("stop")], name="resolver"
+    )
+    resolved = run_kwaak(repo, resolver, "sessions", "resolve", second[:8])
+    assert resolved.returncode == 0, resolved.stdout + resolved.stderr
+    assert "Handed the conflict in hello.txt to the agent" in resolved.stdout
+    landed = run_kwaak(repo, config, "sessions", "land", second[:8], "--merge")
+    assert landed.returncode == 0, landed.stdout + landed.stderr
+    assert (repo / "hello.txt").read_text() == "from a and b\n"
+    assert git(repo, "status", "--porcelain") == ""

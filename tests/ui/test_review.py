@@ -67,15 +67,16 @@ REVIEW = p.ReviewShown(
 class Host(App[None]):
     """A bare app that opens the review screen and records the ops it submits."""
 
-    def __init__(self) -> None:
+    def __init__(self, review: p.ReviewShown = REVIEW) -> None:
         super().__init__()
+        self.review = review
         self.ops: list[p.Op] = []
 
     def compose(self) -> ComposeResult:
         yield Static("chat")
 
     def on_mount(self) -> None:
-        self.push_screen(ReviewScreen(REVIEW, submit=self.ops.append))
+        self.push_screen(ReviewScreen(self.review, submit=self.ops.append))
 
 
 def _screen(pilot: Pilot[Any]) -> ReviewScreen:
@@ -221,3 +222,23 @@ async def test_fork_runs_the_task_on_more_agents_and_compare_shows_them(make_app
     assert text is not None
     rows = text.splitlines()[2:]
     assert len(rows) == 3 and all(" passed " in r and "+1/-0" in r for r in rows)
+
+
+async def test_huge_file_draws_a_bounded_number_of_hunks() -> None:
+    from dataclasses import replace
+
+    from kwaak.ui.review import MAX_FILE_HUNKS
+
+    hunks = "".join(f"@@ -{i * 10},1 +{i * 10},1 @@\n-x{i}\n+y{i}\n" for i in range(1, 301))
+    big = replace(
+        REVIEW,
+        files=(p.ReviewFile(path="big.txt", added=300, removed=300),),
+        diff=f"diff --git a/big.txt b/big.txt\n--- a/big.txt\n+++ b/big.txt\n{hunks}",
+    )
+
+    app = Host(big)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = _screen(pilot)
+        await pilot.pause()
+        assert len(screen.query(".review-hunk")) == MAX_FILE_HUNKS
+        assert "100 more hunks" in str(list(screen.query(".review-note"))[-1].render())

@@ -30,6 +30,8 @@ _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 _ADDED, _REMOVED = "on #12351c", "on #3f1518"
 MAX_HUNK_LINES = 400
 """Lines of one hunk drawn (longer hunks are cut with a note)."""
+MAX_FILE_HUNKS = 200
+"""Hunks of one file drawn (the screen stays responsive on huge diffs)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,9 +210,9 @@ class ReviewScreen(Screen[None]):
 
     @property
     def current_hunks(self) -> list[DiffHunk]:
-        """The hunks of the current file."""
+        """The hunks of the current file (as drawn)."""
         path = self.current_path
-        return self.hunks.get(path, []) if path is not None else []
+        return self.hunks.get(path, [])[:MAX_FILE_HUNKS] if path is not None else []
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         """Clicking or arrowing in the file list shows that file."""
@@ -249,6 +251,10 @@ class ReviewScreen(Screen[None]):
             pane.mount(Static(note if self.review.files else "No changes", classes="review-note"))
             return
         pane.mount_all(Static(highlight_hunk(h), classes="review-hunk") for h in hunks)
+        total = len(self.hunks.get(self.current_path or "", []))
+        if total > MAX_FILE_HUNKS:
+            more = f"… {total - MAX_FILE_HUNKS} more hunks in this file (see `kwaak sessions review`)"
+            pane.mount(Static(more, classes="review-note"))
         self.call_after_refresh(self._mark_hunk)
 
     def _mark_hunk(self) -> None:
