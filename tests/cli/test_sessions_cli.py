@@ -123,6 +123,9 @@ def test_damaged_meta_is_rebuilt_or_listed_with_its_path(tmp_git_repo: Path) -> 
     assert "damaged" in line and str(hopeless / "meta.json") in line and "kwaak sessions delete" in line
     run = run_kwaak(repo, cfg, "-s", "run-agent", "-i", "another task")
     assert run.returncode == 0, run.stderr  # a damaged session never breaks a run
+    deleted = run_kwaak(repo, cfg, "sessions", "delete", "0badc0de")
+    assert deleted.returncode == 0 and "Deleted session 0badc0de" in deleted.stdout, deleted.stderr
+    assert not hopeless.exists()
 
 
 def test_a_second_clone_with_the_same_project_name_sees_none_of_it(tmp_git_repo: Path, bare_remote: Path) -> None:
@@ -154,8 +157,19 @@ def test_prune_and_clear_cache(tmp_git_repo: Path) -> None:
     assert list_sessions(repo.parent / "cache", repo) == []
     assert git(repo, "branch", "--list", branch) == ""
 
+    # --merged: a session whose branch was merged goes, with its branch; an unmerged one stays.
     assert run_kwaak(repo, cfg, "-s", "run-agent", "-i", "task B").returncode == 0
+    other = _config(repo, "c", [tool("write_file", file_name="c.txt", content="c\n"), tool("stop")])
+    assert run_kwaak(repo, other, "-s", "run-agent", "-i", "task C").returncode == 0
+    by_goal = {e.meta.goal: e for e in list_sessions(repo.parent / "cache", repo) if e.meta}
+    merged_branch = by_goal["task B"].meta.branch  # type: ignore[union-attr]
+    git(repo, "merge", "-q", "--no-edit", merged_branch)
+    pruned = run_kwaak(repo, cfg, "sessions", "prune", "--merged")
+    assert f"Removed session {by_goal['task B'].id[:8]}" in pruned.stdout and "task C" not in pruned.stdout
+    assert [e.id for e in list_sessions(repo.parent / "cache", repo)] == [by_goal["task C"].id]
+    assert git(repo, "branch", "--list", merged_branch) == ""
     cleared = run_kwaak(repo, cfg, "clear-cache", "--yes")
     assert cleared.returncode == 0, cleared.stderr
     assert "Cache cleared: deleted 1 saved session(s), 0 worktree(s) and the code index" in cleared.stdout
+    assert git(repo, "branch", "--list", by_goal["task C"].meta.branch)  # type: ignore[union-attr]
     assert not (repo.parent / "cache").exists()

@@ -96,13 +96,20 @@ async def test_sessions_picker_lists_headless_runs_and_opens_resumes_and_deletes
         [row] = picker.sessions
         assert (row.session_id, row.origin, row.status) == (headless.id, "run-agent", "done")
         assert row.branch and row.tokens > 0
-        await pilot.press("r")  # resume: open it as a tab and retry its last step
+        await pilot.press("enter")  # open: it becomes a chat tab with its transcript
         await wait_for(pilot, lambda: app.current_chat.session_id == headless.id)
-        await wait_for(pilot, lambda: not app.current_chat.busy and app.current_chat.status == "done")
         assert len(app.chats) == 1  # the blank start-up chat made room for it
         users = [e.text for e in app.current_log.entries if isinstance(e, UserEntry)]
         assert users == ["headless task"]
         assert "Opened from /sessions" in " ".join(system_texts(app.current_log))
+        assert _shown_logs(app) == [headless.id]
+
+        await send(pilot, "/sessions")
+        await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.loaded)
+        await pilot.press("r")  # resume: retry its last step
+        await wait_for(pilot, lambda: any("Command retry_chat" in t for t in system_texts(app.current_log)))
+        assert any("Command retry_chat successful" in t for t in system_texts(app.current_log))
+        assert [e.label for e in app.current_log.entries if isinstance(e, CommandEntry)] == ["sessions", "retry"]
 
         await send(pilot, "/sessions")
         await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.loaded)

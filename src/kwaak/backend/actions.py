@@ -10,7 +10,7 @@ from kwaak import telemetry
 from kwaak.backend.runtime import usage_info
 from kwaak.config import Config
 from kwaak.config.model import Budget
-from kwaak.errors import ConfigError, IndexingError, KwaakError, SessionError
+from kwaak.errors import ConfigError, IndexingError, KwaakError, SessionError, SessionInUse
 from kwaak.llm.base import Model
 
 if TYPE_CHECKING:
@@ -285,7 +285,15 @@ async def _delete(backend: Backend, sid: p.SessionId) -> None:
     """Delete a session open here, or a stored one nobody else owns (with its worktree)."""
     session = backend._sessions.get(sid)
     if session is None and backend.persist and (backend.store_root / sid).is_dir():
-        session = backend.open_session(sid)  # takes its lock; fails when another process owns it
+        try:
+            session = backend.open_session(sid)  # takes its lock; fails when another process owns it
+        except SessionInUse:
+            raise
+        except SessionError:  # damaged beyond repair: nothing to resume, so only its files go
+            from kwaak.backend.persistence import SessionStore
+
+            SessionStore(backend.store_root, sid).delete()
+            return
     backend._sessions.pop(sid, None)
     if session is not None:
         await session.aclose(delete_workspace=True)

@@ -73,13 +73,18 @@ class SessionControl:
         elif chat is not None:
             app._select(deck.chats.index(chat))
             if action == "resume":
-                app._submit(chat, p.RetryChat())
+                self._retry(chat)
         else:
             if action == "resume":
                 self._resume_after_open.add(session_id)
             app.bridge.submit(session_id, p.OpenSession())
         app._refresh_chrome()
         app.input.focus()
+
+    def _retry(self, chat: ChatState) -> None:
+        """Resume a chat: ``» retry`` in its transcript, then the ``RetryChat`` op."""
+        self.app.chat_log(chat.session_id).add_command("retry")
+        self.app._submit(chat, p.RetryChat())
 
     def on_event_without_chat(self, event: p.Event) -> None:
         """A session that has no tab here: it was just opened, deleted, or failed to open."""
@@ -97,7 +102,7 @@ class SessionControl:
                 deck.select(deck.chats.index(chat))
                 if session_id in self._resume_after_open:
                     self._resume_after_open.discard(session_id)
-                    app._submit(chat, p.RetryChat())
+                    self._retry(chat)
             case p.CommandCompleted(command=command, ok=False, error=error, hint=hint) if command in _VERBS:
                 self._resume_after_open.discard(session_id)
                 self._deleting.discard(session_id)
