@@ -48,7 +48,7 @@ class SessionsScreen(ModalScreen[tuple[PickerAction, str] | None]):
 
     DEFAULT_CSS = """
     SessionsScreen { align: center middle; }
-    #sessions-box { width: 90%; height: 80%; border: round $accent; background: $surface; padding: 0 1; }
+    #sessions-box { width: 96%; height: 80%; border: round $accent; background: $surface; padding: 0 1; }
     #sessions-title { text-style: bold; padding-bottom: 1; }
     #sessions-table { height: 1fr; }
     #sessions-help { color: $text-muted; padding-top: 1; }
@@ -77,7 +77,7 @@ class SessionsScreen(ModalScreen[tuple[PickerAction, str] | None]):
     def on_mount(self) -> None:
         """Set up the columns."""
         table = self.query_one(DataTable)
-        table.add_columns("id", "title", "origin", "status", "branch", "age", "usage")
+        table.add_columns("id", "title", "origin", "status", "age", "usage", "branch")
         table.focus()
 
     def show(self, sessions: tuple[p.StoredSession, ...], *, now: float | None = None) -> None:
@@ -89,15 +89,16 @@ class SessionsScreen(ModalScreen[tuple[PickerAction, str] | None]):
         for info in self.sessions:
             usage = f"{format_tokens(info.tokens)} tok ${info.cost_usd:.4f}"
             when = age(now - info.updated_at) if info.updated_at else "-"
-            title = (info.title or info.problem or "(untitled)")[:40]
+            title = info.title or info.problem or "(untitled)"
+            title = title if len(title) <= 32 else title[:31] + "…"
             table.add_row(
                 info.session_id[:8],
                 title,
                 info.origin,
                 status_cell(info),
-                info.branch or "-",
                 when,
                 usage,
+                info.branch or "-",
                 key=info.session_id,
             )
         self._say(HELP if self.sessions else "No saved sessions in this repository yet · esc close")
