@@ -179,3 +179,18 @@ def test_worktree_venv_made_by_setup_becomes_the_agents_python(project: tuple[Pa
     health = next(t for t in system_lines(events) if t.startswith("Workspace: "))
     assert "imports calc from the worktree" in health
     assert "PYTHONPATH" not in health  # the worktree's own editable install is enough
+
+
+def test_health_check_warns_when_tests_import_the_users_checkout(project: tuple[Path, Path]) -> None:
+    repo, venv = project
+    script = [tool("run_tests"), tool("stop", text="done")]
+    events = run_agent(repo, venv, script, 'python = "off"')
+    (warning,) = system_lines(events, "warning")
+    assert (
+        warning
+        == f"Tests would import `calc` from {repo / 'src' / 'calc' / '__init__.py'}, outside the agent's worktree"
+    )
+    hint = next(e["hint"] for e in events if e["type"] == "system_message" and e["level"] == "warning")
+    assert "[workspace] setup" in hint
+    health = next(t for t in system_lines(events) if t.startswith("Workspace: "))
+    assert f"python → {venv / 'bin' / 'python'}" in health and "PYTHONPATH" not in health

@@ -152,12 +152,15 @@ class WorkspacePreparer:
         test = command_program(self.config.commands.test)
         programs = list(dict.fromkeys(["python3", "node", *([test] if test else [])]))
         health.resolved = await which(self.executor, programs)
-        layout = python_layout(self.worktree) if self.config.workspace.python != "off" else None
-        python = health.resolved.get("python3")
+        mode = self.config.workspace.python
+        layout = python_layout(self.worktree)
+        # The interpreter the tests use: the test command's own python (`python -m pytest`), else python3.
+        python = health.resolved.get(test or "") if (test or "").startswith("python") else None
+        python = python or health.resolved.get("python3")
         if layout is not None and python:
             origins = await import_origins(self.executor, python, layout.packages) or {}
             leaks = outside(origins, self.executor.workdir)
-            if self.config.workspace.python == "pythonpath" or leaks:
+            if mode == "pythonpath" or (leaks and mode != "off"):
                 self._prefer_worktree(layout.root, base)
                 origins = await import_origins(self.executor, python, layout.packages) or origins
                 health.notes.append("PYTHONPATH puts the worktree first")
