@@ -91,3 +91,51 @@ def checkout_tests_pass(repo: Path, venv: Path) -> bool:
         check=False,
     )
     return proc.returncode == 0
+
+
+IN_TREE_PYPROJECT = """\
+[build-system]
+requires = []
+build-backend = "editable_backend"
+backend-path = ["_build"]
+
+[project]
+name = "calc"
+version = "0.1"
+"""
+IN_TREE_BACKEND = '''\
+"""A PEP 660 backend in the project itself: editable installs need no network and no setuptools."""
+import base64, hashlib, os, zipfile
+
+DIST = "calc-0.1.dist-info"
+
+
+def _line(path, data):
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}"
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    files = {
+        "__editable__.calc.pth": (os.path.join(os.getcwd(), "src") + "\\n").encode(),
+        DIST + "/METADATA": b"Metadata-Version: 2.1\\nName: calc\\nVersion: 0.1\\n",
+        DIST + "/WHEEL": b"Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
+    }
+    name = "calc-0.1-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as wheel:
+        for path, data in files.items():
+            wheel.writestr(path, data)
+        record = [_line(path, data) for path, data in files.items()] + [DIST + "/RECORD,,"]
+        wheel.writestr(DIST + "/RECORD", "\\n".join(record) + "\\n")
+    return name
+'''
+
+
+def use_in_tree_backend(repo: Path) -> None:
+    """Make the committed project installable offline by pip (``pip install -e .``) in a fresh venv."""
+    (repo / "setup.py").unlink()
+    (repo / "pyproject.toml").write_text(IN_TREE_PYPROJECT)
+    (repo / "_build").mkdir()
+    (repo / "_build" / "editable_backend.py").write_text(IN_TREE_BACKEND)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "in-tree build backend")

@@ -16,7 +16,13 @@ from typing import Any
 
 import pytest
 
-from tests.backend.pyproject_fixture import checkout_tests_pass, editable_venv, make_project, user_env
+from tests.backend.pyproject_fixture import (
+    checkout_tests_pass,
+    editable_venv,
+    make_project,
+    use_in_tree_backend,
+    user_env,
+)
 from tests.conftest import git
 from tests.fakes.provider_server import FakeProviderServer, Reply
 from tests.scripted import json_lines, tool
@@ -194,3 +200,30 @@ def test_health_check_warns_when_tests_import_the_users_checkout(project: tuple[
     assert "[workspace] setup" in hint
     health = next(t for t in system_lines(events) if t.startswith("Workspace: "))
     assert f"python → {venv / 'bin' / 'python'}" in health and "PYTHONPATH" not in health
+
+
+def test_python_venv_mode_makes_and_installs_a_worktree_venv(tmp_git_repo: Path) -> None:
+    """`python = "venv"` without any setup: kwaak creates `<worktree>/.venv` and installs the project
+    into it (`python3 -m venv` + pip, no uv here); the tests import the worktree through it."""
+    repo = tmp_git_repo
+    make_project(repo)
+    use_in_tree_backend(repo)
+    script = [
+        tool("run_tests"),
+        tool("shell_command", cmd="sed -i 's/a - b/a + b/' src/calc/__init__.py"),
+        tool("run_tests"),
+        tool("shell_command", cmd='echo "VENV=$VIRTUAL_ENV"; python -c "import calc; print(calc.__file__)"'),
+        tool("stop", text="fixed"),
+    ]
+    workspace = 'python = "venv"\nenv = { PIP_NO_INDEX = "1", PIP_DISABLE_PIP_VERSION_CHECK = "1" }'
+    events = run_agent(repo, None, script, workspace, test="python -m unittest discover -s tests")
+
+    (install,) = outputs(events, "workspace_setup")
+    assert install["ok"], install["output"]
+    first, second = (e["output"] for e in outputs(events, "run_tests"))
+    assert "FAILED (failures=1)" in first and "\nOK" in second
+    venv_line, module = outputs(events, "shell_command")[-1]["output"].strip().splitlines()
+    worktree = venv_line.removeprefix("VENV=").removesuffix("/.venv")
+    assert "/worktrees/" in worktree and module == f"{worktree}/src/calc/__init__.py"
+    health = next(t for t in system_lines(events) if t.startswith("Workspace: "))
+    assert f"python3 → {worktree}/.venv/bin/python3" in health and "PYTHONPATH" not in health
