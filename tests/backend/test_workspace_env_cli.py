@@ -161,7 +161,7 @@ def test_failing_setup_is_shown_and_told_to_the_agent(project: tuple[Path, Path]
     errors = [e for e in events if e["type"] == "system_message" and e["level"] == "error"]
     assert len(errors) == 1 and "Workspace setup failed" in errors[0]["text"] and errors[0]["hint"]
     # the agent was told: the note is in its persisted history, before it started working
-    (history,) = (repo.parent / "cache" / "sessions").glob("*/history.jsonl")
+    (history,) = (repo.parent / "cache" / "sessions").rglob("history.jsonl")  # under the per-repository store
     notes = [line for line in history.read_text().splitlines() if "setup command" in line]
     assert notes and "exit code 3" in notes[0]
 

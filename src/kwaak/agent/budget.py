@@ -28,19 +28,22 @@ class Meter:
     active_seconds: float = 0.0
     """Wall time spent in turns (closed intervals)."""
     _turn_started: float | None = None
+    _running: int = 0
 
     def add(self, usage: Usage) -> None:
         """Count one model request's usage."""
         self.usage = self.usage + usage
 
     def start_turn(self) -> None:
-        """Start the wall-time clock."""
+        """Start the wall-time clock (the team's runs while any of its agents has a turn)."""
+        self._running += 1
         if self._turn_started is None:
             self._turn_started = time.monotonic()
 
     def end_turn(self) -> None:
-        """Stop the wall-time clock."""
-        if self._turn_started is not None:
+        """Stop the wall-time clock when the last running turn ends."""
+        self._running = max(0, self._running - 1)
+        if self._running == 0 and self._turn_started is not None:
             self.active_seconds += time.monotonic() - self._turn_started
             self._turn_started = None
 

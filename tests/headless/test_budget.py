@@ -1,0 +1,45 @@
+"""Budget accounting: step reservation is all-or-nothing, the team's wall clock spans overlapping turns."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from kwaak.agent.budget import Meter, remaining_wall_time, reserve_step, wall_time_exceeded
+from kwaak.config.model import Budget
+from kwaak.errors import BudgetExceeded
+
+
+def test_reserve_step_counts_nothing_when_a_scope_is_full() -> None:
+    agent, team = Meter(), Meter(steps=2)
+    scopes = [(agent, Budget(max_steps=5), "agent"), (team, Budget(max_steps=2), "team")]
+    with pytest.raises(BudgetExceeded, match="team budget exhausted: steps"):
+        reserve_step(scopes)
+    assert (agent.steps, team.steps) == (0, 2)
+    team.steps = 1
+    reserve_step(scopes)
+    assert (agent.steps, team.steps) == (1, 2)
+
+
+def test_team_wall_clock_runs_while_any_turn_runs() -> None:
+    team = Meter()
+    team.start_turn()  # agent A
+    team.start_turn()  # agent B
+    time.sleep(0.05)
+    team.end_turn()  # A ends; B still runs
+    time.sleep(0.05)
+    assert team.wall_seconds >= 0.1
+    team.end_turn()
+    frozen = team.wall_seconds
+    time.sleep(0.02)
+    assert team.wall_seconds == frozen
+
+
+def test_remaining_wall_time_is_the_tightest_scope() -> None:
+    agent, team = Meter(active_seconds=3.0), Meter(active_seconds=8.0)
+    scopes = [(agent, Budget(max_wall_time_sec=10), "agent"), (team, Budget(max_wall_time_sec=10), "team")]
+    left = remaining_wall_time(scopes)
+    assert left is not None and 1.9 < left <= 2.0
+    assert "team budget exhausted: wall_time" in wall_time_exceeded(scopes).message
+    assert remaining_wall_time([(agent, Budget(), "agent")]) is None
