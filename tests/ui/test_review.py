@@ -184,9 +184,11 @@ async def test_review_command_opens_the_screen_and_squash_lands(make_app: AppFac
         screen = _screen(pilot)
         assert [f.path for f in screen.review.files] == ["notes.md"]
         assert screen.review.commits and "+# Notes" in screen.review.diff
+        assert app.check_action("next_chat", ()) is False and app.check_action("send", ()) is False
         await pilot.press("s")
         await wait_for(pilot, lambda: git(tmp_git_repo, "log", "-1", "--format=%s", "main") != "Initial commit")
         await wait_for(pilot, lambda: not app.current_chat.busy)
+        assert app.current_chat.landed and app.current_chat.icon(0).plain == "⤴"
     assert git(tmp_git_repo, "show", "main:notes.md") == "# Notes"
     assert (tmp_git_repo / "notes.md").read_text() == "# Notes\n"
 

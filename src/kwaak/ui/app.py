@@ -376,10 +376,10 @@ class KwaakApp(App[int]):
     # -- actions --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Tab completes a slash command while the menu is open; chat keys wait for the splash."""
+        """Tab completes a slash command while the menu is open; chat keys wait for the splash and the review."""
         if action == "next_chat" and self.query_one(CommandMenu).display:
             return False
-        return not (self.booting and action in _CHAT_ACTIONS)
+        return not ((self.booting or isinstance(self.screen, ReviewScreen)) and action in _CHAT_ACTIONS)
 
     def action_send(self) -> None:
         """Send the input (ctrl-s)."""

@@ -43,6 +43,8 @@ class ChatState:
     has_messages: bool = False
     task: str | None = None
     """The first message the agent was given (what ``/fork`` hands to new agents)."""
+    landed: bool = False
+    """The agent's branch was landed (the chat list shows ⤴)."""
 
     @property
     def busy(self) -> bool:
@@ -53,6 +55,8 @@ class ChatState:
         """Update the state from one of this chat's events."""
         if isinstance(msg, p.UserMessage) and self.task is None:
             self.task = msg.text
+        if isinstance(msg, p.Landed):
+            self.landed = True
         match msg:
             case p.StatusChanged(status=status):
                 self.status = status
@@ -79,6 +83,8 @@ class ChatState:
         """The state glyph: a spinner while busy, otherwise the last status."""
         if self.busy:
             return Text(SPINNER[frame % len(SPINNER)], style="yellow")
+        if self.landed:
+            return Text("⤴", style="bold green")
         glyph, style = _STATUS_ICONS.get(self.status or "idle", ("○", "dim"))
         return Text(glyph, style=style)
 
