@@ -43,8 +43,11 @@ def test_idle_end_without_stop_is_not_success(tmp_git_repo: Path) -> None:
     cfg = write_scripted_config(tmp_git_repo, chatty, extra="[git]\nauto_push_remote = false")
     proc = run_kwaak(tmp_git_repo, cfg, "-s", "run-agent", "-i", "say something", "--output", "jsonl")
     assert proc.returncode == 4, proc.stderr
-    final = json_lines(proc.stdout)[-1]
+    lines = json_lines(proc.stdout)
+    final = lines[-1]
     assert (final["type"], final["status"], final["exit_code"]) == ("session_finished", "idle", 4)
+    assert {line["version"] for line in lines} == {p.JSONL_VERSION}
+    assert {line["type"] for line in lines} <= set(p.JSONL_RECORD_TYPES)
     # Configurable: a project may count an idle end as success.
     cfg = write_scripted_config(
         tmp_git_repo, chatty, name="lenient", extra="[git]\nauto_push_remote = false\n[limits]\nidle_exit_code = 0"
