@@ -227,3 +227,17 @@ async def test_a_failed_start_is_stored_as_failed_not_starting(
     assert not done.ok and done.error_kind == "executor_unavailable"
     [entry] = backend.stored_sessions()
     assert entry.meta is not None and entry.meta.status == "failed" and entry.status == "failed"
+
+
+@pytest.mark.parametrize("bad", ["..", ".", "../escape", "a/b", ""])
+async def test_a_session_id_never_names_a_path_outside_the_store(make_config, tmp_git_repo: Path, bad: str) -> None:
+    backend = Backend(make_config(), tmp_git_repo, models=_models(), buffer_events=False, origin="tui")
+    root = sessions_dir(backend.config.cache_dir, tmp_git_repo)
+    victim = root.parent / "escape"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("mine")
+    for op in (p.OpenSession(), p.Chat(message="hi")):
+        assert not (await backend.run_op(bad, op)).ok
+    await backend.run_op(bad, p.DeleteSession())  # deleting an unknown id is a no-op at most
+    assert (victim / "keep.txt").read_text() == "mine" and root.is_dir()
+    await backend.aclose()

@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
     from kwaak.backend.session import Session
 
 log = logging.getLogger(__name__)
+_SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+"""Session ids name directories: no separators, no ``..``."""
 
 _KINDS: dict[str, type[Any]] = {
     "system": SystemMessage,
@@ -133,6 +136,9 @@ class SessionStore:
     """The on-disk record of one session; only the process holding its lock writes it."""
 
     def __init__(self, root: Path, session_id: str) -> None:
+        if not _SAFE_ID.fullmatch(session_id) or set(session_id) == {"."}:
+            msg = f"{session_id!r} is not a session id"
+            raise SessionError(msg, hint="list the sessions with `kwaak sessions`")
         self.dir = root / session_id
         self.session_id = session_id
         self._exists = False
