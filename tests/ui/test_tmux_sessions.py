@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import git
 from tests.scripted import write_scripted_config
 from tests.ui.test_tmux import Tmux, kwaak_command
 
@@ -58,3 +59,35 @@ def test_restart_shows_one_transcript_at_a_time_and_quit_prints_a_summary(
     assert "Chat #" not in screen  # no blank chat was added next to the restored ones
     second.keys("C-q")
     second.wait_for("KWAAK_EXIT=0", timeout=20)
+
+
+def test_a_second_tui_sees_the_first_ones_sessions_as_in_use_and_leaves_its_worktree(
+    tmp_git_repo: Path, terminals: list[Tmux]
+) -> None:
+    cfg = write_scripted_config(tmp_git_repo, [], name="tmux", extra="[git]\nauto_push_remote = false")
+    command = f"{kwaak_command()} -c {cfg} -s; echo KWAAK_EXIT=$?; sleep 60"
+    first, second = Tmux(tmp_git_repo), Tmux(tmp_git_repo)
+    terminals += [first, second]
+    first.start(command)
+    first.wait_for("Send a message to an agent")
+    first.keys("alpha task", "C-s")
+    first.wait_for("Command chat successful", timeout=60)
+    worktrees = git(tmp_git_repo, "worktree", "list")
+    assert len(worktrees.splitlines()) == 2  # the first TUI's agent has its worktree
+
+    second.start(command)
+    screen = second.wait_for("Send a message to an agent", timeout=60)
+    assert "Restored from the last run" not in screen and "alpha task" not in screen
+    second.keys("/sessions", "C-s")
+    screen = second.wait_for("in use by pid")
+    assert "tui" in screen
+    second.keys("Enter")  # opening a session another kwaak owns is refused
+    second.wait_for("switch to that kwaak")
+    second.keys("Escape")
+    second.keys("C-q")
+    second.wait_for("KWAAK_EXIT=0", timeout=20)
+    assert git(tmp_git_repo, "worktree", "list") == worktrees  # quitting the second left the first's alone
+
+    first.keys("C-q")
+    first.wait_for("KWAAK_EXIT=0", timeout=20)
+    assert len(git(tmp_git_repo, "worktree", "list").splitlines()) == 1
