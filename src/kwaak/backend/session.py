@@ -472,11 +472,14 @@ class Session:
         left = remaining_wall_time(scopes)
         if left is not None and left <= 0:
             raise wall_time_exceeded(scopes)
+        deadline = asyncio.timeout(left)
         try:
-            async with asyncio.timeout(left):
+            async with deadline:
                 return await self._loop(state).run(state)
         except TimeoutError:
-            raise wall_time_exceeded(scopes) from None
+            if deadline.expired():
+                raise wall_time_exceeded(scopes) from None
+            raise
 
     async def stop(self, *, timeout: float = 5.0) -> bool:
         """Cancel the running turn; returns False when nothing was running."""
