@@ -112,3 +112,32 @@ def test_batch_task_and_run_agent_flag_choose_where_agents_start(
         if e["type"] == "tool_call_finished" and e["name"] == "shell_command"
     )
     assert outs[0] == "ahead.txt" and outs[1].endswith("no-ahead")
+
+
+async def test_recreated_worktree_is_set_up_again(make_backend, tmp_git_repo: Path) -> None:
+    """A resumed agent whose worktree was removed gets `copy` and `setup` again (a new worktree)."""
+    (tmp_git_repo / ".gitignore").write_text(".env\n")
+    git(tmp_git_repo, "add", ".gitignore")
+    git(tmp_git_repo, "commit", "-q", "-m", "ignore .env")
+    (tmp_git_repo / ".env").write_text("A=1\n")
+    model = ScriptedModel(
+        script=[
+            call("shell_command", cmd="cat .env"),
+            call("stop"),
+            call("shell_command", cmd="cat .env"),
+            call("stop"),
+        ]
+    )
+    backend, rec = make_backend(model, workspace={"setup": ["echo set-up >> setup.log"], "copy": [".env"]})
+    assert (await backend.run_op("s1", p.Chat(message="first"))).ok
+    session = backend.session("s1")
+    worktree = session.workspace.path
+    await session.aclose(delete_workspace=True)  # like a quit: work committed, worktree removed
+    assert not worktree.exists()
+    assert (await backend.run_op("s1", p.Chat(message="second"))).ok
+    setups = [m for m in rec.of(p.ToolCallFinished) if m.name == "workspace_setup"]
+    assert [m.ok for m in setups] == [True, True]
+    shells = [m.output for m in rec.of(p.ToolCallFinished) if m.name == "shell_command"]
+    assert shells == ["A=1", "A=1"]
+    warnings = [m.text for m in rec.of(p.SystemMessage) if m.level == "warning"]
+    assert warnings == ["Setup left files git does not ignore: setup.log; the agent's commits will include them"]

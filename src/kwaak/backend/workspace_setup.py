@@ -41,11 +41,11 @@ from kwaak.backend.workspace_env import (
 from kwaak.backend.workspace_files import copy_into_worktree
 from kwaak.config.model import Config
 from kwaak.errors import ExecutorError
+from kwaak.executors.docker import CACHE_DIR
+from kwaak.git.cli import run_git
 from kwaak.tools.common import truncate
 
 SETUP_TOOL = "workspace_setup"
-DOCKER_CACHE = "/kwaak-cache"
-"""Where the docker executor mounts the cache volume shared by a project's agents."""
 _VENV_INSTALL = (
     'if command -v uv >/dev/null 2>&1; then uv venv --quiet "$VIRTUAL_ENV" && uv pip install --quiet -e .; '
     'else python3 -m venv "$VIRTUAL_ENV" && "$VIRTUAL_ENV/bin/python" -m pip install --quiet -e .; fi'
@@ -85,14 +85,16 @@ class WorkspacePreparer:
         if ws.python == "auto" and self._has_venv():
             env.update(venv_env(self.executor.workdir, base))
         self._ignore_venv()
+        if steps:
+            await self._warn_untracked()
         env.update(ws.env)
         await self._check(base)
         return note
 
     def _static_env(self, base: BaseEnv) -> dict[str, str]:
         env = dict(self.config.workspace.env)
-        if self.executor.kind == "docker" and not base.cargo_home:
-            env["CARGO_HOME"] = f"{DOCKER_CACHE}/cargo"
+        if self.executor.kind == "docker" and self.config.docker.shared_cache and not base.cargo_home:
+            env["CARGO_HOME"] = f"{CACHE_DIR}/cargo"
         return env
 
     def _has_venv(self) -> bool:
@@ -112,6 +114,20 @@ class WorkspacePreparer:
             self.emit(p.SystemMessage(text=f"Copied into the worktree from your checkout: {shown}"))
         for rel, reason in report.skipped[:10]:
             self.emit(p.SystemMessage(text=f"Not copied: {rel}: {reason}", level="warning"))
+
+    async def _warn_untracked(self) -> None:
+        """Files setup made that git does not ignore would end up in the agent's commits: say so."""
+        status = await run_git(self.worktree, "status", "--porcelain", "--untracked-files=normal", check=False)
+        new = [line[3:] for line in status.stdout.splitlines() if line.startswith("?? ")]
+        if new:
+            shown = ", ".join(new[:5]) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
+            self.emit(
+                p.SystemMessage(
+                    text=f"Setup left files git does not ignore: {shown}; the agent's commits will include them",
+                    level="warning",
+                    hint="add them to .gitignore, or let setup write elsewhere",
+                )
+            )
 
     async def _run_setup(self, commands: list[str]) -> str | None:
         timeout = self.config.workspace.setup_timeout_sec
