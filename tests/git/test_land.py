@@ -132,6 +132,14 @@ async def test_conflict_markers_left_by_an_agent_are_refused(tmp_git_repo: Path)
         await land(repo, branch="kwaak/a", base="main", mode="squash")
 
 
+async def test_attack_pathspec_magic_file_names_do_not_hide_conflict_markers(tmp_git_repo: Path) -> None:
+    repo = tmp_git_repo
+    markers = "<<<<<<< ours\nx\n=======\ny\n>>>>>>> theirs\n"
+    agent_branch(repo, "kwaak/a", {"hello.txt": markers, ":(exclude)hello.txt": "hide it\n"})
+    with pytest.raises(MergeConflict, match="conflict markers in hello.txt"):
+        await land(repo, branch="kwaak/a", base="main", mode="merge")
+
+
 # -- attacks ---------------------------------------------------------------------------------------
 
 

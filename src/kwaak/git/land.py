@@ -62,8 +62,12 @@ class LandResult:
 async def git(
     repo: Path, *args: str, check: bool = True, env: dict[str, str] | None = None, input_text: str | None = None
 ) -> GitResult:
-    """``git`` with :func:`~kwaak.git.trusted.safe_config_args` (no hooks, fsmonitor, submodules, signing)."""
-    return await run_git(repo, *safe_config_args(), *args, check=check, env=env, input_text=input_text)
+    """``git`` with :func:`~kwaak.git.trusted.safe_config_args` (no hooks, fsmonitor, submodules, signing).
+
+    Paths are literal (``GIT_LITERAL_PATHSPECS``): a file the agent named ``:(exclude)x`` is a file.
+    """
+    full_env = {"GIT_LITERAL_PATHSPECS": "1", **(env or {})}
+    return await run_git(repo, *safe_config_args(), *args, check=check, env=full_env, input_text=input_text)
 
 
 async def out(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
