@@ -117,6 +117,16 @@ async def test_a4_5_no_network_refuses_everything(site: FakeWebServer) -> None:
 # ---------------------------------------------------------------------------- through the CLI
 
 
+ALLOW_LOOPBACK = """
+[web]
+allow_private_networks = ["127.0.0.1/32"]
+[sandbox]
+network = true
+[docker]
+network = true
+"""
+
+
 def _fetch_script(*urls: str) -> list[dict[str, object]]:
     return [tool("fetch_url", url=url) for url in urls]
 
@@ -124,7 +134,7 @@ def _fetch_script(*urls: str) -> list[dict[str, object]]:
 def test_a4_6_fetch_url_through_run_agent_follows_the_network_policy(
     tmp_git_repo: Path, executor: str, site: FakeWebServer, other_site: FakeWebServer
 ) -> None:
-    """A4.6: the real CLI. Default config: 127.0.0.1 refused (sandbox: no network at all); with the
+    """A4.6: the real CLI. Default config: 127.0.0.1 refused (sandbox and docker: no network at all); with the
     network on and 127.0.0.1/32 allow-listed the page is fetched, but a redirect to 127.0.0.2 is not."""
     site.add("/hop", Response(status=302, headers={"Location": f"{other_site.url}/page.html"}))
     urls = (f"{site.url}/page.html", f"{site.url}/hop", f"http://localhost:{site.url.rsplit(':', 1)[1]}/plain.txt")
@@ -133,7 +143,7 @@ def test_a4_6_fetch_url_through_run_agent_follows_the_network_policy(
     assert default.code == 0, default.describe()
     results = default.tool_results("fetch_url")
     assert len(results) == 3 and not any(r["ok"] for r in results), results
-    expected = "no network access" if executor == "sandbox" else "loopback, private or link-local"
+    expected = "loopback, private or link-local" if executor == "local" else "no network access"
     assert all(expected in r["output"] for r in results), results
     assert site.requests == [] and other_site.requests == []
 
@@ -141,7 +151,7 @@ def test_a4_6_fetch_url_through_run_agent_follows_the_network_policy(
         tmp_git_repo,
         _fetch_script(*urls),
         executor,
-        tables='[web]\nallow_private_networks = ["127.0.0.1/32"]\n[sandbox]\nnetwork = true\n',
+        tables=ALLOW_LOOPBACK,
     )
     out = run_agent(tmp_git_repo, allowed)
     assert out.code == 0, out.describe()

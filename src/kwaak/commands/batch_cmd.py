@@ -14,6 +14,7 @@ from kwaak.errors import KwaakError
 from kwaak.headless.batch import BatchFile, BatchTask, batch_jobs, load_tasks, summary_table
 from kwaak.headless.printer import EventPrinter, OutputFormat
 from kwaak.headless.runner import AgentJob, HeadlessRunner
+from kwaak.textsafe import escape_controls
 
 if TYPE_CHECKING:
     from kwaak.backend import Backend
@@ -92,7 +93,7 @@ class _Router:
             self.fallback.record(result)
         else:
             state = "done" if result.ok else f"{result.status}: {result.error or result.reason}"
-            print(f"[{result.name}] finished: {state}", flush=True)
+            print(escape_controls(f"[{result.name}] finished: {state}"), flush=True)
 
 
 def _run(
@@ -136,11 +137,15 @@ def _run(
         record = p.BatchFinished(exit_code=code, seconds=seconds, results=tuple(results), overlaps=tuple(overlaps))
         router.fallback.record(record)
     else:
-        print("\n" + summary_table(results))
+        print("\n" + escape_controls(summary_table(results)))
         for line in overlaps:
-            print(f"warning: {line}")
+            print(f"warning: {escape_controls(line)}")
         for task, comparison in zip(tasks, comparisons, strict=False):
-            print(f"\nBest of {len(comparison.rows)} for {task.name or task.prompt[:40]!r}:\n{comparison.table()}")
+            print(
+                escape_controls(
+                    f"\nBest of {len(comparison.rows)} for {task.name or task.prompt[:40]!r}:\n{comparison.table()}"
+                )
+            )
             print(best_of.pick_hint(comparison))
     return code
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from kwaak.agent.budget import Meter, MeteredModel
 from kwaak.index.cli_support import AppLike, load_embedder, load_model, open_for_cli
 from kwaak.index.query import answer_question, strip_markdown_fence
+from kwaak.textsafe import escape_controls
 
 
 def run(app: AppLike, query: str) -> int:
@@ -20,7 +21,7 @@ def run(app: AppLike, query: str) -> int:
         ConfigError: the query model is not configured.
     """
     meter = Meter()
-    print(asyncio.run(_answer(app, query, meter)))
+    print(escape_controls(asyncio.run(_answer(app, query, meter))))
     usage = meter.usage
     print(
         f"usage: {usage.input_tokens} input + {usage.output_tokens} output tokens, "

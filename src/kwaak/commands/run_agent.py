@@ -16,6 +16,7 @@ from kwaak import protocol as p
 from kwaak.config import Config
 from kwaak.config.model import StartFrom
 from kwaak.headless.printer import EventPrinter, OutputFormat
+from kwaak.textsafe import escape_controls
 
 if TYPE_CHECKING:
     from kwaak.backend import Backend
@@ -114,5 +115,5 @@ def _best_of(
     for result in results:
         printer.record(result)
     if compared and printer.output == "text":
-        print(f"\nBest of {len(jobs)}:\n{compared[0].table()}\n{best_of.pick_hint(compared[0])}")
+        print(escape_controls(f"\nBest of {len(jobs)}:\n{compared[0].table()}\n{best_of.pick_hint(compared[0])}"))
     return runner.exit_signal_code or best_of.best_exit_code(results, runner.exit_code(results))

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from kwaak.index.cli_support import AppLike, load_embedder, open_for_cli
 from kwaak.index.results import Hit
+from kwaak.textsafe import escape_controls
 
 
 def run(
@@ -25,7 +26,7 @@ def run(
         print(json.dumps([asdict(h) for h in hits], indent=2))
     else:
         for line in format_hits(hits, files=files, explain=explain):
-            print(line)
+            print(escape_controls(line))
     return 0 if hits else 1
 
 

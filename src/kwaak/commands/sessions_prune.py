@@ -18,6 +18,7 @@ from kwaak.backend.store_index import SessionEntry, list_sessions
 from kwaak.config import Config
 from kwaak.errors import UsageError
 from kwaak.git.cli import run_git
+from kwaak.textsafe import escape_controls
 
 FINISHED = frozenset({"done", "failed", "stopped", "budget_exhausted", "interrupted"})
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -99,7 +100,7 @@ async def prune(app: App, *, merged: bool = False, older_than: str | None = None
         if branch and branch.startswith("kwaak/") and await _branch_exists(app.repo_root, branch) and not dry_run:
             await run_git(app.repo_root, "branch", "-D", branch, check=False)
         title = entry.meta.title or "(untitled)"
-        print(f"{verb} session {entry.id[:8]} [{entry.status}] {title} (branch {branch or '-'})")
+        print(escape_controls(f"{verb} session {entry.id[:8]} [{entry.status}] {title} (branch {branch or '-'})"))
     for branch in orphans:
         if not dry_run:
             await run_git(app.repo_root, "branch", "-D", branch, check=False)

@@ -154,6 +154,7 @@ class DockerExecutor:
             file_limits=FileLimits.from_config(config.limits),
             max_output_bytes=config.limits.max_command_output_bytes,
         )
+        executor.network = config.docker.network  # host-side tools (fetch_url) follow the container's network
         await executor._check_container()
         if volumes and os.getuid() != 0:
             # A new volume is root's; agents run as the host user, and they all share it.

@@ -3,8 +3,8 @@
 ``fetch_url`` runs on the host, outside the agent's sandbox or container, so it follows the
 agent's network policy itself:
 
-* the agent's executor has no network (``sandbox.network = false``, a docker container without a
-  network) → every fetch is refused;
+* the agent's executor has no network (``sandbox.network = false``, ``docker.network = false``, the
+  defaults) → every fetch is refused;
 * otherwise loopback, private (RFC 1918, IPv6 ULA), link-local, CGNAT, multicast, reserved and
   unspecified addresses are refused — including IPv4 addresses hidden in IPv6 (mapped, 6to4,
   Teredo, NAT64) — unless a network is listed in ``web.allow_private_networks``.
@@ -116,7 +116,7 @@ async def pinned_request(client: httpx.AsyncClient, url: httpx.URL, policy: Netw
     if not policy.network:
         msg = (
             "Failed to fetch url: this agent has no network access (its executor runs without a network), "
-            "so fetch_url is disabled too. Set `sandbox.network = true` to allow it."
+            "so fetch_url is disabled too. Set `sandbox.network = true` (or `docker.network = true`) to allow it."
         )
         raise ToolError(msg)
     if url.scheme not in ("http", "https") or not url.host:
