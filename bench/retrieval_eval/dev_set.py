@@ -22,11 +22,12 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from index_tree import GIT_ENV, make_config
+from index_tree import GIT_ENV, make_config, minilm_embedder
 from run_eval import KS, Query, WholeFileBM25, metrics, table
 
 from kwaak.index import CodeIndex
@@ -128,22 +129,37 @@ def is_text(path: Path) -> bool:
         return False
 
 
-async def rank_case(case: Case, tree: Path, cache: Path, k: int) -> dict[str, list[str]]:
-    """The ranked file lists of kwaak and the two baselines for one case."""
+async def kwaak_ranking(case: Case, tree: Path, cache: Path, k: int, embedder: Any = None) -> list[str]:
+    """kwaak's file ranking for the case (keyword only, or hybrid with ``embedder``)."""
+    index = await CodeIndex.open(make_config(tree, cache, project_name=case.id), tree, embedder=embedder)
+    try:
+        await index.update()
+        return [h.path for h in await index.search(case.query.text, k=k, files=True)]
+    finally:
+        await index.close()
+
+
+async def rank_case(case: Case, tree: Path, cache: Path, k: int, *, minilm: Any = None) -> dict[str, list[str]]:
+    """The ranked file lists of kwaak (and kwaak + MiniLM) and the two baselines for one case."""
     files = list_candidates(tree)
     text_files = [p for p in files if is_text(tree / p)]
     source = [p for p in text_files if p.endswith(".py") and classify(p, "python") == "code"]
-    index = await CodeIndex.open(make_config(tree, cache, project_name=case.id), tree, embedder=None)
-    try:
-        await index.update()
-        hits = await index.search(case.query.text, k=k, files=True)
-    finally:
-        await index.close()
+    ranked = {"kwaak (keyword only)": await kwaak_ranking(case, tree, cache, k)}
+    if minilm is not None:
+        ranked["kwaak + MiniLM"] = await kwaak_ranking(case, tree, cache.with_name(cache.name + "-minilm"), k, minilm)
     return {
-        "kwaak (keyword only)": [h.path for h in hits],
+        **ranked,
         "BM25 whole file, all text files": WholeFileBM25(tree, text_files).search(case.query.text, k),
         "BM25 whole file, non-test .py": WholeFileBM25(tree, source).search(case.query.text, k),
     }
+
+
+SHORT = {
+    "kwaak (keyword only)": "kwaak",
+    "kwaak + MiniLM": "kwaak+minilm",
+    "BM25 whole file, all text files": "bm25-all",
+    "BM25 whole file, non-test .py": "bm25-src",
+}
 
 
 def rank_of(ranked: list[str], gold: frozenset[str]) -> int | None:
@@ -151,16 +167,18 @@ def rank_of(ranked: list[str], gold: frozenset[str]) -> int | None:
     return next((i for i, p in enumerate(ranked, 1) if p in gold), None)
 
 
-async def evaluate(cases: list[Case], snapshots: Path, work: Path, k: int) -> tuple[list[tuple], list[str]]:
+async def evaluate(
+    cases: list[Case], snapshots: Path, work: Path, k: int, *, minilm: Any = None
+) -> tuple[list[tuple], list[str]]:
     """Score every system on every case; rows for ``table`` and one line per case."""
     per_system: dict[str, list[list[str]]] = {}
     lines = []
     for case in cases:
         tree = lay_out(case, snapshots, work / "trees")
-        ranked = await rank_case(case, tree, work / "cache" / case.id, k)
+        ranked = await rank_case(case, tree, work / "cache" / case.id, k, minilm=minilm)
         for name, paths in ranked.items():
             per_system.setdefault(name, []).append(paths)
-        ranks = ", ".join(f"{name.split(' ', 1)[0]}={rank_of(p, case.query.gold)}" for name, p in ranked.items())
+        ranks = ", ".join(f"{SHORT.get(name, name)}={rank_of(p, case.query.gold)}" for name, p in ranked.items())
         lines.append(f"{case.id:28} {'names' if case.query.leak else '-----'}  {ranks}")
         print(lines[-1], flush=True)
     queries = [c.query for c in cases]
@@ -183,12 +201,14 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/kwaak-retrieval-dev"))
     parser.add_argument("--only", help="comma-separated case ids")
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    parser.add_argument("--minilm", action="store_true", help="also kwaak + the local MiniLM (slow on big trees)")
     args = parser.parse_args()
     cases = load_cases(args.cases)
     if args.only:
         wanted = set(args.only.split(","))
         cases = [c for c in cases if c.id in wanted]
-    rows, _ = asyncio.run(evaluate(cases, args.snapshots, args.work, max(KS)))
+    minilm = minilm_embedder() if args.minilm else None
+    rows, _ = asyncio.run(evaluate(cases, args.snapshots, args.work, max(KS), minilm=minilm))
     print(table(rows))
     if args.json:
         keys = ("system", "queries", "n", "metrics", "p50_ms")

@@ -14,7 +14,8 @@ Compared systems: our hybrid search (keyword only; + HashEmbedder; + local MiniL
 and a plain baseline: BM25 over whole files (tantivy, English stemming, no code tokenization, no
 paths or symbols). No LLM is called at query time.
 
-Usage: ``python bench/retrieval_eval/run_eval.py [--hash] [--minilm] [--work DIR] [--json FILE]``
+Usage: ``python bench/retrieval_eval/run_eval.py [--hash] [--minilm] [--work DIR] [--json FILE]
+[--dev-snapshots DIR]`` (the last also scores the SWE-bench Lite development set, see ``dev_set.py``).
 """
 
 from __future__ import annotations
@@ -89,6 +90,10 @@ def symbol_queries(repo: Path, n: int = 100, seed: int = 7) -> list[Query]:
     )
     random.Random(seed).shuffle(unique)
     return [Query(name, name, frozenset({path})) for name, path in unique[:n]]
+
+
+def _is_source(path: str) -> bool:
+    return path.endswith(".py") and not _is_test(path)
 
 
 def _is_test(path: str) -> bool:
@@ -179,17 +184,13 @@ async def evaluate(
             ranked, p50 = await run_system(index, queries)
             rows.append((name, qset, len(queries), metrics(ranked, queries), p50))
         await index.close()
-    baseline = WholeFileBM25(repo, [p for p in indexed if p.endswith(".py")])
-    for qset, queries in sets:
-        rows.append(
-            (
-                "whole-file BM25 baseline",
-                qset,
-                len(queries),
-                metrics([baseline.search(q.text) for q in queries], queries),
-                None,
-            )
-        )
+    baselines = [
+        ("BM25 whole file, all files", WholeFileBM25(repo, indexed)),
+        ("BM25 whole file, non-test .py", WholeFileBM25(repo, [p for p in indexed if _is_source(p)])),
+    ]
+    for name, baseline in baselines:
+        for qset, queries in sets:
+            rows.append((name, qset, len(queries), metrics([baseline.search(q.text) for q in queries], queries), None))
     return rows
 
 
@@ -200,10 +201,21 @@ def main() -> None:
     parser.add_argument("--minilm", action="store_true", help="also evaluate with local MiniLM if installed")
     parser.add_argument("--work", type=Path, help="working directory (kept; reused by the next run)")
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    parser.add_argument(
+        "--dev-snapshots",
+        type=Path,
+        help="also score the SWE-bench Lite dev set (dev_set.py) with repository snapshots from this folder",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kwaak-eval-") as tmp:
         work = args.work or Path(tmp)
         rows = asyncio.run(evaluate(work, hash_embedder=args.hash, minilm=args.minilm))
+        if args.dev_snapshots is not None:
+            import dev_set
+
+            cases = dev_set.load_cases(dev_set.default_cases())
+            dev_rows, _ = asyncio.run(dev_set.evaluate(cases, args.dev_snapshots, work / "dev", max(KS)))
+            rows += dev_rows
     print(table(rows))
     if args.json:
         keys = ("system", "queries", "n", "metrics", "p50_ms")

@@ -234,11 +234,13 @@ def test_search_explain_shows_the_signals(tmp_git_repo: Path) -> None:
     explained = run_kwaak("search", ISSUE, "--files", "--explain", "-k", "3", cwd=tmp_git_repo)
     assert explained.returncode == 0, explained.stderr
     lines = explained.stdout.splitlines()
-    assert lines[0].endswith("astro/io/ascii/rst.py")
-    assert lines[1].strip().startswith("ranked by: ")
-    assert "named #1" in lines[1] and "definitions #" in lines[1]
+    # (with the Scripted provider's bag-of-words embedder fused in, the traceback's registry.py is close)
+    rst = next(i for i, line in enumerate(lines) if line.endswith("astro/io/ascii/rst.py"))
+    assert rst in (0, 2), explained.stdout
+    assert lines[rst + 1].strip().startswith("ranked by: ")
+    assert "named #1" in lines[rst + 1] and "definitions #1" in lines[rst + 1]
     as_json = run_kwaak("search", ISSUE, "--files", "--json", "-k", "3", "-s", cwd=tmp_git_repo)
     hits = json.loads(as_json.stdout)
-    assert hits[0]["signals"]["named"] == 1
+    assert {h["path"]: h["signals"] for h in hits}["astro/io/ascii/rst.py"]["named"] == 1
     chunks = run_kwaak("search", "RST", "--explain", "-k", "1", "-s", cwd=tmp_git_repo)
     assert "ranked by: " in chunks.stdout and "symbols #1" in chunks.stdout

@@ -28,14 +28,17 @@ from pathlib import Path
 import tantivy
 
 from kwaak.errors import IndexingError
+from kwaak.index.ranking import is_symbol_query
 
 CODE_ANALYZER = "kwaak_code"
 IDENT_ANALYZER = "kwaak_ident"
 
 _SUBWORD = r"[A-Z]+[a-z]*|[a-z]+|[0-9]+"
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_SHAPED = re.compile(r"\b\w*(?:[a-z][A-Z]|[A-Za-z0-9]_[A-Za-z0-9]|[A-Z]{2,}[a-z])\w*|\b_\w+")
+"""Compound identifiers (camelCase, snake_case, _private): not plain words."""
 
-FIELD_BOOSTS: dict[str, float] = {"body": 1.0, "ident": 1.0, "names": 2.0, "qa": 0.6}
+FIELD_BOOSTS: dict[str, float] = {"body": 1.0, "ident": 1.0, "names": 0.5, "qa": 0.6}
 """Weight of each text field in a keyword query."""
 
 SCHEMA_VERSION = "1"
@@ -76,10 +79,17 @@ class Analyzers:
         self.query_code = _analyzer(_SUBWORD, stem=True, stopwords=True)
 
     def query_terms(self, text: str) -> dict[str, list[str]]:
-        """Analyzed query terms per field (compound identifiers only in ``ident``)."""
+        """Analyzed query terms per field (compound identifiers only in ``ident``).
+
+        The boosted ``names`` field (paths and defined names) only gets the query's plain words:
+        the parts of an identifier the query merely mentions (``TypeError`` → ``type``,
+        ``_print_Foo`` → ``print``) would otherwise make every module named like a common word
+        (``typing.py``, ``printing/``) a strong hit.
+        """
         code = list(dict.fromkeys(self.query_code.analyze(text)))
         compounds = [t for t in dict.fromkeys(self.ident.analyze(text)) if _is_compound(t)]
-        return {"body": code, "names": code, "qa": code, "ident": compounds}
+        names = code if is_symbol_query(text) else list(dict.fromkeys(self.query_code.analyze(_SHAPED.sub(" ", text))))
+        return {"body": code, "names": names, "qa": code, "ident": compounds}
 
     def identifiers(self, text: str) -> list[str]:
         """Lowercased identifiers in ``text`` (candidates for an exact symbol match)."""

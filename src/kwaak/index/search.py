@@ -175,9 +175,10 @@ def rank_files(found: Candidates, k: int, *, max_bytes: int) -> list[Hit]:
     named_lists: dict[str, Ranking] = {
         "keywords (chunks)": Ranking(per_file(found.lexical), 1.0),
         "dense": Ranking(per_file(found.dense), 1.0),
-        "symbols": Ranking(per_file(found.symbols, by_score=False), symbol_weight(found.query)),
         "keywords (whole file)": Ranking(per_file(found.files), 1.0),
     }
+    if found.evidence is None:  # an issue's identifiers count through ``definitions`` (rarity-weighted)
+        named_lists["symbols"] = Ranking(per_file(found.symbols, by_score=False), symbol_weight(found.query))
     if found.evidence is not None:
         named_lists["title"] = Ranking(per_file(found.title), EVIDENCE_WEIGHTS["title"])
         for name, ranking in found.extra.items():
