@@ -58,7 +58,7 @@ async def record_turn_head(session: Session) -> None:
 async def review(backend: Backend, session: Session, base: str | None) -> None:
     """Emit :class:`~kwaak.protocol.ReviewShown` for the agent's branch against ``base``."""
     ws = _workspace(session)
-    if session.started and not session.running:
+    if not session.running:  # a restored session may have left uncommitted work too
         await commit_work_in_progress(ws, backend.config)
     result = await review_branch(ws.repo_root, branch=ws.branch, base=base or backend.config.main_branch)
     session.emit(
@@ -89,7 +89,7 @@ async def land_session(backend: Backend, session: Session, mode: p.LandMode, bas
     ws = _workspace(session)
     _idle(session, "land the branch")
     base = base or backend.config.main_branch
-    if session.started:
+    if ws.path.exists():
         await commit_work_in_progress(ws, backend.config)
     await warn_overlaps(backend, session)
     message = await _squash_message(session, base) if mode == "squash" else None
