@@ -176,3 +176,21 @@ async def test_a7_5_a_flood_of_command_output_is_capped_while_streaming(tmp_path
     assert len(result.output) < 70_000
     assert result.output.rstrip().endswith("THE-END")
     assert "bytes of output omitted" in result.output
+
+
+def test_a3_11_agents_md_linking_to_a_host_secret_never_reaches_the_prompt(tree: Path) -> None:
+    """A3.11: an agent's branch commits `AGENTS.md` as a link to a host file (or a FIFO); a later
+    session's prompt is built from it without following it out of the worktree, and never hangs."""
+    from kwaak.agent.prompts import read_instructions
+
+    (tree / "AGENTS.md").symlink_to(tree.parent / "secret.toml")
+    os.mkfifo(tree / "CLAUDE.md")
+    started = time.monotonic()
+    assert read_instructions(tree) == []
+    assert time.monotonic() - started < 2
+    (tree / "AGENTS.md").unlink()
+    (tree / "CLAUDE.md").unlink()
+    (tree / "docs").mkdir()
+    (tree / "docs" / "agents.md").write_text("Use tabs.\n")
+    (tree / "AGENTS.md").symlink_to("docs/agents.md")  # a link inside the project still works
+    assert read_instructions(tree) == [("AGENTS.md", "Use tabs.")]

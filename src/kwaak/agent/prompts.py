@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from kwaak.templating import render_template
 _TEMPLATES = Path(__file__).parent / "templates"
 INSTRUCTION_FILES = ("AGENTS.md", "CLAUDE.md")
 MAX_INSTRUCTIONS_CHARS = 20_000
+MAX_INSTRUCTIONS_BYTES = 4 * 1024 * 1024
 
 GENERAL_CONSTRAINTS = (
     "Research your answer before providing it. Tools are available, use them to find the information you need.",
@@ -72,17 +74,39 @@ def mode_constraints(config: Config) -> list[str]:
 
 
 def read_instructions(root: Path) -> list[tuple[str, str]]:
-    """``AGENTS.md`` / ``CLAUDE.md`` from the repository root, truncated to a sane size."""
+    """``AGENTS.md`` / ``CLAUDE.md`` from the repository root, truncated to a sane size.
+
+    ``root`` is usually an agent's worktree, checked out from a branch the agent may have written:
+    a link is followed only to a file inside ``root``, and the file is read through
+    :func:`~kwaak.executors.safefs.read_beneath` (regular files only, size capped), so an
+    ``AGENTS.md`` linking to a host secret never reaches the prompt.
+    """
     found: list[tuple[str, str]] = []
     for name in INSTRUCTION_FILES:
-        path = root / name
-        if path.is_file():
-            text = path.read_text(encoding="utf-8", errors="replace").strip()
+        data = _instruction_bytes(root, name)
+        if data is not None:
+            text = data.decode("utf-8", errors="replace").strip()
             if len(text) > MAX_INSTRUCTIONS_CHARS:
                 text = text[:MAX_INSTRUCTIONS_CHARS] + "\n[... truncated]"
             if text:
                 found.append((name, text))
     return found
+
+
+def _instruction_bytes(root: Path, name: str) -> bytes | None:
+    from kwaak.executors.safefs import read_beneath
+
+    base = root.resolve()
+    rel = name
+    if (root / name).is_symlink():  # e.g. CLAUDE.md -> AGENTS.md
+        target = Path(os.path.realpath(root / name))
+        if not target.is_relative_to(base):
+            return None
+        rel = str(target.relative_to(base))
+    try:
+        return read_beneath(base, rel, max_bytes=MAX_INSTRUCTIONS_BYTES)
+    except (OSError, ValueError):  # missing, a directory, refused (FileRefused is a ValueError)
+        return None
 
 
 CODING_ROLE = (
