@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from kwaak import protocol as p
 from kwaak.llm.testing import ScriptedModel, call
 from kwaak.messages import UserMessage
 from tests.conftest import git
+from tests.executors.conftest import bwrap_ok  # noqa: F401 - fixture
 from tests.git.conftest import checkout_snapshot
 
 
@@ -116,3 +119,33 @@ async def test_landing_never_modifies_a_dirty_checkout(make_backend, tmp_git_rep
     assert (await backend.run_op("s", p.Land(mode="rebase", base="integration"))).ok
     assert checkout_snapshot(tmp_git_repo) == before
     assert git(tmp_git_repo, "show", "integration:src/calc.py") == "x = 1"
+
+
+@pytest.mark.usefixtures("bwrap_ok")
+async def test_undo_and_conflict_hand_off_under_the_sandbox(make_backend, tmp_git_repo: Path) -> None:
+    """The agent's worktree is re-created after its branch moved; the sandbox then works on the new files."""
+    model = ScriptedModel(
+        edit("one.txt", "1\n")
+        + edit("two.txt", "2\n")
+        + [call("shell_command", cmd="ls"), call("stop")]
+        + edit("hello.txt", "from the agent\n")
+        + [call("shell_command", cmd="grep -c '<<<<<<<' hello.txt"), *edit("hello.txt", "both\n")]
+    )
+    backend, rec = make_backend(model, tool_executor="sandbox", git={"generate_commit_message": False})
+    assert (await backend.run_op("s", p.Chat(message="make one"))).ok
+    assert (await backend.run_op("s", p.Chat(message="make two"))).ok
+    assert (await backend.run_op("s", p.Undo())).ok
+    assert (await backend.run_op("s", p.Chat(message="list files"))).ok
+    listing = [m for m in rec.of(p.ToolCallFinished, "s") if m.name == "shell_command"][-1].output
+    assert "one.txt" in listing and "two.txt" not in listing
+
+    assert (await backend.run_op("s", p.Chat(message="edit hello"))).ok
+    git(tmp_git_repo, "commit", "-q", "--allow-empty", "-m", "base moves")
+    (tmp_git_repo / "hello.txt").write_text("from the user\n")
+    git(tmp_git_repo, "commit", "-q", "-am", "user edits hello")
+    assert not (await backend.run_op("s", p.Land(mode="merge"))).ok
+    assert (await backend.run_op("s", p.ResolveConflict())).ok
+    grep = [m for m in rec.of(p.ToolCallFinished, "s") if m.name == "shell_command"][-1].output
+    assert grep.strip().startswith("1")
+    assert (await backend.run_op("s", p.Land(mode="squash"))).ok
+    assert (tmp_git_repo / "hello.txt").read_text() == "both\n"
