@@ -24,6 +24,7 @@ from tests.backend.pyproject_fixture import (
     user_env,
 )
 from tests.conftest import git
+from tests.executors.conftest import bwrap_ok  # noqa: F401 (fixture)
 from tests.fakes.provider_server import FakeProviderServer, Reply
 from tests.scripted import json_lines, tool
 
@@ -227,3 +228,24 @@ def test_python_venv_mode_makes_and_installs_a_worktree_venv(tmp_git_repo: Path)
     assert "/worktrees/" in worktree and module == f"{worktree}/src/calc/__init__.py"
     health = next(t for t in system_lines(events) if t.startswith("Workspace: "))
     assert f"python3 → {worktree}/.venv/bin/python3" in health and "PYTHONPATH" not in health
+
+
+@pytest.mark.usefixtures("bwrap_ok")
+def test_sandboxed_agent_sees_the_users_venv_and_imports_its_worktree(project: tuple[Path, Path]) -> None:
+    """The sandbox hides $HOME and /tmp: the user's venv is shown read-only; its editable install's
+    target (the checkout) stays hidden, and the worktree's src/ is imported instead."""
+    repo, venv = project
+    script = [
+        tool("shell_command", cmd="sed -i 's/a - b/a + b/' src/calc/__init__.py"),
+        tool("run_tests"),
+        tool("shell_command", cmd=f"ls {repo}/src 2>&1; touch {venv}/planted 2>&1; echo done"),
+        tool("stop", text="fixed"),
+    ]
+    events = run_agent(repo, venv, script, 'copy = [".env"]', executor="sandbox")
+    (result,) = (e["output"] for e in outputs(events, "run_tests"))
+    assert "1 passed" in result, result
+    probe = outputs(events, "shell_command")[-1]["output"]
+    assert "No such file or directory" in probe and "Read-only file system" in probe  # checkout hidden, venv read-only
+    assert not (venv / "planted").exists()
+    health = next(t for t in system_lines(events) if t.startswith("Workspace: "))
+    assert f"python → {venv / 'bin' / 'python'}" in health and "imports calc from the worktree" in health

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from kwaak.backend.workspace_files import copy_into_worktree
 from kwaak.config.model import WorkspaceConfig
-from kwaak.executors.hostenv import without_own_virtualenv
+from kwaak.executors.hostenv import user_virtualenvs, without_own_virtualenv
 from kwaak.git.workspace import create_workspace
 from tests.conftest import git
 
@@ -103,3 +103,14 @@ def test_kwaaks_own_venv_is_removed_from_path(tmp_path: Path) -> None:
     inside = tmp_path / "repo" / ".venv"
     kept = without_own_virtualenv({"PATH": f"{inside}/bin:/usr/bin"}, repo_root=tmp_path / "repo", venv=inside)
     assert kept["PATH"] == f"{inside}/bin:/usr/bin"
+
+
+def test_user_virtualenvs_shown_to_the_sandbox(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    venv, base, plain = home / "proj" / ".venv", tmp_path / "python311", home / "bin"
+    for path in (venv / "bin", base / "bin", plain):
+        path.mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text(f"home = {base / 'bin'}\n")
+    (home / "pyvenv.cfg").write_text("home = /usr/bin\n")  # a hostile or odd $HOME is never exposed
+    environ = {"HOME": str(home), "VIRTUAL_ENV": str(home), "PATH": f"{venv / 'bin'}:{plain}:/usr/bin:relative/bin"}
+    assert user_virtualenvs(environ) == [venv, base]

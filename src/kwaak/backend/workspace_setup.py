@@ -176,7 +176,10 @@ class WorkspacePreparer:
         if layout is not None and python:
             origins = await import_origins(self.executor, python, layout.packages) or {}
             leaks = outside(origins, self.executor.workdir)
-            if mode == "pythonpath" or (leaks and mode != "off"):
+            # Not importable at all (e.g. the editable install's target is hidden by the sandbox) also
+            # means the worktree's copy should come first.
+            missing = [name for name, where in origins.items() if where is None]
+            if mode == "pythonpath" or ((leaks or missing) and mode != "off"):
                 self._prefer_worktree(layout.root, base)
                 origins = await import_origins(self.executor, python, layout.packages) or origins
                 health.notes.append("PYTHONPATH puts the worktree first")

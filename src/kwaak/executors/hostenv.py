@@ -50,3 +50,39 @@ def without_own_virtualenv(
         del env["VIRTUAL_ENV"]
         env.pop("VIRTUAL_ENV_PROMPT", None)
     return env
+
+
+def _venv_home(venv: Path) -> Path | None:
+    """The base interpreter's prefix a venv points at (``home = <prefix>/bin`` in ``pyvenv.cfg``)."""
+    try:
+        text = (venv / "pyvenv.cfg").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "home" and value.strip():
+            return Path(value.strip()).resolve().parent
+    return None
+
+
+def user_virtualenvs(environ: Mapping[str, str]) -> list[Path]:
+    """The user's virtualenvs the agents' commands would use (``VIRTUAL_ENV``, venv ``bin`` dirs on ``PATH``),
+    with their base interpreters: the sandbox shows them read-only, since it hides ``$HOME`` and ``/tmp``.
+
+    Only directories with a ``pyvenv.cfg`` count; ``/``, ``$HOME`` and their ancestors never do.
+    """
+    candidates = [environ.get("VIRTUAL_ENV", "")]
+    candidates += [str(Path(entry).parent) for entry in environ.get("PATH", "").split(os.pathsep) if entry]
+    home = Path(environ.get("HOME", "/nonexistent")).resolve()
+    found: list[Path] = []
+    for candidate in candidates:
+        if not candidate or not Path(candidate).is_absolute():
+            continue
+        venv = Path(candidate).resolve()
+        if not (venv / "pyvenv.cfg").is_file() or venv == home or venv in home.parents or venv == Path("/"):
+            continue
+        never = {Path("/"), Path("/usr"), Path("/usr/local"), home, *home.parents}
+        for path in (venv, _venv_home(venv)):
+            if path is not None and path.is_dir() and path not in found and path not in never:
+                found.append(path)
+    return found

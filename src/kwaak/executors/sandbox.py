@@ -34,6 +34,7 @@ from kwaak.errors import ExecutorUnavailable
 from kwaak.executors.base import ExecutorKind
 from kwaak.executors.fileworker import FileLimits
 from kwaak.executors.gitmounts import WorktreeGit, worktree_git
+from kwaak.executors.hostenv import user_virtualenvs
 from kwaak.executors.local import DEFAULT_MAX_OUTPUT_BYTES, DEFAULT_TIMEOUT, LocalExecutor
 from kwaak.executors.rlimits import ResourceLimits, rlimit_prefix
 
@@ -107,7 +108,8 @@ class SandboxExecutor(LocalExecutor):
         self.home = (home or Path(os.environ.get("HOME", "/root"))).resolve()
         self.git = git
         self._bwrap = bwrap
-        self._args = sandbox_args(self.root, git=git, network=network, home=self.home)
+        visible = user_virtualenvs(env if env is not None else os.environ)
+        self._args = sandbox_args(self.root, git=git, network=network, home=self.home, visible=visible)
         self._rlimits = rlimit_prefix(limits or ResourceLimits())
 
     @classmethod
@@ -171,7 +173,9 @@ def _is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name)) and not name.startswith(("GIT_", "XDG_"))
 
 
-def sandbox_args(root: Path, *, git: WorktreeGit | None, network: bool, home: Path) -> list[str]:
+def sandbox_args(
+    root: Path, *, git: WorktreeGit | None, network: bool, home: Path, visible: Sequence[Path] = ()
+) -> list[str]:
     """The bubblewrap arguments isolating a worktree at ``root`` (mount order matters)."""
     args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run"]
     if network:
@@ -187,6 +191,9 @@ def sandbox_args(root: Path, *, git: WorktreeGit | None, network: bool, home: Pa
         # those are private in the sandbox, so bind it back, read-only.
         if any(private == path or private in path.parents for private in (Path("/tmp"), Path("/run"))):
             args += ["--ro-bind", str(path), str(path)]
+    for path in visible:
+        # The user's virtualenvs (and their interpreters) under the hidden $HOME or /tmp, read-only.
+        args += ["--ro-bind", str(path), str(path)]
     if git is not None:
         for mount in git.mounts(str(root)):
             args += ["--ro-bind" if mount.read_only else "--bind", str(mount.source), mount.target]
