@@ -27,6 +27,11 @@ from pathlib import Path
 
 import pytest
 
+from kwaak.git.commit import commit_staged, has_changes, stage_all
+from kwaak.git.diffs import agent_diff
+from kwaak.git.trusted import agent_git
+from kwaak.git.workspace import create_workspace
+from kwaak.index.parts import changed_since
 from tests.conftest import git
 from tests.git.http_git import serve_git
 from tests.security.agent_cli import EXECUTORS, agent_branch, call, require_executor, run_agent, shell
@@ -132,3 +137,49 @@ def test_a1_a2_git_metadata_attacks(
     assert git(remote, "rev-parse", branch) == git(repo, "rev-parse", branch)
     assert token not in run.written_text()
     assert token not in git(repo, "config", "--list")
+
+
+async def test_a1_5_index_overlay_and_diff_ignore_a_redirected_pointer(tmp_git_repo: Path, tmp_path: Path) -> None:
+    """The per-agent index overlay and `/diff` run host git on the worktree: never the agent's fake git dir."""
+    ws = await create_workspace(tmp_git_repo, worktrees_dir=tmp_path / "wt", branch="kwaak/a15", session_id="a15")
+    marker = tmp_path / "HOST-MARKER"
+    git(ws.path, "init", "-q", "--bare", "evil.git")
+    git(ws.path, "--git-dir=evil.git", "config", "core.fsmonitor", f"touch {marker}.fsmonitor; false")
+    git(ws.path, "--git-dir=evil.git", "config", "core.bare", "false")
+    (ws.path / ".git").write_text("gitdir: evil.git\n")
+    (ws.path / "hello.txt").write_text("changed\n")
+    changed = await changed_since(ws.path, ws.start_ref)
+    diff = await agent_diff(ws.path, ws.start_ref, repo_root=tmp_git_repo)
+    assert "hello.txt" in changed and "+changed" in diff
+    assert list(tmp_path.glob("HOST-MARKER*")) == []
+
+
+async def test_a1_6_agent_repo_inside_a_user_submodule_is_never_entered(tmp_git_repo: Path, tmp_path: Path) -> None:
+    """The user's repo has a submodule (a gitlink); the agent `git init`s a hostile repo at its path."""
+    repo = tmp_git_repo
+    sha = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{sha},vendor/lib")
+    git(repo, "commit", "-q", "-m", "submodule")
+    ws = await create_workspace(repo, worktrees_dir=tmp_path / "wt", branch="kwaak/a16", session_id="a16")
+    marker = tmp_path / "HOST-MARKER"
+    sub = ws.path / "vendor" / "lib"
+    sub.mkdir(parents=True, exist_ok=True)
+    git(sub, "init", "-q")
+    (sub / "f").write_text("x\n")
+    git(sub, "add", "f")
+    git(sub, "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "-m", "hostile")
+    git(sub, "config", "core.fsmonitor", f"touch {marker}.fsmonitor; false")
+    hooks = sub / ".git" / "hooks"
+    for hook in HOOKS:
+        (hooks / hook).write_text(f"#!/bin/sh\ntouch {marker}.hook-{hook}\n")
+        (hooks / hook).chmod(0o755)
+    (ws.path / "notes.txt").write_text("agent work\n")
+    assert await has_changes(ws.path)
+    assert await stage_all(ws.path)
+    layout = agent_git(ws.path)
+    new = await commit_staged(layout, "agent", env={})
+    assert new is not None
+    await agent_diff(ws.path, ws.start_ref)
+    assert list(tmp_path.glob("HOST-MARKER*")) == []
+    assert f"160000 commit {sha}\tvendor/lib" in git(repo, "ls-tree", "-r", new), "the user's gitlink is unchanged"
+    assert git(repo, "show", f"{new}:notes.txt").strip() == "agent work"

@@ -21,7 +21,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kwaak.git.cli import run_git
+from kwaak.git.trusted import run_tree_git
 
 MAX_FILES = 10_000
 MAX_BYTES = 512 * 1024 * 1024
@@ -82,7 +82,7 @@ async def _ignored(worktree: Path, rels: list[str]) -> set[str]:
     ignored: set[str] = set()
     for start in range(0, len(rels), _CHECK_BATCH):
         batch = rels[start : start + _CHECK_BATCH]
-        result = await run_git(worktree, "check-ignore", "--", *batch, check=False)
+        result = await run_tree_git(worktree, "check-ignore", "--", *batch)
         ignored.update(line.strip() for line in result.stdout.splitlines() if line.strip())
     return ignored
 

@@ -236,6 +236,27 @@ def agent_git(worktree: Path, repo_root: Path | None = None) -> AgentGit:
     raise GitError(msg, hint="the agent's workspace must be created or restored by kwaak")
 
 
+def known_layout(path: Path) -> AgentGit | None:
+    """The layout of ``path`` if it is a worktree kwaak located, or a repository's main checkout."""
+    try:
+        return agent_git(path)
+    except GitError:
+        return None
+
+
+async def run_tree_git(path: Path, *args: str, check: bool = False, env: Mapping[str, str] | None = None) -> GitResult:
+    """Hardened git in a work tree that may be an agent's (index overlays, file copies...).
+
+    Known worktrees and main checkouts get :meth:`AgentGit.run`; any other directory still gets
+    the safe ``-c`` settings and no system config.
+    """
+    layout = known_layout(path)
+    if layout is not None:
+        return await layout.run(*args, check=check, env=env)
+    safe_env = {"GIT_CONFIG_NOSYSTEM": "1", **(env or {})}
+    return await run_git(path, *safe_config_args(), *args, check=check, env=safe_env)
+
+
 def forget(worktree: Path) -> None:
     """Drop a removed worktree from the registry."""
     _known.pop(worktree.resolve(), None)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kwaak.config import Config
-from kwaak.git.cli import run_git
+from kwaak.git.trusted import run_tree_git
 from kwaak.index.dense import DenseIndex
 from kwaak.index.files import canonical
 from kwaak.index.languages import LanguageSet
@@ -43,15 +43,15 @@ async def changed_since(repo: Path, ref: str | None) -> list[str]:
     """Paths that differ between ``ref`` and the working tree of ``repo``, plus untracked files."""
     paths: list[str] = []
     if ref:
-        diff = await run_git(repo, "diff", "--name-only", "--no-renames", "-z", ref, "--", check=False)
+        diff = await run_tree_git(repo, "diff", "--name-only", "--no-renames", "--no-ext-diff", "-z", ref, "--")
         paths += [canonical(p) for p in diff.stdout.split("\0") if p]
-    untracked = await run_git(repo, "ls-files", "--others", "--exclude-standard", "-z", check=False)
+    untracked = await run_tree_git(repo, "ls-files", "--others", "--exclude-standard", "-z")
     paths += [canonical(p) for p in untracked.stdout.split("\0") if p]
     return list(dict.fromkeys(paths))
 
 
 async def git_base(repo: Path) -> tuple[str | None, list[str]]:
     """HEAD's commit (``None`` without commits) and the files that differ from it."""
-    head = await run_git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+    head = await run_tree_git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
     ref = head.stdout.strip() or None
     return ref, await changed_since(repo, ref)
