@@ -241,3 +241,20 @@ async def test_a_session_id_never_names_a_path_outside_the_store(make_config, tm
     await backend.run_op(bad, p.DeleteSession())  # deleting an unknown id is a no-op at most
     assert (victim / "keep.txt").read_text() == "mine" and root.is_dir()
     await backend.aclose()
+
+
+async def test_a_chat_for_a_stored_session_continues_it_instead_of_starting_over(
+    make_config, tmp_git_repo: Path
+) -> None:
+    config = make_config()
+    first = Backend(config, tmp_git_repo, models=_models(), buffer_events=False)
+    assert (await first.run_op("s1", p.Chat(message="write notes"))).ok
+    history = list(first._sessions["s1"].state.history)
+    await first.aclose()
+    again = Backend(config, tmp_git_repo, models=_models(), buffer_events=False)
+    assert (await again.run_op("s1", p.Chat(message="and more"))).ok  # no OpenSession first
+    resumed = again._sessions["s1"].state.history
+    assert resumed[: len(history)] == history
+    assert sum(isinstance(m, SystemMessage) for m in resumed) == 1  # not primed a second time
+    await again.aclose()
+    assert SessionStore(sessions_dir(config.cache_dir, tmp_git_repo), "s1").load_history() == resumed

@@ -126,6 +126,8 @@ class Backend:
     def session(self, session_id: p.SessionId) -> Session:
         """The session with this id, created (not started) if new (backend-internal: front ends use ops)."""
         existing = self._sessions.get(session_id)
+        if existing is None and self.persist and (self.store_root / session_id).is_dir():
+            return self.open_session(session_id)  # a stored session continues, never starts over on its files
         if existing is None:
             existing = Session(id=session_id, runtime=self.runtime, origin=self.origin, tab=self.origin == "tui")
             if self.persist:
