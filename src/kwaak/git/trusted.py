@@ -174,21 +174,22 @@ def locate(repo_root: Path, worktree: Path) -> AgentGit:
     worktree = worktree.resolve()
     repo_root = repo_root.resolve()
     try:
-        common = subprocess.run(
-            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+        own, common = subprocess.run(
+            ["git", "rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir"],
             cwd=repo_root,
-            env={"GIT_CONFIG_NOSYSTEM": "1", "PATH": _path(), "LC_ALL": "C", "GIT_CEILING_DIRECTORIES": ""},
+            env={"GIT_CONFIG_NOSYSTEM": "1", "PATH": _path(), "LC_ALL": "C"},
             capture_output=True,
             text=True,
             check=True,
             timeout=30,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError) as exc:
+        ).stdout.split("\n")[:2]
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
         msg = f"{str(repo_root)!r} is not a git repository"
         raise GitError(msg, hint="run kwaak inside your project's git repository") from exc
     common_dir = Path(common).resolve()
     if worktree == repo_root:
-        layout = AgentGit(worktree=worktree, git_dir=common_dir, common_dir=common_dir)
+        # The user's own checkout (a main checkout, or a linked worktree the user made).
+        layout = AgentGit(worktree=worktree, git_dir=Path(own).resolve(), common_dir=common_dir)
     else:
         layout = AgentGit(worktree=worktree, git_dir=_admin_dir(common_dir, worktree), common_dir=common_dir)
     _known[worktree] = layout
