@@ -272,7 +272,7 @@ class LimitsConfig(_Model):
     """Timeout of one host-side file operation of a tool (read, write)."""
     file_workers_per_agent: int = Field(default=2, gt=0)
     """How many host-side file operations of one agent may run at once."""
-    max_command_output_bytes: int = Field(default=4 * 1024 * 1024, ge=65536)
+    max_command_output_bytes: int = Field(default=16 * 1024 * 1024, ge=65536)
     """Command output kept while a command runs (head and tail; the middle is dropped as it streams)."""
     max_processes: int | None = Field(default=1024, gt=0)
     """Processes of one agent: docker ``--pids-limit``; sandbox ``RLIMIT_NPROC`` (per user; not enforced for root)."""

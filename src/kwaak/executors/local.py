@@ -17,7 +17,7 @@ from kwaak.git.owner import current_owner
 OWNER_ENV = "KWAAK_OWNER"
 """Set on every local command: the owner token of the kwaak process that started it."""
 DEFAULT_TIMEOUT = 600.0
-DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024  # room for `git ls-files` of a large monorepo
 TIMEOUT_MARKER = "\n[command timed out]"
 
 
