@@ -258,3 +258,14 @@ async def test_a_chat_for_a_stored_session_continues_it_instead_of_starting_over
     assert sum(isinstance(m, SystemMessage) for m in resumed) == 1  # not primed a second time
     await again.aclose()
     assert SessionStore(sessions_dir(config.cache_dir, tmp_git_repo), "s1").load_history() == resumed
+
+
+async def test_sessions_follow_a_repository_that_was_moved(make_config, tmp_git_repo: Path, tmp_path: Path) -> None:
+    config = make_config()
+    first = Backend(config, tmp_git_repo, models=_models(), buffer_events=False, origin="tui")
+    assert (await first.run_op("s1", p.Chat(message="write notes"))).ok
+    await first.aclose()
+    moved = tmp_path / "moved-repo"
+    tmp_git_repo.rename(moved)
+    [entry] = list_sessions(config.cache_dir, moved)
+    assert entry.id == "s1" and entry.meta is not None and entry.meta.branch

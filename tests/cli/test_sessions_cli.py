@@ -173,3 +173,34 @@ def test_prune_and_clear_cache(tmp_git_repo: Path) -> None:
     assert "Cache cleared: deleted 1 saved session(s), 0 worktree(s) and the code index" in cleared.stdout
     assert git(repo, "branch", "--list", by_goal["task C"].meta.branch)  # type: ignore[union-attr]
     assert not (repo.parent / "cache").exists()
+
+
+def test_two_concurrent_resumes_of_one_session_never_interleave(tmp_git_repo: Path) -> None:
+    repo, marker = tmp_git_repo, sleep_marker()
+    cfg = _config(repo, "a", [tool("write_file", file_name="a.txt", content="a\n"), tool("stop")])
+    assert run_kwaak(repo, cfg, "-s", "run-agent", "-i", "task A").returncode == 0
+    [entry] = list_sessions(repo.parent / "cache", repo)
+    blocked = _config(repo, "blocked", [tool("shell_command", cmd=marker), tool("stop")])
+    first = subprocess.Popen(
+        [sys.executable, "-m", "kwaak", "-c", str(blocked), "sessions", "resume", entry.id[:8], "-m", "first"]
+        + ["--output", "jsonl"],
+        cwd=repo,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        assert first.stdout is not None
+        for line in first.stdout:
+            event = json.loads(line)
+            if event["type"] == "tool_call_started":
+                break
+        second = run_kwaak(repo, cfg, "sessions", "resume", entry.id[:8], "-m", "second")
+        assert second.returncode == 1 and f"in use by pid {first.pid}" in second.stderr, second.stderr
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        kill_matching(marker)
+    users = [r["m"]["content"] for r in _history_records(repo, entry.id) if r.get("m", {}).get("kind") == "user"]
+    assert "first" in users and "second" not in users

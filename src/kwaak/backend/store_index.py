@@ -7,7 +7,8 @@ directory (the same for its linked worktrees, different for a second clone), has
 
 Stores written before this layout (``<cache_dir>/sessions/<id>/``) are moved into the repository
 that has the session's branch (or, for sessions that never got a branch, the first repository that
-looks), so an upgrade keeps them.
+looks), so an upgrade keeps them. Likewise, when a repository was moved or renamed (its recorded
+path is gone), its sessions move to the repository that has their branches.
 
 A session's effective status comes from its lock: a session that says ``running`` but whose owner
 is gone was interrupted (a crash, a ``kill -9``).
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from kwaak import protocol as p
 from kwaak.backend.persistence import MetaDamaged, SessionMeta, SessionStore
+from kwaak.backend.store_lock import owner_pid
 from kwaak.errors import SessionError
 
 log = logging.getLogger(__name__)
@@ -209,15 +211,42 @@ def migrate_legacy(cache_dir: Path, root: Path, repo_root: Path) -> list[str]:
     moved: list[str] = []
     with contextlib.suppress(FileNotFoundError):
         for child in legacy_root.iterdir():
-            if child == root or not (child / "meta.json").is_file() or (child / _REPO_FILE).exists():
+            if child == root:
                 continue
-            if _belongs_here(child, repo_root):
+            if (child / _REPO_FILE).exists():
+                moved += _adopt_from_moved_repository(child, root, repo_root)
+            elif (child / "meta.json").is_file() and _belongs_here(child, repo_root):
                 with contextlib.suppress(OSError):
                     child.rename(root / child.name)
                     moved.append(child.name)
     if moved:
         log.info("moved %d session(s) into the per-repository store %s", len(moved), root)
     return moved
+
+
+def _adopt_from_moved_repository(other: Path, root: Path, repo_root: Path) -> list[str]:
+    """Sessions of a repository that no longer exists at its path (moved or renamed) and whose branch is here."""
+    recorded = Path((other / _REPO_FILE).read_text(encoding="utf-8").strip() or "/nonexistent")
+    if recorded.exists():
+        return []
+    adopted: list[str] = []
+    for session_dir in other.iterdir():
+        if not session_dir.is_dir() or owner_pid(session_dir) is not None:
+            continue
+        meta_ok = (session_dir / "meta.json").is_file()
+        if meta_ok and _has_branch_here(session_dir, repo_root) and not (root / session_dir.name).exists():
+            with contextlib.suppress(OSError):
+                session_dir.rename(root / session_dir.name)
+                adopted.append(session_dir.name)
+    return adopted
+
+
+def _has_branch_here(session_dir: Path, repo_root: Path) -> bool:
+    try:
+        branch = SessionStore(session_dir.parent, session_dir.name).load_meta().branch
+    except (MetaDamaged, SessionError):
+        return False
+    return bool(branch) and _belongs_here(session_dir, repo_root)
 
 
 def _belongs_here(session_dir: Path, repo_root: Path) -> bool:
