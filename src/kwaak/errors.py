@@ -15,7 +15,7 @@ its traceback.
       SessionError
         SessionNotFound, SessionBusy, SessionInUse
       ProviderError            an LLM / embedding provider failed
-        AuthError, RateLimited, ContextTooLong, Transient, BadRequest
+        AuthError, RateLimited, ContextTooLong, Transient, Unreachable, BadRequest
       ExecutorError
         ExecutorUnavailable    the executor cannot start here (docker down, no bwrap, ...)
         ContainerStartFailed, ImageBuildFailed
@@ -132,6 +132,8 @@ class ProviderError(KwaakError):
 
     kind = "provider"
     retryable: bool = False
+    endpoint: str | None = None
+    """The endpoint as configured (``base_url``) or the provider's name; set where SDK errors are mapped."""
 
 
 class AuthError(ProviderError):
@@ -162,6 +164,12 @@ class Transient(ProviderError):
 
     kind = "transient"
     retryable = True
+
+
+class Unreachable(ProviderError):
+    """A configured endpoint cannot be reached at all (refused, unknown host, TLS failure): not retried."""
+
+    kind = "unreachable"
 
 
 class BadRequest(ProviderError):

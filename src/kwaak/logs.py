@@ -187,6 +187,12 @@ def current_log_file() -> Path | None:
     return None
 
 
+def log_file_hint() -> str:
+    """A hint pointing at the actual log file (for internal errors)."""
+    path = current_log_file()
+    return f"see the log file {path}" if path is not None else "run again with KWAAK_LOG=debug to log the details"
+
+
 def fallback_log_dir() -> Path:
     """Where logs go before a project's config is known (``<user cache dir>/kwaak/logs``)."""
     return Path(platformdirs.user_cache_dir("kwaak")) / "logs"

@@ -52,6 +52,10 @@ class ToolResult:
     name: str
     content: str
     is_error: bool = False
+    exit_code: int | None = None
+    """The exit code of the command a command tool ran (for people; the model reads ``content``)."""
+    outcome: str | None = None
+    """A short outcome for people, e.g. ``3 passed, 1 failed`` from a test runner's output."""
     kind: Literal["tool"] = "tool"
 
 

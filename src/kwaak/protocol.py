@@ -345,14 +345,27 @@ class ToolCallStarted:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ToolCallFinished:
-    """A tool finished; ``preview`` is the start of its output."""
+    """A tool finished; ``preview`` is the start of its output.
+
+    ``ok`` is False when the tool itself failed; a command that ran and exited non-zero is ``ok``
+    with a non-zero ``exit_code`` (front ends show both as failures: see :attr:`failed`).
+    """
 
     call_id: str
     name: str
     ok: bool
     preview: str
     output: str = ""
+    exit_code: int | None = None
+    """The exit code of the command the tool ran (non-zero is shown as a failure)."""
+    outcome: str | None = None
+    """A short outcome, e.g. ``3 passed, 1 failed`` from a test runner, or ``timed out``."""
     kind: Literal["tool_call_finished"] = "tool_call_finished"
+
+    @property
+    def failed(self) -> bool:
+        """The tool failed or its command exited non-zero."""
+        return not self.ok or bool(self.exit_code)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -552,6 +565,30 @@ class CommandStarted:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderRetry:
+    """A model or embedding request failed and is retried after ``wait_seconds``."""
+
+    endpoint: str
+    """The endpoint as configured (``base_url``) or the provider's name."""
+    reason: str
+    """``rate limited`` or the error."""
+    wait_seconds: float
+    attempt: int
+    """1-based number of the coming retry."""
+    max_attempts: int
+    kind: Literal["provider_retry"] = "provider_retry"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentInfo:
+    """What runs this session's agent (sent when it starts)."""
+
+    model: str
+    executor: str | None = None
+    kind: Literal["agent_info"] = "agent_info"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandCompleted:
     """Every op ends with exactly one of these."""
 
@@ -628,6 +665,8 @@ EventMsg = (
     | ComparisonShown
     | SessionSummary
     | CommandStarted
+    | ProviderRetry
+    | AgentInfo
     | CommandCompleted
     | SessionsListed
     | SessionOpened
@@ -748,6 +787,8 @@ _EVENT_TYPES: dict[str, type[Any]] = {
         ComparisonShown,
         SessionSummary,
         CommandStarted,
+        ProviderRetry,
+        AgentInfo,
         CommandCompleted,
         SessionsListed,
         SessionOpened,

@@ -36,10 +36,14 @@ def test_each_chat_provider_gets_its_adapter(provider_server: FakeProviderServer
     assert isinstance(make_model(anthropic_cfg(provider_server), backoff=BACKOFF), AnthropicModel)
 
 
-def test_provider_names_appear_in_errors(provider_server: FakeProviderServer) -> None:
+def test_endpoints_appear_in_errors_as_configured(provider_server: FakeProviderServer) -> None:
     model = make_model(openrouter_cfg(provider_server), backoff=BACKOFF)
-    assert isinstance(model, OpenAIChatModel) and model.provider == "OpenRouter"
+    assert isinstance(model, OpenAIChatModel) and model.provider == f"{provider_server.url}/api/v1"
     assert model.name == "anthropic/claude-3.5-sonnet"
+    anthropic = make_model(anthropic_cfg(provider_server), backoff=BACKOFF)
+    assert isinstance(anthropic, AnthropicModel) and anthropic.provider.startswith(provider_server.url)
+    default = make_model(OpenAIConfig(provider="OpenAI", api_key=ApiKey("sk-test")), backoff=BACKOFF)
+    assert isinstance(default, OpenAIChatModel) and default.provider == "OpenAI"  # no base_url: the provider
 
 
 def test_fastembed_cannot_chat() -> None:

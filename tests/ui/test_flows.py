@@ -12,6 +12,7 @@ from kwaak.config import Config
 from kwaak.errors import Transient
 from kwaak.llm.testing import ScriptedModel, Step, call
 from kwaak.ui import KwaakApp
+from kwaak.ui.dialogs import ConfirmQuit
 from kwaak.ui.messages import AssistantEntry, CommandEntry, DiffEntry, SystemEntry, ToolCallEntry, UserEntry
 from tests.conftest import git
 from tests.ui.conftest import AppFactory
@@ -34,7 +35,7 @@ async def test_task_shows_tool_lines_and_the_answer(make_app: AppFactory) -> Non
         assert [(t.tool_name, t.summary, t.state) for t in tools] == [("write_file", "writing file `hello.txt`", "ok")]
         replies = [e.text for e in log.entries if isinstance(e, AssistantEntry)]
         assert replies == ["Let me write it.", "All done, **hello.txt** is written."]
-        assert system_texts(log)[-1].startswith("Command chat successful in")
+        assert not any(t.startswith("Command ") for t in system_texts(log))  # no internal op names
         assert app.current_chat.name == "Fix the calculator"
         assert (app.current_chat.branch or "").startswith("kwaak/fix-the-calculator-")
         assert app.current_chat.usage.input_tokens > 0
@@ -89,8 +90,7 @@ async def test_ctrl_x_stops_a_running_shell_command(make_app: AppFactory) -> Non
         await wait_for(pilot, lambda: app.current_chat.status == "stopped" and not app.current_chat.busy, timeout=10)
         assert time.monotonic() - started < 5
         texts = system_texts(log)
-        assert "Agent stopped" in texts
-        assert any(t.startswith("Command chat stopped after") for t in texts)
+        assert texts.count("Agent stopped") == 1 and not any("stop_agent" in t or "Command" in t for t in texts)
 
 
 async def test_error_is_shown_with_hint_and_retry_recovers(make_app: AppFactory) -> None:
@@ -101,14 +101,14 @@ async def test_error_is_shown_with_hint_and_retry_recovers(make_app: AppFactory)
         await wait_for(pilot, lambda: app.current_chat.status == "failed" and not app.current_chat.busy)
         errors = [e for e in app.current_log.entries if isinstance(e, SystemEntry) and e.level == "error"]
         assert [(e.text, e.hint) for e in errors] == [
-            ("Failed to handle command: the provider is overloaded", "wait a minute, then /retry")
+            ("the provider is overloaded", "wait a minute, then /retry")
         ]
         await send(pilot, "/retry")
         await wait_for(pilot, lambda: app.current_chat.status == "done" and not app.current_chat.busy)
         entries = app.current_log.entries
         assert any(isinstance(e, CommandEntry) and e.label == "retry" for e in entries)
         assert [e.text for e in entries if isinstance(e, AssistantEntry)] == ["recovered"]
-        assert system_texts(app.current_log)[-1].startswith("Command retry_chat successful")
+        assert not any("retry_chat" in t for t in system_texts(app.current_log))
 
 
 async def test_diff_shows_colored_changes_and_pull_makes_a_branch(make_app: AppFactory, tmp_git_repo: Path) -> None:
@@ -136,8 +136,15 @@ async def test_ctrl_q_stops_agents_and_removes_worktrees(make_app: AppFactory, t
         await send(pilot, "sleep a while")
         await wait_for(pilot, lambda: app.current_chat.status == "running")
         assert len(git(tmp_git_repo, "worktree", "list").splitlines()) == 2
-        started = time.monotonic()
+        await pilot.press("ctrl+q")  # an agent works: kwaak asks first
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuit))
+        await pilot.press("n")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmQuit))
+        assert app.return_code is None and app.current_chat.status == "running"
         await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuit))
+        started = time.monotonic()
+        await pilot.press("y")
         await wait_for(pilot, lambda: app.return_code is not None, timeout=10)
     assert time.monotonic() - started < 6
     assert app.return_code == 0

@@ -115,11 +115,31 @@ def test_kwaak_in_tmux_runs_a_task_and_quits_cleanly(
     tmux.keys("write hello from tmux", "C-s")
     screen = tmux.wait_for("tmux-e2e-done")
     assert "▶ write hello from tmux" in screen
-    screen = tmux.wait_for("Command chat successful")
-    assert "writing file `hello.txt` ✓" in screen
-    assert "branch-name: kwaak/" in screen
+    screen = tmux.wait_for("writing file `hello.txt` ✓")
+    assert "branch: kwaak/" in screen and "model: gpt-4o-mini" in screen
+    assert "Command chat" not in screen and "Failed to handle command" not in screen
     tmux.keys("C-q")
     tmux.wait_for("KWAAK_EXIT=0", timeout=15)
     assert len(git(tmp_git_repo, "worktree", "list").splitlines()) == 1
     user_turns = [r for r in provider.requests if r.api == "openai"]
     assert any("write hello from tmux" in str(r.body) for r in user_turns)
+
+
+def test_kwaak_in_tmux_shows_a_failing_command_with_its_exit_code(
+    tmux: Tmux, provider: FakeProviderServer, tmp_git_repo: Path
+) -> None:
+    write_config(tmp_git_repo, provider.url)
+    provider.enqueue(
+        tool_call("shell_command", cmd="echo tmux-broken; exit 3"),
+        reply("The command failed: tmux-e2e-failed"),
+    )
+    tmux.start(f"{kwaak_command()} -s; echo KWAAK_EXIT=$?; sleep 60", width=80, height=24)
+    tmux.wait_for("Send a message to an agent")
+    tmux.keys("run the broken command", "C-s")
+    screen = tmux.wait_for("tmux-e2e-failed")
+    assert "running shell command `echo tmux-broken; exit 3` ✗ exit 3" in screen
+    assert "✓" not in screen.split("exit 3`", 1)[1].splitlines()[0]
+    assert "^b chats" in screen  # 80 columns: the sidebar collapsed to the chat strip
+    tmux.wait_for("✓ Kwek")  # the agent finished (it stops after its answer)
+    tmux.keys("C-q")
+    tmux.wait_for("KWAAK_EXIT=0", timeout=15)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,16 @@ pytestmark = [
     pytest.mark.tmux,
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
 ]
+
+
+def wait_until(terminal: Tmux, ready: Callable[[str], bool], *, timeout: float = 60.0) -> str:
+    """Wait until the screen satisfies ``ready``."""
+    deadline = time.monotonic() + timeout
+    while not ready(screen := terminal.screen()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not ready after {timeout}s:\n{screen}")
+        time.sleep(0.1)
+    return screen
 
 
 @pytest.fixture
@@ -41,7 +52,7 @@ def test_restart_shows_one_transcript_at_a_time_and_quit_prints_a_summary(
             first.wait_for("Chat #")
         first.keys(task, "C-s")
         first.wait_for(f"▶ {task}")
-        first.wait_for("Command chat successful", timeout=60)
+        wait_until(first, lambda screen, done=n + 1: screen.count("✓ Kwek") >= done)  # the chat strip
     first.keys("C-q")
     screen = first.wait_for("KWAAK_EXIT=0", timeout=20)
     assert "kwaak: 3 session(s) saved" in screen  # printed after the TUI left the alternate screen

@@ -141,8 +141,8 @@ async def test_chat_list_and_status_bar_render_state(make_app: AppFactory) -> No
         assert lines[1].rstrip() == "○ Chat #2"
         await pilot.press("tab")
         status = str(app.query_one(StatusBar).render())
-        assert "branch-name: kwaak/long-title-00000001" in status
-        assert "agent: 1.5k↑ 20↓ $0.0123" in status and "team: 2.5M↑ 3.0k↓ $1.5000" in status
+        assert "branch: kwaak/long-title-00000001" in status and "id: 00000001" in status
+        assert "cost: $0.0123" in status and "tokens: 1.5k↑ 20↓" in status and "team: 2.5M↑ 3.0k↓ $1.5000" in status
         tool = [e for e in app.current_log.entries if isinstance(e, ToolCallEntry)]
         assert [t.state for t in tool] == ["running"]
 

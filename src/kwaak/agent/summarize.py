@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 
@@ -45,7 +46,7 @@ async def summarize_tool_output(
     reformatted = (await model.prompt(prompt)).strip()
     if not reformatted:
         return result
-    return ToolResult(call_id=result.call_id, name=result.name, content=reformatted, is_error=result.is_error)
+    return dataclasses.replace(result, content=reformatted)
 
 
 def summary_input(history: Sequence[Message]) -> list[Message]:

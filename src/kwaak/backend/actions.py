@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from kwaak.backend.session import Session
 
 
+class CommandFailed(KwaakError):
+    """A command the user ran with ``/exec`` exited non-zero."""
+
+    kind = "command_failed"
+
+
 async def dispatch(backend: Backend, sid: p.SessionId, op: p.Op) -> None:
     """Run ``op`` for session ``sid``; errors propagate to the caller (which reports them)."""
     match op:
@@ -217,9 +223,18 @@ def _label(session: Session) -> str:
 
 
 async def _exec(session: Session, cmd: str) -> None:
-    assert session.executor is not None
-    result = await session.executor.exec(cmd, timeout=session.runtime.config.limits.tool_timeout_sec)
-    session.emit(p.SystemMessage(text=result.output or f"(no output, exit code {result.exit_code})"))
+    """``/exec``: run ``cmd`` in the workspace (stopped like a turn) and report its real exit code."""
+    session.emit(p.Activity(text=f"running `{cmd}`"))
+    result = await session.run_command(cmd)
+    output = result.output.rstrip()
+    if result.ok:
+        session.emit(p.SystemMessage(text=output or "(no output)"))
+        return
+    if output:
+        session.emit(p.SystemMessage(text=output))
+    timeout = session.runtime.config.limits.tool_timeout_sec
+    why = f"was stopped after {timeout:g} seconds" if result.timed_out else f"exited with code {result.exit_code}"
+    raise CommandFailed(f"`{cmd}` {why}", hint=None)
 
 
 async def index_repository(backend: Backend, sid: p.SessionId) -> None:
@@ -245,6 +260,16 @@ async def index_repository(backend: Backend, sid: p.SessionId) -> None:
     except OSError as exc:
         msg = f"indexing failed: {exc}"
         raise IndexingError(msg, hint="check the cache dir is writable, or run `kwaak clear-cache`") from exc
+    embedding = [error for error in stats.errors if error.startswith("embedding stopped")]
+    if embedding:
+        rt.emit(
+            sid,
+            p.SystemMessage(
+                text=f"Semantic code search is off: {embedding[0]}. Keyword search works.",
+                level="warning",
+                hint="fix the `[llm.embedding]` endpoint, then run /index_repository to try again",
+            ),
+        )
 
 
 async def _stored_sessions_op(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import time
 import uuid
@@ -26,7 +27,8 @@ from kwaak.backend.session import Session
 from kwaak.backend.store_index import SessionEntry, all_session_ids, list_sessions, sessions_dir
 from kwaak.config import Config
 from kwaak.errors import KwaakError, SessionNotFound
-from kwaak.logs import bind_session
+from kwaak.llm.retry import RetryNotice, retry_notices
+from kwaak.logs import bind_session, log_file_hint
 
 if TYPE_CHECKING:
     from kwaak.index import CodeIndex
@@ -236,10 +238,23 @@ class Backend:
         ctx = contextvars.copy_context()
         ctx.run(_submission.set, submission_id)
         ctx.run(bind_session, session_id)  # log records of this op (and its turn) carry the session id
+        ctx.run(retry_notices.set, functools.partial(self._retrying, session_id))  # retries show in the chat
         task = asyncio.create_task(self._handle(session_id, op), name=f"{op.kind}-{session_id[:8]}", context=ctx)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return submission_id
+
+    def _retrying(self, session_id: p.SessionId, notice: RetryNotice) -> None:
+        self._emit(
+            session_id,
+            p.ProviderRetry(
+                endpoint=notice.endpoint,
+                reason=notice.reason,
+                wait_seconds=round(notice.wait, 1),
+                attempt=notice.attempt,
+                max_attempts=notice.max_attempts,
+            ),
+        )
 
     async def run_op(
         self, session_id: p.SessionId, op: p.Op, *, collect: list[p.Event] | None = None
@@ -284,7 +299,7 @@ class Backend:
         except Exception as exc:
             log.exception("internal error while handling %s", op.kind)
             message = f"internal error: {type(exc).__name__}: {exc}"
-            self._completed(session_id, op, started, error=("internal", message, "see the kwaak log file"))
+            self._completed(session_id, op, started, error=("internal", message, log_file_hint()))
         else:
             self._completed(session_id, op, started)
 

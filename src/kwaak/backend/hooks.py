@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 from kwaak import protocol as p
 from kwaak import telemetry
@@ -21,6 +22,14 @@ from kwaak.tools.base import ToolRegistry
 
 log = logging.getLogger(__name__)
 MAX_DIFF_CHARS = 30_000
+TAIL_LINES = 12
+"""Lines of a failing hook command's output shown in the chat."""
+
+
+def output_tail(output: str, lines: int = TAIL_LINES) -> str:
+    """The last ``lines`` lines of ``output`` (what explains most failures)."""
+    kept = output.rstrip().splitlines()[-lines:]
+    return "\n".join(kept)
 
 
 @dataclass(kw_only=True)
@@ -38,6 +47,17 @@ class CodingHooks:
     on_step: Callable[[], None] = lambda: None
     """Called after each completion (the session persists its history)."""
     commits_enabled: bool = True
+    reported: set[str] = field(default_factory=set)
+    """Hook problems already shown to the user (each is shown once per session, not per step)."""
+
+    def report(self, text: str, *, hint: str | None = None, level: Literal["warning", "error"] = "warning") -> None:
+        """Show a hook's problem in the chat, unless the same one was shown before."""
+        if text in self.reported:
+            log.info("hook problem (already shown): %s", text)
+            return
+        self.reported.add(text)
+        log.warning("hook problem: %s", text)
+        self.emit(p.SystemMessage(text=text, level=level, hint=hint))
 
     async def after_tool(self, call: ToolCall, result: ToolResult) -> ToolResult:
         """Reformat successful test/coverage output with the indexing model."""
@@ -79,23 +99,34 @@ class CodingHooks:
                 repo_root=self.workspace.repo_root,
             )
         except KwaakError as exc:
-            self.emit(
-                p.SystemMessage(
-                    text=f"Could not commit the agent's changes: {exc.message}", level="warning", hint=exc.hint
-                )
-            )
+            self.report(f"Could not commit the agent's changes: {exc.message}", hint=exc.hint)
             return
         if result is None:
             return
         self.emit(p.Committed(sha=result.sha, message=result.message, pushed=result.pushed))
         if result.push_error:
-            self.emit(p.SystemMessage(text=f"Push failed: {result.push_error}", level="warning"))
+            self.report(
+                f"Pushing the agent's branch failed: {result.push_error}",
+                hint="check `git.auto_push_remote`, the remote and the GitHub token; commits stay local",
+            )
 
     async def _lint(self) -> None:
         command = self.config.commands.lint_and_fix
-        if command:
-            self.emit(p.Activity(text="running lint and fix"))
-            await self.executor.exec(command, timeout=self.config.limits.tool_timeout_sec)
+        if not command:
+            return
+        self.emit(p.Activity(text="running lint and fix"))
+        hint = "fix or remove `commands.lint_and_fix` in kwaak.toml; the agent's changes are committed without it"
+        try:
+            result = await self.executor.exec(command, timeout=self.config.limits.tool_timeout_sec)
+        except (OSError, KwaakError) as exc:
+            self.report(f"lint_and_fix `{command}` could not run: {exc}", hint=hint)
+            return
+        if result.ok:
+            return
+        limit = self.config.limits.tool_timeout_sec
+        why = f"was stopped after {limit:g} seconds" if result.timed_out else f"exited with code {result.exit_code}"
+        tail = output_tail(result.output)
+        self.report(f"lint_and_fix `{command}` {why}" + (f":\n{tail}" if tail else " (no output)"), hint=hint)
 
     async def _commit_message(self, diff: str) -> str:
         response = await self.indexing_model.complete_prompt(render("commit", diff=diff[:MAX_DIFF_CHARS]))

@@ -47,7 +47,13 @@ class EventListener:
             preview = preview[:PREVIEW_CHARS] + " ..."
         self.emit(
             p.ToolCallFinished(
-                call_id=call.id, name=call.name, ok=not result.is_error, preview=preview, output=result.content
+                call_id=call.id,
+                name=call.name,
+                ok=not result.is_error,
+                preview=preview,
+                output=result.content,
+                exit_code=result.exit_code,
+                outcome=result.outcome,
             )
         )
 

@@ -31,7 +31,7 @@ from kwaak.backend.workspace_env import WorkspaceExecutor
 from kwaak.backend.workspace_setup import WorkspacePreparer
 from kwaak.config.model import Budget, StartFrom, ToolExecutor
 from kwaak.errors import BudgetExceeded, KwaakError, SessionError
-from kwaak.executors.base import Executor
+from kwaak.executors.base import ExecResult, Executor
 from kwaak.git.workspace import (
     AgentWorkspace,
     branch_name,
@@ -65,6 +65,8 @@ class Session:
     registry: ToolRegistry | None = None
     ctx: ToolContext | None = None
     turn: asyncio.Task[TurnOutcome] | None = None
+    command: asyncio.Task[ExecResult] | None = None
+    """A user's ``/exec`` command while it runs (stopped like a turn)."""
     store: SessionStore | None = None
     created_at: float | None = None
     budget: Budget | None = None
@@ -88,6 +90,8 @@ class Session:
     """The front end that created the session (``tui``, ``run-agent``, ``batch``)."""
     tab: bool = False
     """Shown as a chat tab in the TUI (reopened as one after a restart)."""
+    reported: set[str] = field(default_factory=set)
+    """Hook problems (lint, commit, push) already shown in this chat."""
     approvals: Approvals = field(init=False)
     """The command policy guard and the commands waiting for the user's answer."""
     _resources: AsyncExitStack = field(default_factory=AsyncExitStack)
@@ -195,6 +199,7 @@ class Session:
         self.emit(p.BranchRenamed(branch=self.workspace.branch))
         self.executor = await self._start_executor(self.workspace)
         setup_note = await self._prepare_workspace(fresh=True)
+        self._announce_agent()
         self.registry = await build_tools(
             rt.config, resources=self._resources, warn=self._warn, cwd=self.workspace.path
         )
@@ -235,6 +240,7 @@ class Session:
         setup_note = await self._prepare_workspace(fresh=fresh)
         if setup_note:
             self.state.history.append(UserMessage(content=setup_note))
+        self._announce_agent()
         self.registry = await build_tools(
             self.runtime.config, resources=self._resources, warn=self._warn, cwd=self.workspace.path
         )
@@ -306,6 +312,11 @@ class Session:
         )
         self._resources.push_async_callback(executor.aclose)
         return WorkspaceExecutor(executor)
+
+    def _announce_agent(self) -> None:
+        self.emit(
+            p.AgentInfo(model=self.runtime.models.query.name, executor=self.executor.kind if self.executor else None)
+        )
 
     def _warn(self, text: str) -> None:
         self.emit(p.SystemMessage(text=text, level="warning"))
@@ -446,6 +457,7 @@ class Session:
             on_usage=self.count_usage,
             on_step=self.persist,
             commits_enabled=not planning,
+            reported=self.reported,
         )
         pause = not config.endless_mode if planning else config.stop_on_empty_messages and not config.endless_mode
         return AgentLoop(
@@ -481,14 +493,25 @@ class Session:
                 raise wall_time_exceeded(scopes) from None
             raise
 
+    async def run_command(self, cmd: str) -> ExecResult:
+        """Run a user's command in the workspace as a task that :meth:`stop` cancels (``/exec``)."""
+        assert self.executor is not None
+        if self.command is not None and not self.command.done():
+            msg = "a command is still running"
+            raise SessionError(msg, hint="wait for it, or stop it with esc (/stop)")
+        timeout = self.runtime.config.limits.tool_timeout_sec
+        self.command = asyncio.create_task(self.executor.exec(cmd, timeout=timeout), name=f"exec-{self.id[:8]}")
+        return await self.command
+
     async def stop(self, *, timeout: float = 5.0) -> bool:
-        """Cancel the running turn; returns False when nothing was running."""
-        turn = self.turn
-        if turn is None or turn.done():
+        """Cancel the running turn and ``/exec`` command; returns False when nothing was running."""
+        running = [task for task in (self.turn, self.command) if task is not None and not task.done()]
+        if not running:
             return False
-        turn.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(asyncio.shield(turn), timeout)
+        for task in running:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception, TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*map(asyncio.shield, running), return_exceptions=True), timeout)
         return True
 
     async def aclose(self, *, delete_workspace: bool = False) -> None:

@@ -49,7 +49,13 @@ def build_app(app: App) -> KwaakApp:
         team = usage_info(backend.runtime.team)
         return Connection(backend, [restored_chat(session) for session in restored], team=team)
 
-    return KwaakApp(connect, skip_indexing=app.skip_indexing, hide_header=config.ui.hide_header)
+    return KwaakApp(
+        connect,
+        skip_indexing=app.skip_indexing,
+        hide_header=config.ui.hide_header,
+        bell=config.ui.bell,
+        notifications=config.ui.notifications,
+    )
 
 
 def restored_chat(session: p.RestoredSession) -> RestoredChat:

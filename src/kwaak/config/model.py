@@ -165,6 +165,11 @@ class UIConfig(_Model):
 
     hide_header: bool = False
     """Hide the header bar of the TUI."""
+    bell: bool = False
+    """Ring the terminal bell when a chat finishes, fails or waits for your approval."""
+    notifications: Literal["off", "osc9", "osc777"] = "off"
+    """Desktop notification for the same moments: ``osc9`` (iTerm2, WezTerm, Windows Terminal, kitty,
+    ghostty) or ``osc777`` (foot, urxvt, konsole, VTE terminals); passed through tmux."""
 
 
 class McpFilter(_Model):

@@ -9,7 +9,13 @@ on top of ``httpx2``). Mapping, by HTTP status and body:
 * 400 mentioning the context window → :class:`~kwaak.errors.ContextTooLong`
 * 408, 409, 5xx, 529, connection errors, timeouts, truncated streams, invalid JSON →
   :class:`~kwaak.errors.Transient`
+* connection refused, unknown host and TLS failures on a configured ``base_url`` →
+  :class:`~kwaak.errors.Unreachable` (not retried: a local server that is down fails in a second,
+  with a hint naming the URL)
 * any other 4xx → :class:`~kwaak.errors.BadRequest`
+
+``provider`` is the label messages use: :func:`endpoint_label` makes it the ``base_url`` when one
+is configured (never "OpenAI" for a local server). The mapped error remembers it as ``endpoint``.
 """
 
 from __future__ import annotations
@@ -17,10 +23,12 @@ from __future__ import annotations
 import email.utils
 import json
 import re
+import socket
+import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
-from kwaak.errors import AuthError, BadRequest, ContextTooLong, ProviderError, RateLimited, Transient
+from kwaak.errors import AuthError, BadRequest, ContextTooLong, ProviderError, RateLimited, Transient, Unreachable
 
 _CONTEXT_PATTERNS = re.compile(
     r"context[_ ]length|context window|maximum context|prompt is too long|too many tokens|"
@@ -115,13 +123,25 @@ def from_status(
     return BadRequest(where, hint="the provider rejected the request; see the message for which field is wrong")
 
 
+def endpoint_label(provider: str, base_url: str | None) -> str:
+    """How messages name an endpoint: the configured ``base_url``, else the provider's name."""
+    return base_url.rstrip("/") if base_url else provider
+
+
 def map_provider_error(exc: BaseException, *, provider: str) -> ProviderError | None:
     """Translate an SDK/transport exception to a :class:`ProviderError`; ``None`` when it is not one.
 
     Args:
         exc: the exception raised while talking to the provider.
-        provider: the provider's display name for messages (``OpenAI``, ``Anthropic``, ...).
+        provider: the endpoint's label for messages (see :func:`endpoint_label`).
     """
+    mapped = _map(exc, provider=provider)
+    if mapped is not None and mapped.endpoint is None:
+        mapped.endpoint = provider
+    return mapped
+
+
+def _map(exc: BaseException, *, provider: str) -> ProviderError | None:
     if isinstance(exc, ProviderError):
         return exc
     body = getattr(exc, "body", None)
@@ -163,6 +183,12 @@ def _map_transport(exc: BaseException, *, provider: str) -> ProviderError | None
         return Transient(f"{provider} sent text that is not valid UTF-8 ({where})", hint=hint)
     if isinstance(exc, json.JSONDecodeError) or name == "APIResponseValidationError":
         return Transient(f"{provider} sent a response that is not valid JSON: {exc}", hint=hint)
+    unreachable = _unreachable_reason(exc) if provider.startswith(("http://", "https://")) else None
+    if unreachable is not None:
+        return Unreachable(
+            f"cannot connect to {provider}: {unreachable}",
+            hint=f"is the server at `base_url` {provider} running and reachable? (check `base_url` in kwaak.toml)",
+        )
     module = type(exc).__module__.split(".")[0]
     if name in ("APIConnectionError", "APIError") or (
         module in ("httpx2", "httpx", "httpcore2", "httpcore") and _is_transport(exc)
@@ -175,3 +201,39 @@ def _map_transport(exc: BaseException, *, provider: str) -> ProviderError | None
 
 def _is_transport(exc: BaseException) -> bool:
     return any(cls.__name__ in ("TransportError", "RequestError", "StreamError") for cls in type(exc).__mro__)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+_REFUSED = ("connection refused", "connect call failed", "errno 111", "errno 61")
+_NO_HOST = (
+    "name or service not known",
+    "nodename nor servname",
+    "temporary failure in name resolution",
+    "getaddrinfo failed",
+    "no address associated",
+)
+_TLS = ("certificate verify failed", "ssl:", "wrong version number", "tlsv1", "sslerror")
+
+
+def _unreachable_reason(exc: BaseException) -> str | None:
+    """Why a connection could not be made at all (``None`` for timeouts, resets and the like)."""
+    chain = list(_chain(exc))
+    if not any("Connect" in type(e).__name__ or isinstance(e, OSError) for e in chain):
+        return None
+    for error in chain:
+        text = str(error).lower()
+        if isinstance(error, ConnectionRefusedError) or any(s in text for s in _REFUSED):
+            return "connection refused"
+        if isinstance(error, socket.gaierror) or any(s in text for s in _NO_HOST):
+            return "unknown host name"
+        if isinstance(error, ssl.SSLError) or any(s in text for s in _TLS):
+            return f"TLS error ({str(error).strip() or type(error).__name__})"
+    return None

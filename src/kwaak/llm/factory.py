@@ -88,6 +88,7 @@ def make_model(
     """
     from kwaak.config import model as cm
     from kwaak.llm.anthropic_adapter import AnthropicClientSpec, AnthropicModel
+    from kwaak.llm.errors import endpoint_label
     from kwaak.llm.openai_adapter import OpenAIChatModel, OpenAIClientSpec
     from kwaak.llm.pricing import price_for
     from kwaak.llm.retry import RetryPolicy
@@ -99,6 +100,7 @@ def make_model(
             return OpenAIChatModel(
                 _openai_spec(cfg, timeout),
                 model=cfg.prompt_model,
+                provider=endpoint_label("OpenAI", cfg.base_url),
                 policy=policy,
                 price=price_for(cfg.prompt_model, prices),
             )
@@ -106,7 +108,7 @@ def make_model(
             return OpenAIChatModel(
                 _azure_spec(cfg, timeout),
                 model=cfg.prompt_model,
-                provider="AzureOpenAI",
+                provider=endpoint_label("AzureOpenAI", cfg.base_url),
                 policy=policy,
                 price=price_for(cfg.prompt_model, prices),
             )
@@ -117,7 +119,7 @@ def make_model(
             return OpenAIChatModel(
                 spec,
                 model=cfg.prompt_model,
-                provider="OpenRouter",
+                provider=endpoint_label("OpenRouter", cfg.base_url),
                 policy=policy,
                 price=price_for(cfg.prompt_model, prices),
             )
@@ -130,15 +132,17 @@ def make_model(
             return OpenAIChatModel(
                 spec,
                 model=cfg.prompt_model,
-                provider="Ollama",
+                provider=endpoint_label("Ollama", cfg.base_url),
                 policy=RetryPolicy(max_elapsed_time=0),
                 price=price_for(cfg.prompt_model, prices),
             )
         case cm.AnthropicConfig():
             anthropic_spec = AnthropicClientSpec(api_key=_key(cfg, cfg.api_key), base_url=cfg.base_url, timeout=timeout)
-            return AnthropicModel(
+            anthropic = AnthropicModel(
                 anthropic_spec, model=cfg.prompt_model, policy=policy, price=price_for(cfg.prompt_model, prices)
             )
+            anthropic.provider = endpoint_label("Anthropic", cfg.base_url)
+            return anthropic
         case cm.FastEmbedConfig():
             msg = f"the {cfg.provider} provider only embeds; it has no chat model"
             raise ConfigError(msg, hint="use OpenAI, Anthropic, Ollama, OpenRouter or AzureOpenAI for indexing/query")
@@ -232,6 +236,7 @@ def make_embedder(
     """
     from kwaak.config import model as cm
     from kwaak.llm.embeddings import LocalEmbedder, OpenAIEmbedder
+    from kwaak.llm.errors import endpoint_label
     from kwaak.llm.openai_adapter import OpenAIClientSpec
     from kwaak.llm.retry import RetryPolicy
     from kwaak.llm.testing import HashEmbedder
@@ -242,6 +247,7 @@ def make_embedder(
             return OpenAIEmbedder(
                 _openai_spec(cfg, timeout),
                 model=cfg.embedding_model,
+                provider=endpoint_label("OpenAI", cfg.base_url),
                 dimensions=embedding_dimensions(cfg),
                 batch_size=batch_size or 12,
                 policy=policy,
@@ -250,7 +256,7 @@ def make_embedder(
             return OpenAIEmbedder(
                 _azure_spec(cfg, timeout),
                 model=cfg.embedding_model,
-                provider="AzureOpenAI",
+                provider=endpoint_label("AzureOpenAI", cfg.base_url),
                 dimensions=embedding_dimensions(cfg),
                 batch_size=batch_size or 12,
                 policy=policy,
@@ -263,7 +269,7 @@ def make_embedder(
                 model=name,
                 dimensions=size,
                 batch_size=batch_size or 256,
-                provider="Ollama",
+                provider=endpoint_label("Ollama", cfg.base_url),
                 policy=RetryPolicy(max_elapsed_time=0),
             )
         case cm.FastEmbedConfig():

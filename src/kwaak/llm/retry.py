@@ -5,11 +5,15 @@ before retry *n* (0-based) is ``initial * multiplier**n``, randomized by ±``ran
 a ``retry-after`` from the provider replaces it. Retrying stops when the next wait would end after
 ``max_elapsed_time_sec`` (measured from the first attempt); the last error is then raised. The SDKs
 run with ``max_retries=0`` so this is the only retry policy.
+
+Before each wait, the :data:`retry_notices` callback of the current context (if any) gets a
+:class:`RetryNotice`; the backend sets one per submitted op, so retries show up in the chat.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import random
 import time
@@ -24,6 +28,26 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryNotice:
+    """A provider call failed and will be retried after ``wait`` seconds."""
+
+    endpoint: str
+    """The endpoint as configured (``base_url``) or the provider's name."""
+    reason: str
+    """``rate limited`` or the error message."""
+    wait: float
+    attempt: int
+    """1-based number of the retry about to happen."""
+    max_attempts: int
+    """How many retries the policy allows at most (an estimate when the provider sets waits)."""
+
+
+retry_notices: contextvars.ContextVar[Callable[[RetryNotice], None] | None] = contextvars.ContextVar(
+    "kwaak_retry_notices", default=None
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +81,16 @@ class RetryPolicy:
             return error.retry_after
         return self.interval(attempt)
 
+    def max_retries(self) -> int:
+        """How many retries fit in ``max_elapsed_time`` with the nominal (not randomized) waits."""
+        elapsed, count = 0.0, 0
+        while count < 100:
+            elapsed += self.initial_interval * self.multiplier**count
+            if elapsed > self.max_elapsed_time or self.initial_interval <= 0:
+                break
+            count += 1
+        return count
+
 
 async def with_retries(
     call: Callable[[], Awaitable[T]],
@@ -82,5 +116,15 @@ async def with_retries(
             if clock() - started + wait > policy.max_elapsed_time:
                 raise
             log.warning("provider call failed (%s); retry %d in %.2fs", exc.message, attempt + 1, wait)
+            _notify(exc, wait, attempt + 1, policy)
             await sleep(wait)
             attempt += 1
+
+
+def _notify(exc: ProviderError, wait: float, attempt: int, policy: RetryPolicy) -> None:
+    listener = retry_notices.get()
+    if listener is None:
+        return
+    reason = "rate limited" if isinstance(exc, RateLimited) else exc.message.splitlines()[0][:160]
+    endpoint = exc.endpoint or "the provider"
+    listener(RetryNotice(endpoint, reason, wait, attempt, max(attempt, policy.max_retries())))

@@ -41,6 +41,10 @@ class ToolOutput:
     content: str
     is_error: bool = False
     stop: bool = False
+    exit_code: int | None = None
+    """The exit code of the command the tool ran, if it ran one."""
+    outcome: str | None = None
+    """A short outcome for people (e.g. test counts), if the tool knows one."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,7 +224,14 @@ class ToolRegistry:
         if isinstance(produced, ToolOutput):
             if produced.stop:
                 raise StopAgent(produced.content)
-            return ToolResult(call_id=call.id, name=call.name, content=produced.content, is_error=produced.is_error)
+            return ToolResult(
+                call_id=call.id,
+                name=call.name,
+                content=produced.content,
+                is_error=produced.is_error,
+                exit_code=produced.exit_code,
+                outcome=produced.outcome,
+            )
         return ToolResult(call_id=call.id, name=call.name, content=produced)
 
     async def invoke_all(self, calls: Sequence[ToolCall], ctx: ToolContext) -> list[ToolResult | BaseException]:

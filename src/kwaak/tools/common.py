@@ -11,7 +11,8 @@ from kwaak.errors import ExecutorError
 from kwaak.executors.base import ExecResult, PathOutsideWorkspace
 from kwaak.executors.fileworker import FileWorkTimeout
 from kwaak.executors.safefs import FileRefused, is_protected
-from kwaak.tools.base import ToolContext, ToolError
+from kwaak.tools.base import ToolContext, ToolError, ToolOutput
+from kwaak.tools.testcounts import runner_counts
 
 BINARY_SNIFF_BYTES = 8192
 COMMAND_ENV = {"GIT_EDITOR": "true", "GIT_SEQUENCE_EDITOR": "true", "GIT_TERMINAL_PROMPT": "0"}
@@ -175,6 +176,14 @@ def command_output(ctx: ToolContext, result: ExecResult) -> str:
     elif not text:
         text = "[the command succeeded with no output]"
     return truncate(text, ctx.config.limits.max_tool_output_chars)
+
+
+def command_result(ctx: ToolContext, result: ExecResult, *, counts: bool = True) -> ToolOutput:
+    """:func:`command_output` plus the exit code and test counts people see on the tool line."""
+    outcome = "timed out" if result.timed_out else None
+    if counts and outcome is None:
+        outcome = runner_counts(result.output)
+    return ToolOutput(content=command_output(ctx, result), exit_code=result.exit_code, outcome=outcome)
 
 
 def truncate(text: str, limit: int, *, hint: str = "") -> str:

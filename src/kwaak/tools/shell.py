@@ -12,8 +12,8 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from kwaak.tools.base import Tool, ToolContext, ToolError, string_params
-from kwaak.tools.common import arg, command_output, run, summary_value
+from kwaak.tools.base import Tool, ToolContext, ToolError, ToolOutput, string_params
+from kwaak.tools.common import arg, command_result, run, summary_value
 
 BRANCH_CHANGE_REFUSED = "You cannot change branches, you are already on a branch created specifically for you."
 
@@ -56,14 +56,14 @@ def shell_changes_branch(cmd: str) -> bool:
     return False
 
 
-async def _shell_command(ctx: ToolContext, args: dict[str, Any]) -> str:
+async def _shell_command(ctx: ToolContext, args: dict[str, Any]) -> str | ToolOutput:
     cmd = arg(args, "cmd")
     if not cmd.strip():
         msg = "`cmd` is empty; give the shell command to run"
         raise ToolError(msg)
     if shell_changes_branch(cmd):
         return BRANCH_CHANGE_REFUSED
-    return command_output(ctx, await run(ctx, cmd))
+    return command_result(ctx, await run(ctx, cmd))
 
 
 def shell_command_tool() -> Tool:
@@ -80,7 +80,7 @@ def shell_command_tool() -> Tool:
     )
 
 
-async def _git(ctx: ToolContext, args: dict[str, Any]) -> str:
+async def _git(ctx: ToolContext, args: dict[str, Any]) -> str | ToolOutput:
     command = arg(args, "command").strip()
     try:
         words = shlex.split(command)
@@ -94,7 +94,7 @@ async def _git(ctx: ToolContext, args: dict[str, Any]) -> str:
         raise ToolError(msg)
     if changes_branch(words):
         return BRANCH_CHANGE_REFUSED
-    return command_output(ctx, await run(ctx, ["git", *words]))
+    return command_result(ctx, await run(ctx, ["git", *words]), counts=False)
 
 
 def git_tool() -> Tool:
@@ -112,12 +112,12 @@ def git_tool() -> Tool:
 
 
 def _configured_command(key: str) -> Any:
-    async def handler(ctx: ToolContext, args: dict[str, Any]) -> str:
+    async def handler(ctx: ToolContext, args: dict[str, Any]) -> ToolOutput:
         cmd: str | None = getattr(ctx.config.commands, key)
         if not cmd:
             msg = f"No `commands.{key}` is configured for this project."
             raise ToolError(msg)
-        return command_output(ctx, await run(ctx, cmd))
+        return command_result(ctx, await run(ctx, cmd))
 
     return handler
 

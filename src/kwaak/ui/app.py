@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import uuid
 from collections.abc import Callable
 
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import ContentSwitcher
@@ -22,24 +23,28 @@ from kwaak import __version__
 from kwaak import protocol as p
 from kwaak.ui import commands
 from kwaak.ui.bridge import Bridge, Connect, EventBatch, open_connection
-from kwaak.ui.chat_log import ChatLog
-from kwaak.ui.chrome import ChatList, HeaderBar, HelpPanel, Mode, StatusBar
+from kwaak.ui.chat_log import ChatLog, retry_text
+from kwaak.ui.chrome import ChatList, ChatStrip, HeaderBar, HelpPanel, Mode, StatusBar
 from kwaak.ui.composer import ChatInput, CommandMenu, Composer
 from kwaak.ui.deck import ChatDeck
 from kwaak.ui.forks import ForkGroups
+from kwaak.ui.keys import KeyActions
 from kwaak.ui.logs import LogsView, UILogHandler
 from kwaak.ui.review import ReviewScreen
 from kwaak.ui.session_control import SessionControl
+from kwaak.ui.signals import Notifications
 from kwaak.ui.splash import SplashScreen
-from kwaak.ui.state import ChatState, counts_as_unread, format_usage
+from kwaak.ui.state import ChatState, counts_as_unread
 
 log = logging.getLogger(__name__)
 SHUTDOWN_SECONDS = 5.0
-SUBTITLE = "^s send · / commands · ^x stop"
-_CHAT_ACTIONS = frozenset({"send", "stop_agent", "new_chat", "next_chat", "scroll_chat", "mode"})
+SUBTITLE = "^s send · / commands · esc stop"
+_CHAT_ACTIONS = frozenset(
+    {"send", "stop_agent", "interrupt", "new_chat", "next_chat", "scroll_chat", "mode", "toggle_tool", "select_tool"}
+)
 
 
-class KwaakApp(App[int]):
+class KwaakApp(KeyActions):
     """kwaak's terminal UI."""
 
     CSS_PATH = "app.tcss"
@@ -49,9 +54,15 @@ class KwaakApp(App[int]):
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", priority=True),
         Binding("ctrl+x", "stop_agent", "Stop agent", priority=True),
+        Binding("escape", "interrupt", "Interrupt"),
+        Binding("ctrl+c", "ctrl_c", "Interrupt", priority=True),
         Binding("ctrl+n", "new_chat", "New chat", priority=True),
         Binding("tab", "next_chat", "Next chat", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+b", "toggle_sidebar", "Sidebar", priority=True),
+        Binding("ctrl+o", "toggle_tool", "Tool output", priority=True),
+        Binding("alt+up", "select_tool(-1)", "Previous tool call", priority=True),
+        Binding("alt+down", "select_tool(1)", "Next tool call", priority=True),
         Binding("f1", "mode('chats')", "Chats", priority=True),
         Binding("f2", "mode('logs')", "Logs", priority=True),
         Binding("pageup", "scroll_chat(-1)", "Scroll up", priority=True),
@@ -69,6 +80,9 @@ class KwaakApp(App[int]):
         new_session_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         max_entries: int = 200,
         log_handler: UILogHandler | None = None,
+        bell: bool = False,
+        notifications: Notifications = "off",
+        environ: dict[str, str] | None = None,
     ) -> None:
         """Create the app.
 
@@ -83,6 +97,9 @@ class KwaakApp(App[int]):
             max_entries: Transcript widgets kept mounted per chat.
             log_handler: The handler feeding the Logs tab (installed on the root logger while the app
                 runs; pass one installed earlier to show records from before the app started).
+            bell: ``ui.bell``: ring the terminal bell when a chat finishes, fails or waits for approval.
+            notifications: ``ui.notifications``: also send a desktop notification (OSC 9 or 777).
+            environ: The environment to detect the terminal from (clipboard, tmux); ``os.environ``.
         """
         super().__init__()
         self._connect = connect
@@ -106,6 +123,13 @@ class KwaakApp(App[int]):
         self._quitting = False
         self.stored = SessionControl(self)
         """Reopened tabs, the ``/sessions`` picker."""
+        self.bell_on_attention = bell
+        self.notifications: Notifications = notifications
+        self.environ = dict(os.environ) if environ is None else environ
+        self.sidebar_choice: bool | None = None
+        """The user's ctrl-b choice (``None``: by terminal width)."""
+        self.signals_sent: list[str] = []
+        """Bells and notification escapes written to the terminal (tests)."""
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -117,6 +141,7 @@ class KwaakApp(App[int]):
         with ContentSwitcher(initial="chats-mode", id="modes"):
             with Horizontal(id="chats-mode"):
                 with Vertical(id="main"):
+                    yield ChatStrip(id="chat-strip")
                     yield ContentSwitcher(id="chat-logs")
                     yield Composer(id="composer")
                 with Vertical(id="sidebar"):
@@ -143,6 +168,7 @@ class KwaakApp(App[int]):
             self.bridge.submit(p.SYSTEM_SESSION, p.IndexRepository())
         if self.initial_message:
             self.send(self.initial_message)
+        self._layout(self.size.width, self.size.height)
         self.set_interval(0.1, self._tick)
         # Build the backend after the first frame is on screen (importing the engine takes longer).
         self.call_after_refresh(self.run_worker, self._attach_backend(), name="connect", exit_on_error=False)
@@ -205,7 +231,7 @@ class KwaakApp(App[int]):
         return self._deck.log(session_id)
 
     def _select(self, index: int) -> None:
-        self._deck.select(index)
+        self._deck.select(index).attention = None  # seen
         self._refresh_chrome()
 
     # -- events from the backend ----------------------------------------------------------
@@ -230,12 +256,14 @@ class KwaakApp(App[int]):
         if chat is None:  # a session opened from /sessions, or a deleted chat's late events
             self.stored.on_event_without_chat(event)
             return
-        chat.observe(msg)
+        attention = chat.observe(msg)
         self._deck.show(chat.session_id, msg)
         if isinstance(msg, p.ReviewShown) and chat is self.current_chat:
             self.push_screen(ReviewScreen(msg, submit=lambda op: self._submit(chat, op)))
         if chat is not self.current_chat and counts_as_unread(msg):
             chat.unread += 1
+        if attention is not None:
+            self._call_attention(chat, attention)
 
     def _apply_system(self, msg: p.EventMsg) -> None:
         screen = self.screen
@@ -244,6 +272,10 @@ class KwaakApp(App[int]):
                 screen.progress(done, total, text)
             case p.Activity(text=text) if isinstance(screen, SplashScreen):
                 screen.activity(text)
+            case p.ProviderRetry() if isinstance(screen, SplashScreen):
+                screen.activity(f"{retry_text(msg)} (esc: continue without waiting)")
+            case p.ProviderRetry():
+                self.current_log.add_system(retry_text(msg), level="warning")
             case p.CommandCompleted(command="index_repository", ok=ok, error=error, hint=hint) if self.booting:
                 self._close_splash()
                 if not ok:
@@ -258,6 +290,11 @@ class KwaakApp(App[int]):
                 self.stored.listed(msg)
             case _:
                 pass
+
+    def on_splash_screen_skip(self, _: SplashScreen.Skip) -> None:
+        """Esc on the splash: chat now; the index keeps building (agents search what is ready)."""
+        self._close_splash()
+        self.current_log.add_system("Indexing continues in the background; code search gets better as it finishes.")
 
     def _close_splash(self) -> None:
         if self.booting:
@@ -276,14 +313,19 @@ class KwaakApp(App[int]):
     def _refresh_chrome(self) -> None:
         chat = self.current_chat
         self.query_one(ChatList).show(self.chats, self.current, self.frame)
-        self.query_one(StatusBar).show(chat, format_usage(self.team_usage))
+        self.query_one(ChatStrip).show(self.chats, self.current, self.frame)
+        self.query_one(StatusBar).show(chat, self.team_usage)
         self.input.border_title = chat.throbber(self.frame) if chat.busy else None
 
     # -- input ----------------------------------------------------------------------------
 
     def on_chat_input_submitted(self, message: ChatInput.Submitted) -> None:
         """Send a message to the current agent, or run a slash command."""
-        self.send(message.text)
+        self.send(message.text, shown=message.shown)
+
+    def on_chat_input_interrupt(self, _: ChatInput.Interrupt) -> None:
+        """Esc in the input box (with no completion menu open)."""
+        self.action_interrupt()
 
     def on_chat_input_scroll_chat(self, message: ChatInput.ScrollChat) -> None:
         """↑/↓ with an empty input scroll the transcript (which stops following until End)."""
@@ -302,17 +344,22 @@ class KwaakApp(App[int]):
         """A tab was clicked."""
         self.action_mode(message.mode)
 
-    def send(self, text: str) -> None:
-        """Handle what the user typed (a chat message or ``/command``)."""
+    def send(self, text: str, *, shown: str | None = None) -> None:
+        """Handle what the user typed (a chat message or ``/command``); ``shown`` collapses pastes."""
         chat, chat_log = self.current_chat, self.current_log
         chat.has_messages = True
         chat_log.scroll_to_latest()
         if not text.startswith("/"):
+            chat_log.show_user_message_as(text, shown or text)
             self._submit(chat, p.Chat(message=text))
             return
         parsed = commands.parse(text)
         if parsed is None:
-            chat_log.add_system("Unknown command", level="warning", hint="type /help to list the commands")
+            message, hint = commands.unknown_command_message(text)
+            chat_log.add_system(message, level="warning", hint=hint)
+            if not self.input.text:  # keep what was typed, to fix it
+                self.input.text = shown or text
+                self.input.move_cursor(self.input.document.end)
             return
         chat_log.add_command(parsed.label)
         if parsed.op is not None:
@@ -365,14 +412,6 @@ class KwaakApp(App[int]):
         self._select(self.chats.index(origin))
         origin_log.add_system(line)
 
-    def _copy_last(self) -> None:
-        text = self.current_chat.last_text
-        if text:
-            self.copy_to_clipboard(text)
-            self.current_log.add_system("Copied last message to clipboard")
-        else:
-            self.current_log.add_system("No message to copy")
-
     # -- actions --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -387,7 +426,7 @@ class KwaakApp(App[int]):
         self.input.call_later(self.input.action_submit)
 
     def action_stop_agent(self) -> None:
-        """Stop the current agent (ctrl-x)."""
+        """Stop the current agent (ctrl-x, /stop)."""
         self._submit(self.current_chat, p.StopAgent())
 
     def action_new_chat(self) -> None:
@@ -417,10 +456,6 @@ class KwaakApp(App[int]):
             target.scroll_page_up(animate=False)
         else:
             target.scroll_page_down(animate=False)
-
-    async def action_quit(self) -> None:
-        """Stop every agent, clean up their workspaces, and exit (ctrl-q)."""
-        self.request_quit()
 
     def request_quit(self) -> None:
         """Start the clean shutdown (at most :data:`SHUTDOWN_SECONDS`), then exit with 0."""

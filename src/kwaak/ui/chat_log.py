@@ -30,14 +30,52 @@ HIDDEN_TOOLS = frozenset({"stop"})
 """Tool calls kwaak never shows as a line."""
 
 
-def completion_entry(done: p.CommandCompleted) -> SystemEntry:
-    """kwaak's "Command X successful in N seconds" / "Failed to handle command: ..." line."""
+_DONE_WORDS = {"index_repository": "Indexed the repository"}
+"""Successful commands worth a line of their own (the others show their result or nothing)."""
+
+
+def completion_entry(done: p.CommandCompleted) -> SystemEntry | None:
+    """The line for the end of a command, in the user's words (``None``: nothing to add)."""
     seconds = round(done.seconds)
     if done.ok:
-        return SystemEntry(f"Command {done.command} successful in {seconds} seconds")
+        words = _DONE_WORDS.get(done.command)
+        return SystemEntry(f"{words} in {seconds} s") if words else None
     if done.error_kind == "stopped":
-        return SystemEntry(f"Command {done.command} stopped after {seconds} seconds", level="warning")
-    return SystemEntry(f"Failed to handle command: {done.error}", level="error", hint=done.hint)
+        return None  # the stop itself says "Agent stopped"
+    return SystemEntry(done.error or "Something went wrong", level="error", hint=done.hint)
+
+
+def retry_text(retry: p.ProviderRetry) -> str:
+    """``http://127.0.0.1:8000/v1: rate limited, retrying in 31 s (2/6)``."""
+    wait = f"{retry.wait_seconds:.0f} s" if retry.wait_seconds >= 1 else f"{retry.wait_seconds:.1f} s"
+    return f"{retry.endpoint}: {retry.reason}, retrying in {wait} ({retry.attempt}/{retry.max_attempts})"
+
+
+def system_line(msg: p.EventMsg) -> SystemEntry | None:
+    """The system line for an event that has one (messages, commits, approvals, retries, failures)."""
+    match msg:
+        case p.SystemMessage(text=text, level=level, hint=hint):
+            return SystemEntry(text, level=level, hint=hint)
+        case p.ProviderRetry():
+            return SystemEntry(retry_text(msg), level="warning")
+        case p.Committed(sha=sha, message=message, pushed=pushed):
+            first = message.strip().splitlines()[0] if message.strip() else ""
+            return SystemEntry(f"Committed {sha[:8]}: {first}" + (" (pushed)" if pushed else ""))
+        case p.ApprovalRequested(command=command, reason=reason):
+            return SystemEntry(
+                f"The agent wants to run `{command}` ({reason}). Type /approve to run it or /deny to refuse.",
+                level="warning",
+            )
+        case p.ReviewShown(branch=branch, base=base, files=files, ahead=ahead, behind=behind):
+            return SystemEntry(
+                f"Review of {branch} against {base}: {len(files)} file(s), {ahead} ahead, {behind} behind"
+            )
+        case p.ComparisonShown():
+            return SystemEntry(f"Best of {len(msg.rows)} against {msg.base}:\n{msg.table()}")
+        case p.CommandCompleted():
+            return completion_entry(msg)
+        case _:
+            return None
 
 
 class ChatLog(VerticalScroll, can_focus=False):
@@ -56,6 +94,9 @@ class ChatLog(VerticalScroll, can_focus=False):
         self._flush_scheduled = False
         self._notice = Static("", classes="trimmed")
         self._notice.display = False
+        self._selected: ToolCallEntry | None = None
+        self._shown_as: dict[str, str] = {}
+        """How user messages with collapsed pastes are shown (full text → shown text)."""
 
     def on_mount(self) -> None:
         """Mount the (hidden) notice about unmounted old entries."""
@@ -72,7 +113,7 @@ class ChatLog(VerticalScroll, can_focus=False):
         """Render one event of this chat (events without a transcript line are ignored)."""
         match msg:
             case p.UserMessage(text=text):
-                self.add(UserEntry(text))
+                self.add(UserEntry(text, shown=self._shown_as.pop(text, None)))
             case p.AssistantDelta(message_id=mid, text=text):
                 self._delta(mid, text)
             case p.AssistantMessage():
@@ -82,30 +123,50 @@ class ChatLog(VerticalScroll, can_focus=False):
             case p.ToolCallFinished(call_id=cid, name=name, ok=ok, output=output, preview=preview):
                 entry = self._tool(cid, name, name)
                 if entry is not None:
-                    entry.finish(ok=ok, output=output or preview)
-            case p.SystemMessage(text=text, level=level, hint=hint):
-                self.add(SystemEntry(text, level=level, hint=hint))
+                    entry.finish(ok=ok, output=output or preview, exit_code=msg.exit_code, outcome=msg.outcome)
+            case p.StatusChanged(status="stopped" | "failed" | "budget_exhausted" | "interrupted"):
+                for entry in self._tools.values():
+                    entry.interrupt()
             case p.DiffShown(diff=diff):
                 self.add(DiffEntry(diff))
-            case p.Committed(sha=sha, message=message, pushed=pushed):
-                first = message.strip().splitlines()[0] if message.strip() else ""
-                self.add(SystemEntry(f"Committed {sha[:8]}: {first}" + (" (pushed)" if pushed else "")))
-            case p.ApprovalRequested(command=command, reason=reason):
-                self.add(
-                    SystemEntry(
-                        f"The agent wants to run `{command}` ({reason}). Type /approve to run it or /deny to refuse.",
-                        level="warning",
-                    )
-                )
-            case p.ReviewShown(branch=branch, base=base, files=files, ahead=ahead, behind=behind):
-                text = f"Review of {branch} against {base}: {len(files)} file(s), {ahead} ahead, {behind} behind"
-                self.add(SystemEntry(text))
-            case p.ComparisonShown():
-                self.add(SystemEntry(f"Best of {len(msg.rows)} against {msg.base}:\n{msg.table()}"))
-            case p.CommandCompleted():
-                self.add(completion_entry(msg))
             case _:
-                pass
+                if (line := system_line(msg)) is not None:
+                    self.add(line)
+
+    def show_user_message_as(self, text: str, shown: str) -> None:
+        """Show the user message ``text`` (when the backend echoes it) as ``shown``."""
+        if shown != text:
+            self._shown_as[text] = shown
+
+    @property
+    def tool_entries(self) -> list[ToolCallEntry]:
+        """The mounted tool lines, oldest first."""
+        return [entry for entry in self.entries if isinstance(entry, ToolCallEntry)]
+
+    @property
+    def selected_tool(self) -> ToolCallEntry | None:
+        """The tool line picked with alt-↑/↓ (if still mounted)."""
+        entry = self._selected
+        return entry if entry is not None and entry.is_attached else None
+
+    def select_tool(self, entry: ToolCallEntry | None) -> None:
+        """Highlight ``entry`` as the tool line ctrl-o acts on."""
+        if self._selected is not None:
+            self._selected.remove_class("-selected")
+        self._selected = entry
+        if entry is not None:
+            entry.add_class("-selected")
+
+    def step_tool_selection(self, step: int) -> ToolCallEntry | None:
+        """Move the selection to the previous/next tool line (from the newest when none is selected)."""
+        tools = self.tool_entries
+        if not tools:
+            return None
+        current = self.selected_tool
+        index = len(tools) if current is None else tools.index(current)
+        entry = tools[max(0, min(len(tools) - 1, index + step))]
+        self.select_tool(entry)
+        return entry
 
     def add_command(self, label: str) -> None:
         """Show ``» <label>`` for a slash command."""

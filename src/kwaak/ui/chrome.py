@@ -17,8 +17,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from kwaak import protocol as p
 from kwaak.ui.commands import COMMANDS, KEYBINDINGS
-from kwaak.ui.state import ChatState, format_usage
+from kwaak.ui.state import ChatState, format_tokens, format_usage
 
 Mode = Literal["chats", "logs"]
 
@@ -105,6 +106,34 @@ class ChatList(Widget):
             self.post_message(self.Selected(event.y))
 
 
+class ChatStrip(Widget):
+    """The chats on one line, shown instead of the sidebar on narrow terminals (ctrl-b toggles)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.chats: Sequence[ChatState] = ()
+        self.current = 0
+        self.frame = 0
+
+    def show(self, chats: Sequence[ChatState], current: int, frame: int) -> None:
+        """Re-render with this state."""
+        self.chats, self.current, self.frame = chats, current, frame
+        self.refresh()
+
+    def render(self) -> RenderableType:
+        """``⠋ 1 Fix the…  ✓ 2 Tests done``, the current chat highlighted; ^b for the full list."""
+        text = Text(no_wrap=True, overflow="ellipsis")
+        width = max(12, min(28, self.size.width // max(1, len(self.chats)) - 1))
+        for index, chat in enumerate(self.chats):
+            line = chat.list_line(self.frame, width=width)
+            if index == self.current:
+                line.stylize("bold yellow on grey23")
+            text.append_text(line)
+            text.append("  ")
+        text.append("^b chats", style="dim")
+        return text
+
+
 class HelpPanel(Widget):
     """Chat commands in two columns and the key bindings."""
 
@@ -129,26 +158,51 @@ class HelpPanel(Widget):
 
 
 class StatusBar(Widget):
-    """``uuid: … branch-name: … agent: tokens $ team: tokens $`` in dim italic, right-aligned."""
+    """The current chat at a glance: model, branch, context, cost, team cost and a short session id.
+
+    Right-aligned, dim italic; on narrow terminals the least important parts are dropped first
+    (team usage, tokens, context), so model, branch and cost stay visible.
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.chat: ChatState | None = None
-        self.team = ""
+        self.team = p.UsageInfo()
 
-    def show(self, chat: ChatState | None, team: str) -> None:
-        """Re-render for this chat and team usage text."""
+    def show(self, chat: ChatState | None, team: p.UsageInfo) -> None:
+        """Re-render for this chat and the team's usage."""
         self.chat, self.team = chat, team
         self.refresh()
 
-    def render(self) -> RenderableType:
-        """The status line."""
+    def parts(self, *, compact: bool = False) -> list[str]:
+        """The status items, most important first (``compact``: symbols instead of labels)."""
         if self.chat is None:
-            return Text("")
+            return []
         chat = self.chat
-        usage = f"agent: {format_usage(chat.usage)}   team: {self.team}"
-        branch = f"branch-name: {chat.branch or 'not yet named'}"
-        line = f"uuid: {chat.session_id}   {branch}   {usage}"
-        if len(line) > self.size.width:  # keep the usage visible on narrow terminals
-            line = f"uuid: {chat.session_id[:8]}  {branch}  {usage}"
+        usage = chat.usage
+        labels = ("", "⎇ ", "ctx ", "", "#") if compact else ("model: ", "branch: ", "context: ", "cost: ", "id: ")
+        model, branch, context, cost, short_id = labels
+        parts = [
+            f"{branch}{chat.branch or 'not yet named'}",
+            f"{cost}${usage.cost_usd:.4f}",
+            f"{short_id}{chat.session_id[:8]}",
+        ]
+        if chat.context:  # the context meter (filled in from the backend's usage events)
+            parts.insert(1, f"{context}{chat.context}")
+        if chat.model:  # known once the agent started
+            parts.insert(0, f"{model}{chat.model}")
+        parts.append(f"tokens: {format_tokens(usage.input_tokens)}↑ {format_tokens(usage.output_tokens)}↓")
+        parts.append(f"team: {format_usage(self.team)}")
+        return parts
+
+    def render(self) -> RenderableType:
+        """The status line: labelled when the essentials fit, else compact, cut from the least important end."""
+        width = (self.size.width or 200) - 1
+        parts = self.parts()
+        essentials = len(parts) - 2
+        if len("   ".join(parts[:essentials])) > width:
+            parts = self.parts(compact=True)
+        while len(parts) > 1 and len("   ".join(parts)) > width:
+            parts.pop()
+        line = "   ".join(parts)
         return Text(line, style="italic grey50", justify="right", no_wrap=True, overflow="ellipsis")

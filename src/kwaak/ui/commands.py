@@ -8,10 +8,12 @@ malformed arguments give ``None`` ("Unknown command").
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Literal
 
 from kwaak import protocol as p
+from kwaak.ui.state import LEGEND
 
 LocalAction = Literal["help", "quit", "copy", "new_chat", "next_chat", "delete_chat", "sessions", "fork", "compare"]
 
@@ -79,14 +81,18 @@ MAX_FORKS = 8
 """``/fork N`` starts at most this many agents."""
 
 KEYBINDINGS: tuple[tuple[str, str], ...] = (
+    ("^s", "Send message"),
+    ("Esc", "Interrupt the agent"),
+    ("^c", "Interrupt (empty input)"),
+    ("Tab", "Next chat"),
+    ("^n", "New chat"),
+    ("^o", "Show/hide tool output"),
+    ("Alt ↑/↓", "Select tool call"),
     ("Page Up/Down", "Scroll"),
     ("End", "Scroll to end"),
-    ("Tab", "Next chat"),
-    ("^s", "Send message"),
-    ("^x", "Stop agent"),
-    ("^n", "New chat"),
-    ("^q", "Quit"),
+    ("^b", "Show/hide sidebar"),
     ("F1/F2", "Chats / Logs"),
+    ("^q", "Quit"),
 )
 
 
@@ -181,6 +187,23 @@ def _parse_github(args: list[str]) -> Parsed | None:
     return None
 
 
+def unknown_command_message(text: str) -> tuple[str, str]:
+    """What to say about an unrecognized ``/command``: the message and a hint (nearest command or usage)."""
+    body = text.strip().removeprefix("/")
+    name = body.split(maxsplit=1)[0] if body.split() else ""
+    known = {doc.name: doc for doc in COMMANDS}
+    doc = known.get(ALIASES.get(name, name))
+    if doc is not None:
+        usage = "; ".join(doc.usage) if doc.usage else f"/{doc.name} takes no arguments"
+        return f"`/{body}` is not a valid use of /{doc.name}", usage
+    names = [*known, *ALIASES]
+    close = [n for n in names if name and n.startswith(name)] or difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+    message = f"Unknown command `/{name}`" if name else "Type a command after the slash"
+    if close:
+        return message, f"did you mean /{close[0]}? (type /help to list the commands)"
+    return message, "type /help to list the commands"
+
+
 def complete(typed: str) -> list[CommandDoc]:
     """Commands whose name starts with what was typed after ``/`` (empty list once a space is typed)."""
     if not typed.startswith("/") or " " in typed or "\n" in typed:
@@ -197,6 +220,9 @@ def help_text() -> str:
         lines.extend(f"  - `{usage}`" for usage in doc.usage)
     lines += ["", "Keybindings:", ""]
     lines.extend(f"- **{key}** - {what}" for key, what in KEYBINDINGS)
+    lines += ["", "Chat list:", ""]
+    lines.extend(f"- **{glyph}** - {what}" for glyph, what in LEGEND)
+    lines.append("- **done** / **failed** / **approve?** - badges of chats that need a look")
     lines += ["", "If you encounter any issues, reach out to us on github or discord, we're happy to help!"]
     return "\n".join(lines)
 

@@ -2,10 +2,15 @@
 
 Typing ``/`` opens a menu of matching commands above the box; ↑/↓ choose, Tab or Enter complete,
 Esc closes it. Sending (ctrl-s, or ctrl/shift-enter where the terminal reports them) posts
-:class:`Composer.Submitted` with the trimmed text and clears the box.
+:class:`ChatInput.Submitted` with the trimmed text and clears the box.
+
+A paste of :data:`PASTE_COLLAPSE_LINES` lines or more is shown in the box (and later in the
+transcript) as ``[pasted N lines #k]``; the message sent to the agent has the full text.
 """
 
 from __future__ import annotations
+
+import re
 
 from textual import events
 from textual.app import ComposeResult
@@ -20,6 +25,9 @@ from kwaak.ui.commands import complete
 PLACEHOLDER = "Send a message to an agent ..."
 SCROLL_LINES = 2
 """Lines ↑/↓ scroll the transcript when the input is empty."""
+PASTE_COLLAPSE_LINES = 10
+"""Pastes with at least this many lines are collapsed to a placeholder."""
+_PASTE_TOKEN = re.compile(r"\[pasted \d+ lines #(\d+)\]")
 
 
 class CommandMenu(OptionList):
@@ -52,11 +60,15 @@ class ChatInput(TextArea):
     ]
 
     class Submitted(Message):
-        """The user sent the text."""
+        """The user sent the text (``shown``: how the transcript shows it, pastes collapsed)."""
 
-        def __init__(self, text: str) -> None:
+        def __init__(self, text: str, shown: str | None = None) -> None:
             super().__init__()
             self.text = text
+            self.shown = shown if shown is not None else text
+
+    class Interrupt(Message):
+        """Esc with no completion menu open: interrupt the agent."""
 
     class ScrollToEnd(Message):
         """End was pressed in an empty box: scroll the transcript to the end."""
@@ -71,18 +83,35 @@ class ChatInput(TextArea):
     def __init__(self, menu: CommandMenu, *, id: str | None = None) -> None:
         super().__init__(id=id, placeholder=PLACEHOLDER, soft_wrap=True, tab_behavior="focus")
         self.menu = menu
+        self.pastes: dict[int, str] = {}
+        """Collapsed pastes by number."""
 
     def action_submit(self) -> None:
-        """Post the trimmed text (if any) and clear the box."""
-        text = self.text.strip()
+        """Post the trimmed text (if any, with pastes expanded) and clear the box."""
+        shown = self.text.strip()
         self.menu.display = False
-        if text:
+        if shown:
+            text = _PASTE_TOKEN.sub(lambda m: self.pastes.get(int(m.group(1)), m.group(0)), shown)
             self.clear()
-            self.post_message(self.Submitted(text))
+            self.pastes.clear()
+            self.post_message(self.Submitted(text.strip(), _PASTE_TOKEN.sub(_short_token, shown)))
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        # Runs before TextArea._on_paste (MRO dispatch), which prevent_default skips.
+        lines = event.text.count("\n") + 1
+        if lines >= PASTE_COLLAPSE_LINES and not self.read_only:
+            event.prevent_default()
+            event.stop()
+            number = len(self.pastes) + 1
+            self.pastes[number] = event.text
+            self.insert(f"[pasted {lines} lines #{number}]")
 
     def action_close_menu(self) -> None:
-        """Hide the completion menu."""
-        self.menu.display = False
+        """Hide the completion menu; with none open, Esc interrupts the agent."""
+        if self.menu.display:
+            self.menu.display = False
+        else:
+            self.post_message(self.Interrupt())
 
     def action_cursor_up(self, select: bool = False) -> None:
         """Move in the menu while it is open."""
@@ -122,6 +151,10 @@ class ChatInput(TextArea):
         if name is not None:
             self.text = f"/{name} "
             self.move_cursor(self.document.end)
+
+
+def _short_token(match: re.Match[str]) -> str:
+    return match.group(0).rsplit(" #", 1)[0] + "]"
 
 
 class Composer(Vertical):

@@ -97,6 +97,7 @@ class ChatDeck:
             else:
                 chat_log.show(event.msg)
         chat.status, chat.pending, chat.activity, chat.unread = restored.status, 0, None, 0
+        chat.attention = None
         chat.has_messages = True
         chat_log.add_system(note)
         return chat

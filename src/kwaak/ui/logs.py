@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import RichLog, Static
 
+from kwaak.logs import current_log_file
 from kwaak.textsafe import escape_controls
 
 LEVELS = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR)
@@ -145,12 +146,21 @@ class LogsView(Vertical, can_focus=True):
         log.auto_scroll = True
         log.scroll_end(animate=False)
 
-    def _render_legend(self) -> None:
+    def legend(self) -> str:
+        """What is shown, truthfully: kwaak's records below the captured level never arrive."""
+        captured_level = self._capture.getEffectiveLevel()
         shown = logging.getLevelName(self.display_level)
-        captured = logging.getLevelName(self._capture.getEffectiveLevel())
-        self.query_one("#log-legend", Static).update(
-            f"showing ≥ {shown} (←/→)   capturing kwaak ≥ {captured} (+/-)   c clear   End follow   F1 back"
-        )
+        captured = logging.getLevelName(captured_level)
+        if captured_level > self.display_level:
+            levels = f"showing ≥ {shown} (←/→), but kwaak logs only ≥ {captured} (+ for more, - for less)"
+        else:
+            levels = f"showing ≥ {shown} (←/→)   capturing kwaak ≥ {captured} (+/-)"
+        path = current_log_file()
+        where = f"   file: {path}" if path is not None else ""
+        return f"{levels}   c clear   End follow{where}"
+
+    def _render_legend(self) -> None:
+        self.query_one("#log-legend", Static).update(self.legend())
 
 
 def _step_level(level: int, step: int) -> int:

@@ -2,8 +2,9 @@
 
 Each widget keeps its own small state and renders it in ``render`` (so it can be updated before it
 is mounted). Role prefixes and colours follow kwaak: ``▶`` user (cyan italic), ``✦`` assistant
-(lavender bold), ``ℹ`` system (dim; warnings yellow, errors red), ``»`` command (magenta bold),
-``⚙`` tool calls (dim while running, green ``✓`` when done, red ``✗`` when failed).
+(lavender bold), ``ℹ`` system (dim), ``!`` warnings (yellow), ``✗`` errors (red), ``»`` command
+(magenta bold), ``⚙`` tool calls (dim while running, green ``✓`` when done, red ``✗`` with the exit
+code when the tool failed or its command exited non-zero; test counts when the runner printed them).
 
 Assistant replies stream as plain text and are rendered as Markdown once, when complete (Textual's
 Markdown widget is too slow for long transcripts; a rich ``Markdown`` in a plain widget is not).
@@ -16,6 +17,7 @@ from typing import Literal
 
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
@@ -29,8 +31,11 @@ USER_STYLE = "italic cyan"
 ASSISTANT_STYLE = "bold rgb(200,160,255)"
 COMMAND_STYLE = "bold bright_magenta"
 SYSTEM_STYLES = {"info": "dim", "warning": "yellow", "error": "bold red"}
+SYSTEM_ICONS = {"info": "ℹ ", "warning": "! ", "error": "✗ "}
 MAX_OUTPUT_LINES = 60
 MAX_ARGUMENT_CHARS = 2_000
+DETAIL_INDENT = 5
+"""Columns the expanded arguments and output of a tool call are indented by."""
 
 
 def prefixed(prefix: str, style: str, body: RenderableType) -> Table:
@@ -57,15 +62,18 @@ class ChatEntry(Widget):
 
 
 class UserEntry(ChatEntry):
-    """``▶ <text>``: a message the user sent."""
+    """``▶ <text>``: a message the user sent (long pastes shown as ``[pasted N lines]``)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, shown: str | None = None) -> None:
         super().__init__(classes="user")
         self.text = text
+        """What the agent got."""
+        self.shown = shown if shown is not None else text
+        """What the transcript shows."""
 
     def render(self) -> RenderableType:
         """The message in the user's colour."""
-        return prefixed("▶ ", USER_STYLE, Text(escape_controls(self.text), style=USER_STYLE))
+        return prefixed("▶ ", USER_STYLE, Text(escape_controls(self.shown), style=USER_STYLE))
 
 
 class CommandEntry(ChatEntry):
@@ -104,7 +112,7 @@ class SystemEntry(ChatEntry):
         body: RenderableType = Markdown(text) if self.markdown else Text(text, style=style)
         if self.hint:
             body = Group(body, Text(f"hint: {escape_controls(self.hint)}", style="italic"))
-        return prefixed("ℹ ", style, body)
+        return prefixed(SYSTEM_ICONS[self.level], style, body)
 
 
 class AssistantEntry(ChatEntry):
@@ -138,11 +146,11 @@ class AssistantEntry(ChatEntry):
         return prefixed("✦ ", ASSISTANT_STYLE, Markdown(escape_controls(self._final)))
 
 
-ToolState = Literal["running", "ok", "failed"]
+ToolState = Literal["running", "ok", "failed", "interrupted"]
 
 
 class ToolCallEntry(ChatEntry, can_focus=True):
-    """``⚙ <summary>``: a tool call; click or Enter shows its arguments and output."""
+    """``⚙ <summary>``: a tool call; click, Enter (when focused) or ctrl-o shows its arguments and output."""
 
     BINDINGS = [Binding("enter", "toggle_details", "Expand", show=False)]
     expanded: reactive[bool] = reactive(False, layout=True)
@@ -155,13 +163,24 @@ class ToolCallEntry(ChatEntry, can_focus=True):
         self.arguments = arguments
         self.state: ToolState = "running"
         self.output = ""
+        self.exit_code: int | None = None
+        self.outcome: str | None = None
 
-    def finish(self, *, ok: bool, output: str) -> None:
-        """Mark the call done (✓) or failed (✗) and keep its output."""
-        self.state = "ok" if ok else "failed"
+    def finish(self, *, ok: bool, output: str, exit_code: int | None = None, outcome: str | None = None) -> None:
+        """Mark the call done (✓) or failed (✗: the tool failed or its command exited non-zero)."""
+        failed = not ok or bool(exit_code)
+        self.state = "failed" if failed else "ok"
         self.output = output
-        self.set_class(not ok, "-failed")
-        self.refresh(layout=self.expanded)
+        self.exit_code = exit_code
+        self.outcome = outcome
+        self.set_class(failed, "-failed")
+        self.refresh(layout=True)
+
+    def interrupt(self) -> None:
+        """The turn ended (stopped, failed) before this call finished."""
+        if self.state == "running":
+            self.state = "interrupted"
+            self.refresh(layout=True)
 
     def action_toggle_details(self) -> None:
         """Show or hide the arguments and output."""
@@ -172,34 +191,62 @@ class ToolCallEntry(ChatEntry, can_focus=True):
         event.stop()
         self.action_toggle_details()
 
+    @property
+    def line(self) -> Text:
+        """The one-line summary: ``⚙ <what> ✓`` / ``✗ exit N (counts)``."""
+        return self._line()
+
     def render(self) -> RenderableType:
-        """The summary line, then the details when expanded."""
+        """The summary line (wrapped lines indented), then the details when expanded."""
         line = self._line()
+        head, body = line[:3], line[3:]
+        grid = Table.grid(padding=0, expand=True)
+        grid.add_column(width=3, no_wrap=True)
+        grid.add_column(ratio=1)
+        grid.add_row(head, body)
         if not self.expanded:
-            return line
-        return Group(line, *self._details())
+            return grid
+        return Group(grid, *self._details())
 
     def _line(self) -> Text:
+        marker = "▾ " if self.expanded else "  "
         match self.state:
             case "running":
-                return Text.assemble(("⚙  ", "dim"), (self.summary, "dim"))
+                return Text.assemble(("⚙", "dim"), (marker, "dim"), (self.summary, "dim"))
             case "ok":
-                return Text.assemble(("⚙  ", "green dim"), (self.summary, "green dim"), (" ✓", "green"))
+                line = Text.assemble(("⚙", "green dim"), (marker, "dim"), (self.summary, "green dim"), (" ✓", "green"))
+                if self.outcome:
+                    line.append(f" {self.outcome}", style="green")
+                return line
+            case "interrupted":
+                return Text.assemble(
+                    ("⚙", "yellow"), (marker, "dim"), (self.summary, "yellow"), (" ■ interrupted", "yellow")
+                )
             case "failed":
-                return Text.assemble(("⚙  ", "red"), (self.summary, "red"), (" ✗", "bold red"))
+                line = Text.assemble(("⚙", "red"), (marker, "dim"), (self.summary, "red"), (" ✗", "bold red"))
+                if self.exit_code:
+                    line.append(f" exit {self.exit_code}", style="bold red")
+                if self.outcome:
+                    line.append(f" ({self.outcome})", style="red")
+                return line
 
     def _details(self) -> list[RenderableType]:
-        parts: list[RenderableType] = [Text(f"   tool: {one_line(self.tool_name)}", style="dim")]
+        parts: list[RenderableType] = [_indented(f"tool: {one_line(self.tool_name)}")]
         if self.arguments.strip() not in ("", "{}"):
-            parts += [Text("   arguments:", style="dim"), Text(_pretty_json(self.arguments), style="dim")]
-        if self.state == "running":
-            parts.append(Text("   (running)", style="dim italic"))
+            parts += [_indented("arguments:"), _indented(_pretty_json(self.arguments), DETAIL_INDENT + 2)]
+        if self.state in ("running", "interrupted"):
+            parts.append(_indented(f"({self.state})", style="dim italic"))
         else:
             parts += [
-                Text("   output:", style="dim"),
-                Text(escape_controls(clip_lines(self.output)) or "(empty)", style="dim"),
+                _indented("output:"),
+                _indented(escape_controls(clip_lines(self.output)) or "(empty)", DETAIL_INDENT + 2),
             ]
         return parts
+
+
+def _indented(text: str, indent: int = DETAIL_INDENT, *, style: str = "dim") -> RenderableType:
+    """Details under a tool line, indented so wrapped lines stay inside the block."""
+    return Padding(Text(text, style=style), (0, 0, 0, indent))
 
 
 def _pretty_json(arguments: str) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Center, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ProgressBar, Static
 
@@ -20,7 +22,12 @@ LOGO = r"""
 
 
 class SplashScreen(Screen[None]):
-    """Logo, a progress bar and the latest indexing message."""
+    """Logo, a progress bar and the latest indexing message; Esc continues without waiting."""
+
+    BINDINGS = [Binding("escape", "skip", "Continue", show=False)]
+
+    class Skip(Message):
+        """The user does not want to wait for the index."""
 
     def __init__(self, version: str) -> None:
         super().__init__(id="splash")
@@ -33,6 +40,11 @@ class SplashScreen(Screen[None]):
             yield Center(Static(f"kwaak {self.version}", id="splash-version"))
             yield Center(ProgressBar(id="splash-progress", show_eta=False))
             yield Center(Static("Preparing the code index ...", id="splash-message"))
+            yield Center(Static("esc: continue while indexing goes on", id="splash-hint"))
+
+    def action_skip(self) -> None:
+        """Esc: open the chats now; indexing finishes in the background."""
+        self.post_message(self.Skip())
 
     def progress(self, done: int, total: int, message: str) -> None:
         """Show indexing progress."""

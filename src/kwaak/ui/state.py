@@ -8,6 +8,7 @@ name, branch, status, the latest activity, unread count and usage. It is updated
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from rich.text import Text
 
@@ -22,7 +23,34 @@ _STATUS_ICONS: dict[str, tuple[str, str]] = {
     "stopped": ("■", "yellow"),
     "budget_exhausted": ("$", "bold red"),
     "interrupted": ("!", "yellow"),
+    "awaiting_approval": ("?", "bold yellow"),
 }
+Attention = Literal["finished", "failed", "approval"]
+_ATTENTION: dict[str, Attention] = {
+    "done": "finished",
+    "idle": "finished",
+    "failed": "failed",
+    "budget_exhausted": "failed",
+    "awaiting_approval": "approval",
+}
+BADGES: dict[Attention, tuple[str, str]] = {
+    "finished": ("done", "bold green"),
+    "failed": ("failed", "bold red"),
+    "approval": ("approve?", "bold black on yellow"),
+}
+LEGEND: tuple[tuple[str, str], ...] = (
+    ("⠋", "working"),
+    ("○", "new / waiting for a message"),
+    ("✓", "finished (the agent stopped)"),
+    ("✗", "failed (see the chat for the error)"),
+    ("?", "waiting for your /approve or /deny"),
+    ("■", "stopped by you"),
+    ("$", "budget used up"),
+    ("!", "interrupted when kwaak exited"),
+    ("⤴", "its branch was landed"),
+    ("●N", "N unread messages"),
+)
+"""The chat list's glyphs, for ``/help``."""
 
 
 @dataclass
@@ -45,27 +73,41 @@ class ChatState:
     """The first message the agent was given (what ``/fork`` hands to new agents)."""
     landed: bool = False
     """The agent's branch was landed (the chat list shows ⤴)."""
+    model: str | None = None
+    executor: str | None = None
+    attention: Attention | None = None
+    """Why this chat wants the user to look (a badge in the chat list until it is shown)."""
+    context: str | None = None
+    """How full the model's context window is (e.g. ``12.3k 9%``), when the backend reports it."""
 
     @property
     def busy(self) -> bool:
         """Whether the agent is working (kwaak's "Loading" state)."""
         return self.pending > 0 or self.status in ("starting", "running")
 
-    def observe(self, msg: p.EventMsg) -> None:
-        """Update the state from one of this chat's events."""
+    def observe(self, msg: p.EventMsg) -> Attention | None:
+        """Update the state from one of this chat's events; returns a newly raised attention state."""
         if isinstance(msg, p.UserMessage) and self.task is None:
             self.task = msg.text
         if isinstance(msg, p.Landed):
             self.landed = True
         match msg:
             case p.StatusChanged(status=status):
-                self.status = status
+                previous, self.status = self.status, status
+                attention = _ATTENTION.get(status)
+                if attention is not None and (previous in ("running", "starting") or attention == "approval"):
+                    self.attention = attention
+                    return attention
+            case p.AgentInfo(model=model, executor=executor):
+                self.model, self.executor = model, executor
             case p.SessionRenamed(title=title):
                 self.name = one_line(title)
             case p.BranchRenamed(branch=branch):
                 self.branch = one_line(branch)
             case p.Activity(text=text) | p.IndexProgress(message=text):
                 self.activity = one_line(text)
+            case p.ProviderRetry(wait_seconds=wait, attempt=attempt, max_attempts=most):
+                self.activity = f"retrying in {wait:.0f} s ({attempt}/{most})"
             case p.UsageUpdated(session=usage):
                 self.usage = usage
             case p.CommandCompleted(ok=ok):
@@ -78,6 +120,7 @@ class ChatState:
                 self.last_text = text
             case _:
                 pass
+        return None
 
     def icon(self, frame: int) -> Text:
         """The state glyph: a spinner while busy, otherwise the last status."""
@@ -89,8 +132,11 @@ class ChatState:
         return Text(glyph, style=style)
 
     def list_line(self, frame: int, *, width: int) -> Text:
-        """One line of the chat list: icon, name (truncated) and the unread marker."""
+        """One line of the chat list: icon, name (truncated), attention badge and unread marker."""
         marker = Text(f" ●{self.unread}", style="bold magenta") if self.unread else Text()
+        if self.attention is not None and not self.busy:
+            word, style = BADGES[self.attention]
+            marker = Text.assemble(" ", (word, style), marker)
         room = max(4, width - 2 - len(marker))
         name = self.name if len(self.name) <= room else self.name[: room - 1] + "…"
         return Text.assemble(self.icon(frame), " ", name, marker)
