@@ -82,7 +82,7 @@ def test_a_second_tui_sees_the_first_ones_sessions_as_in_use_and_leaves_its_work
     first.start(command)
     first.wait_for("Send a message to an agent")
     first.keys("alpha task", "C-s")
-    first.wait_for("Command chat successful", timeout=60)
+    wait_until(first, lambda screen: "✓ Kwek" in screen)  # the chat strip: the agent finished
     worktrees = git(tmp_git_repo, "worktree", "list")
     assert len(worktrees.splitlines()) == 2  # the first TUI's agent has its worktree
 
