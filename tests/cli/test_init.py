@@ -161,3 +161,12 @@ def test_proposes_worktree_setup_and_only_installed_commands(tmp_path: Path) -> 
     rust = sample_repo(tmp_path / "rs", SAMPLES["rust"][0])
     proc = run_kwaak(*args, cwd=rust, env=tools_on_path(tmp_path))
     assert "setup" not in tomllib.loads(proc.stdout.split(":\n", 1)[1])["workspace"]
+
+
+def test_written_file_notes_the_commands_it_did_not_propose(tmp_path: Path) -> None:
+    repo = sample_repo(tmp_path / "app", PY_FILES)
+    env = {**tools_on_path(tmp_path, ("pytest",)), "OPENAI_API_KEY": "x"}
+    proc = run_kwaak("init", "--yes", "--provider", "Scripted", "--executor", "local", cwd=repo, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "Note: Not proposing `ruff check --fix . && ruff format .`: `ruff` is not installed here" in proc.stdout
+    assert "lint_and_fix" not in tomllib.loads((repo / "kwaak.toml").read_text())["commands"]

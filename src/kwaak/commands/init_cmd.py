@@ -102,5 +102,7 @@ def _print_notes(answers: InitAnswers, text: str) -> None:
     missing = [name for name in dict.fromkeys(active) if name not in os.environ]
     if missing:
         click.echo(f"Note: export {', '.join(missing)} before running kwaak.")
+    for note in answers.notes:
+        click.echo(f"Note: {note}")
     if answers.executor == "docker":
         click.echo("Note: the docker executor builds the agents' image from ./Dockerfile (it needs git, rg and fd).")

@@ -317,7 +317,9 @@ def _available(command: str | None, a: InitAnswers, facts: ProjectFacts, ask: Pr
     if missing is None:
         return command
     if keep:
-        ask.note(f"`{missing}` (for `{command}`) is not installed here: make sure the setup command installs it.")
-        return command
-    ask.note(f"Not proposing `{command}`: `{missing}` is not installed here (not on PATH, not a declared dependency).")
-    return ""
+        note = f"`{missing}` (for `{command}`) is not installed here: make sure the setup command installs it."
+    else:
+        note = f"Not proposing `{command}`: `{missing}` is not installed here (not on PATH, not a declared dependency)."
+    ask.note(note)
+    a.notes.append(note)
+    return command if keep else ""

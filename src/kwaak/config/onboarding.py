@@ -90,6 +90,8 @@ class InitAnswers:
     lint_command: str | None = None
     setup: tuple[str, ...] = ()
     """``[workspace] setup``: commands run once in each agent's new worktree."""
+    notes: list[str] = field(default_factory=list)
+    """What ``kwaak init`` prints after writing the file (e.g. commands it did not propose)."""
     executor: str = "local"
     extra: dict[str, Any] = field(default_factory=dict)
 
