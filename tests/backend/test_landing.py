@@ -71,11 +71,20 @@ async def test_conflict_is_handed_to_the_agent_which_resolves_it_and_lands(make_
     read = [m for m in rec.of(p.ToolCallFinished, "b") if m.name == "read_file_with_line_numbers"][-1]
     assert "<<<<<<<" in read.output and ">>>>>>>" in read.output
     assert git(tmp_git_repo, "show", f"{branch}:hello.txt") + "\n" == resolved
-    assert len(git(tmp_git_repo, "rev-list", "--merges", f"main..{branch}").split()) == 1
+    # kwaak rebased the branch onto main: the hand-off commit (markers) and the agent's resolution on top.
+    assert git(tmp_git_repo, "merge-base", "--is-ancestor", "main", branch) == ""
+    assert "Kwaak-Conflict: unresolved" in git(tmp_git_repo, "log", "-1", "--format=%B", f"{branch}~1")
+    assert git(tmp_git_repo, "rev-list", "--merges", f"main..{branch}") == ""
 
-    assert (await backend.run_op("b", p.Land(mode="merge"))).ok
+    assert (await backend.run_op("b", p.Land(mode="rebase"))).ok
     assert git(tmp_git_repo, "show", "main:hello.txt") + "\n" == resolved
     assert (tmp_git_repo / "hello.txt").read_text() == resolved
+    # The hand-off commit and the resolution were folded into one: no commit with markers reached main.
+    landed = git(tmp_git_repo, "log", "--format=%H", "main", "-2").split()
+    assert git(tmp_git_repo, "log", "-1", "--format=%B", "main").endswith(
+        "(conflicts with the base resolved by the agent)"
+    )
+    assert all("<<<<<<<" not in git(tmp_git_repo, "show", f"{c}:hello.txt") for c in landed)
 
 
 async def test_undo_restores_the_commit_before_the_turn(make_backend, tmp_git_repo: Path) -> None:

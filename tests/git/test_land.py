@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kwaak.errors import DirtyRepository, GitError, MergeConflict
-from kwaak.git.land import land
+from kwaak.git.land import CONFLICT_TRAILER, land, rebase_for_resolution
 from tests.conftest import git
 from tests.git.conftest import checkout_snapshot
 
@@ -138,6 +138,45 @@ async def test_attack_pathspec_magic_file_names_do_not_hide_conflict_markers(tmp
     agent_branch(repo, "kwaak/a", {"hello.txt": markers, ":(exclude)hello.txt": "hide it\n"})
     with pytest.raises(MergeConflict, match="conflict markers in hello.txt"):
         await land(repo, branch="kwaak/a", base="main", mode="merge")
+
+
+async def test_rebase_for_resolution_keeps_clean_commits_and_folds_on_landing(tmp_git_repo: Path) -> None:
+    repo = tmp_git_repo
+    # three commits: a clean one, one that conflicts with main, one after it
+    tip = agent_branch(repo, "kwaak/a", {"one.txt": "1\n", "hello.txt": "from the agent\n", "three.txt": "3\n"})
+    (repo / "hello.txt").write_text("from the user\n")
+    git(repo, "commit", "-q", "-am", "user edits hello")
+    base = git(repo, "rev-parse", "main")
+    new_tip, conflicts = await rebase_for_resolution(repo, tip=tip, base=base, base_name="main")
+    assert conflicts == ("hello.txt",)
+    assert git(repo, "rev-parse", f"{new_tip}~2") == base
+    assert git(repo, "log", "-1", "--format=%s", f"{new_tip}~1") == "edit one.txt", "the clean commit is replayed"
+    message = git(repo, "log", "-1", "--format=%B", new_tip)
+    assert (
+        message.startswith("edit hello.txt")
+        and CONFLICT_TRAILER in message
+        and "conflicts to resolve in hello.txt" in message
+    )
+    assert "<<<<<<<" in git(repo, "show", f"{new_tip}:hello.txt")
+    assert git(repo, "show", f"{new_tip}:three.txt") == "3", "commits after the conflict are folded into it"
+    with pytest.raises(MergeConflict, match="conflict markers"):
+        await _land_tip(repo, new_tip)
+    # The agent resolves on top; each mode then lands, rebase without any commit holding markers.
+    wt = repo.parent / "wt-resolve"
+    git(repo, "worktree", "add", "-q", "-B", "kwaak/a", str(wt), new_tip)
+    (wt / "hello.txt").write_text("from both\n")
+    git(wt, "commit", "-q", "-am", "resolve")
+    git(repo, "worktree", "remove", "--force", str(wt))
+    result = await land(repo, branch="kwaak/a", base="main", mode="rebase")
+    assert result.commits == 3
+    assert git(repo, "log", "--format=%s", f"{base}..main").splitlines() == ["edit hello.txt", "edit one.txt"]
+    assert all("<<<<<<<" not in git(repo, "show", f"{c}:hello.txt") for c in git(repo, "rev-list", "main").split())
+    assert (repo / "hello.txt").read_text() == "from both\n" and (repo / "three.txt").read_text() == "3\n"
+
+
+async def _land_tip(repo: Path, tip: str) -> None:
+    git(repo, "branch", "-f", "kwaak/a", tip)
+    await land(repo, branch="kwaak/a", base="main", mode="rebase")
 
 
 # -- attacks ---------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 ``ResolveConflict`` and ``Undo``).
 
 Git work happens on the host in the user's repository on explicit refs (:mod:`kwaak.git.land`).
-When the agent's branch itself must change (a conflict to resolve, an undo), the session's
+When the agent's branch itself must change (a conflict to resolve: the branch is rebased onto the
+base with the conflicting rest as one commit holding markers; an undo), the session's
 executor is closed, uncommitted work is committed, the worktree is removed, the branch ref is moved
 with ``update-ref <ref> <new> <old>``, and the worktree is re-created from the branch: kwaak never
 runs ``git merge``/``rebase``/``reset`` inside the agent's worktree, whose git dir the agent can
@@ -20,7 +21,16 @@ from kwaak.agent.prompts import render
 from kwaak.backend.resume import commit_work_in_progress
 from kwaak.errors import GitError, KwaakError, MergeConflict, SessionBusy
 from kwaak.git.commit import MAX_DIFF_CHARS, clean_message
-from kwaak.git.land import commit_of, default_squash_message, git, is_ancestor, land, merge_trees, out
+from kwaak.git.land import (
+    commit_of,
+    default_squash_message,
+    git,
+    is_ancestor,
+    land,
+    merge_trees,
+    out,
+    rebase_for_resolution,
+)
 from kwaak.git.review import review_branch
 from kwaak.git.workspace import AgentWorkspace, remove_workspace, restore_workspace
 from kwaak.messages import UserMessage
@@ -157,22 +167,22 @@ async def rewrite_branch(session: Session, new_tip: Callable[[str], Awaitable[st
 
 
 async def resolve_conflict(backend: Backend, session: Session, base: str | None) -> None:
-    """Merge ``base`` into the agent's branch (markers included) and ask the agent to resolve it."""
+    """Rebase the agent's branch onto ``base`` (conflicts left as markers) and ask the agent to resolve them."""
     ws = _workspace(session)
     _idle(session, "hand over a conflict")
     base = base or backend.config.main_branch
     base_sha = await commit_of(ws.repo_root, f"refs/heads/{base}", what="base branch")
     conflicts: tuple[str, ...] = ()
 
-    async def merged(tip: str) -> str:
+    async def rebased(tip: str) -> str:
         nonlocal conflicts
-        tree, conflicts = await merge_trees(ws.repo_root, tip, base_sha)
+        _, conflicts = await merge_trees(ws.repo_root, tip, base_sha)
         if not conflicts:
             return tip
-        text = f"Merge {base} into {ws.branch} (conflicts to resolve: {', '.join(conflicts)})"
-        return await out(ws.repo_root, "commit-tree", tree, "-p", tip, "-p", base_sha, "-m", text)
+        new_tip, conflicts = await rebase_for_resolution(ws.repo_root, tip=tip, base=base_sha, base_name=base)
+        return new_tip
 
-    await rewrite_branch(session, merged, reason=f"merge {base} for conflict resolution")
+    await rewrite_branch(session, rebased, reason=f"rebase onto {base} for conflict resolution")
     if not conflicts:
         session.emit(p.SystemMessage(text=f"{ws.branch} merges cleanly into {base}: nothing to resolve"))
         return

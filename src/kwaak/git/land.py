@@ -16,7 +16,11 @@ base is never modified: landing is refused with a hint.
 
 Rebase replays each commit as a three-way merge whose merge base is the commit's parent: a
 throw-away commit holding the current tree with that parent is merged with the commit, which is
-exactly a cherry-pick, in plumbing that git 2.39 has.
+exactly a cherry-pick, in plumbing that git 2.39 has. A conflict hand-off
+(:func:`rebase_for_resolution`) rebases the agent's branch the same way and turns the rest of the
+branch from the first conflicting commit on into one commit with markers (trailer
+:data:`CONFLICT_TRAILER`); the agent commits its resolution on top, and a rebase landing folds the
+two into one commit.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from kwaak.git.workspace import list_worktrees
 
 LandMode = Literal["merge", "squash", "rebase"]
 LAND_MODES: tuple[LandMode, ...] = ("merge", "squash", "rebase")
+CONFLICT_TRAILER = "Kwaak-Conflict: unresolved"
+"""Marks the commit of a conflict hand-off whose files hold conflict markers."""
 _RISKY_PATHS = re.compile(r"(^|/)\.git(attributes|modules)$")
 
 
@@ -70,9 +76,9 @@ async def git(
     return await run_git(repo, *safe_config_args(), *args, check=check, env=full_env, input_text=input_text)
 
 
-async def out(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+async def out(repo: Path, *args: str, env: dict[str, str] | None = None, input_text: str | None = None) -> str:
     """Stripped stdout of a hardened git command."""
-    return (await git(repo, *args, env=env)).stdout.strip()
+    return (await git(repo, *args, env=env, input_text=input_text)).stdout.strip()
 
 
 async def commit_of(repo: Path, ref: str, *, what: str) -> str:
@@ -219,21 +225,78 @@ async def _build(
 
 
 async def _rebase(repo: Path, old: str, tip: str, commits: list[str], branch: str, base: str) -> str:
-    if await is_ancestor(repo, old, tip) and not await _has_merges(repo, old, tip):
-        return tip  # already on top of the base: fast-forward
     if await _has_merges(repo, old, tip):
-        msg = f"{branch!r} contains merge commits (e.g. a resolved conflict) and cannot be rebased"
+        msg = f"{branch!r} contains merge commits and cannot be rebased"
         raise GitError(msg, hint="land it with --merge or --squash instead")
+    folded = await _conflict_commit(repo, commits)
+    if folded is None and await is_ancestor(repo, old, tip):
+        return tip  # already on top of the base: fast-forward
     current = old
     for commit in commits:
-        parent = await out(repo, "rev-parse", f"{commit}^")
-        here = await out(repo, "commit-tree", f"{current}^{{tree}}", "-p", parent, "-m", "kwaak: replay base")
-        tree, conflicts = await merge_trees(repo, here, commit)
+        if commit == folded:  # a resolved hand-off: that commit and the resolution become one
+            tree, conflicts = await _pick(repo, current, commit, upto=tip)
+            if conflicts:
+                raise _conflict(branch, base, conflicts, detail=" (replaying the resolved conflict)")
+            text = await _resolved_message(repo, commit)
+            return await out(repo, "commit-tree", tree, "-p", current, "-m", text)
+        tree, conflicts = await _pick(repo, current, commit)
         if conflicts:
             subject = await out(repo, "log", "-1", "--format=%s", commit)
             raise _conflict(branch, base, conflicts, detail=f" (replaying {commit[:8]} {subject!r})")
         current = await _replay_commit(repo, commit, tree, current)
     return current
+
+
+async def _pick(repo: Path, onto: str, commit: str, *, upto: str | None = None) -> tuple[str, tuple[str, ...]]:
+    """Cherry-pick ``commit`` (with ``upto``: the range ``commit^..upto``) onto ``onto``: a tree and conflicts.
+
+    A throw-away commit holding ``onto``'s tree with ``commit^`` as its parent makes ``commit^`` the
+    merge base of the three-way merge.
+    """
+    parent = await out(repo, "rev-parse", f"{commit}^")
+    here = await out(repo, "commit-tree", f"{onto}^{{tree}}", "-p", parent, "-m", "kwaak: replay base")
+    return await merge_trees(repo, here, upto or commit)
+
+
+async def rebase_for_resolution(repo: Path, *, tip: str, base: str, base_name: str) -> tuple[str, tuple[str, ...]]:
+    """Rebase the commits of ``tip`` onto ``base`` for a conflict hand-off: a new tip and the conflicted paths.
+
+    Commits that apply cleanly are replayed; from the first conflicting one on, the rest of the
+    branch becomes one commit whose files hold conflict markers, marked with
+    :data:`CONFLICT_TRAILER` (a later rebase landing folds it and the agent's resolution into one
+    commit, so no commit with markers reaches the base). No conflict: the rebased tip and ``()``.
+
+    Raises:
+        GitError: the branch contains merge commits.
+    """
+    if await _has_merges(repo, base, tip):
+        msg = "the agent's branch contains merge commits and cannot be rebased for the hand-off"
+        raise GitError(msg, hint="land it with --merge or --squash, or resolve the conflict by hand")
+    current = base
+    for commit in await commits_between(repo, base, tip):
+        tree, conflicts = await _pick(repo, current, commit)
+        if conflicts:
+            tree, conflicts = await _pick(repo, current, commit, upto=tip)
+            body = (await git(repo, "log", "-1", "--format=%B", commit)).stdout.rstrip()
+            note = f"(rebased onto {base_name} by kwaak; conflicts to resolve in {', '.join(conflicts)})"
+            text = f"{body}\n\n{note}\n\n{CONFLICT_TRAILER}\n"
+            return await out(repo, "commit-tree", tree, "-p", current, "-F", "-", input_text=text), conflicts
+        current = await _replay_commit(repo, commit, tree, current)
+    return current, ()
+
+
+async def _conflict_commit(repo: Path, commits: list[str]) -> str | None:
+    """The first commit of a conflict hand-off among ``commits`` (by its trailer), if any."""
+    for commit in commits:
+        if CONFLICT_TRAILER in (await git(repo, "log", "-1", "--format=%B", commit)).stdout:
+            return commit
+    return None
+
+
+async def _resolved_message(repo: Path, commit: str) -> str:
+    body = (await git(repo, "log", "-1", "--format=%B", commit)).stdout
+    kept = [line for line in body.splitlines() if line != CONFLICT_TRAILER and not line.startswith("(rebased onto ")]
+    return "\n".join(kept).strip() + "\n\n(conflicts with the base resolved by the agent)\n"
 
 
 async def _replay_commit(repo: Path, commit: str, tree: str, parent: str) -> str:
