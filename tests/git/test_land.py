@@ -147,6 +147,7 @@ async def test_rebase_for_resolution_keeps_clean_commits_and_folds_on_landing(tm
     (repo / "hello.txt").write_text("from the user\n")
     git(repo, "commit", "-q", "-am", "user edits hello")
     base = git(repo, "rev-parse", "main")
+    git(repo, "branch", "integration")
     new_tip, conflicts = await rebase_for_resolution(repo, tip=tip, base=base, base_name="main")
     assert conflicts == ("hello.txt",)
     assert git(repo, "rev-parse", f"{new_tip}~2") == base
@@ -167,6 +168,12 @@ async def test_rebase_for_resolution_keeps_clean_commits_and_folds_on_landing(tm
     (wt / "hello.txt").write_text("from both\n")
     git(wt, "commit", "-q", "-am", "resolve")
     git(repo, "worktree", "remove", "--force", str(wt))
+    resolved = git(repo, "rev-parse", "kwaak/a")
+    merged = await land(repo, branch="kwaak/a", base="integration", mode="merge")
+    history = git(repo, "rev-list", f"{base}..integration").split()
+    assert merged.commits == 3 and len(history) == 3, "merge commit + the folded commit + the clean one"
+    assert all("<<<<<<<" not in git(repo, "show", f"{c}:hello.txt") for c in history)
+    assert git(repo, "rev-parse", "kwaak/a") == resolved
     result = await land(repo, branch="kwaak/a", base="main", mode="rebase")
     assert result.commits == 3
     assert git(repo, "log", "--format=%s", f"{base}..main").splitlines() == ["edit hello.txt", "edit one.txt"]

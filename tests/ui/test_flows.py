@@ -100,9 +100,7 @@ async def test_error_is_shown_with_hint_and_retry_recovers(make_app: AppFactory)
         await send(pilot, "do it")
         await wait_for(pilot, lambda: app.current_chat.status == "failed" and not app.current_chat.busy)
         errors = [e for e in app.current_log.entries if isinstance(e, SystemEntry) and e.level == "error"]
-        assert [(e.text, e.hint) for e in errors] == [
-            ("the provider is overloaded", "wait a minute, then /retry")
-        ]
+        assert [(e.text, e.hint) for e in errors] == [("the provider is overloaded", "wait a minute, then /retry")]
         await send(pilot, "/retry")
         await wait_for(pilot, lambda: app.current_chat.status == "done" and not app.current_chat.busy)
         entries = app.current_log.entries

@@ -19,7 +19,7 @@ throw-away commit holding the current tree with that parent is merged with the c
 exactly a cherry-pick, in plumbing that git 2.39 has. A conflict hand-off
 (:func:`rebase_for_resolution`) rebases the agent's branch the same way and turns the rest of the
 branch from the first conflicting commit on into one commit with markers (trailer
-:data:`CONFLICT_TRAILER`); the agent commits its resolution on top, and a rebase landing folds the
+:data:`CONFLICT_TRAILER`); the agent commits its resolution on top, and a rebase or merge landing folds the
 two into one commit.
 """
 
@@ -219,6 +219,9 @@ async def _build(
         raise _conflict(branch, base, conflicts)
     if mode == "merge":
         text = message or f"Merge branch '{branch}' into {base}"
+        if await _conflict_commit(repo, commits) is not None:
+            # a resolved hand-off: merge the folded history, so no commit with markers is merged
+            tip = await _rebase(repo, old, tip, commits, branch, base)
         return await out(repo, "commit-tree", tree, "-p", old, "-p", tip, "-m", text)
     text = message or await default_squash_message(repo, old, tip, title=f"Squashed {branch}")
     return await out(repo, "commit-tree", tree, "-p", old, "-m", text)
