@@ -124,3 +124,18 @@ async def test_sessions_picker_lists_headless_runs_and_opens_resumes_and_deletes
         assert headless.id not in [c.session_id for c in app.chats]
         worktrees = subprocess.run(["git", "worktree", "list"], cwd=tmp_git_repo, capture_output=True, text=True)
         assert worktrees.stdout.count("\n") == 1
+
+
+def test_exit_summary_lists_used_chats_and_escapes_model_titles() -> None:
+    from kwaak.ui.state import ChatState
+
+    chats = [
+        ChatState(session_id="3f2a1b9c-1", name="Fix it\x1b[2J\rnow", status="done", branch="kwaak/fix-3f2a1b9c"),
+        ChatState(session_id="77aa0b12-2", name="Busy", status="running", branch="kwaak/busy-77aa0b12"),
+        ChatState(session_id="blank", name="Chat #3"),
+    ]
+    summary = exit_summary(chats)
+    assert summary.startswith("kwaak: 2 session(s) saved")
+    assert "\x1b" not in summary and "\r" not in summary
+    assert "77aa0b12  interrupted" in summary and "Chat #3" not in summary
+    assert exit_summary([chats[2]]) == ""

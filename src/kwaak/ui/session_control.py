@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from kwaak import protocol as p
+from kwaak.textsafe import one_line
 from kwaak.ui.bridge import Connection, RestoredChat
 from kwaak.ui.sessions_picker import PickerAction, SessionsScreen
 from kwaak.ui.state import ChatState
@@ -123,7 +124,8 @@ def exit_summary(chats: Sequence[ChatState]) -> str:
     lines = [f"kwaak: {len(used)} session(s) saved"]
     for chat in used:
         status = "interrupted" if chat.busy else (chat.status or "idle")
-        lines.append(f"  {chat.session_id[:8]}  {status:<16} {chat.branch or '-':<40} {chat.name[:50]}")
+        branch, name = one_line(chat.branch or "-"), one_line(chat.name)[:50]  # titles come from the model
+        lines.append(f"  {chat.session_id[:8]}  {status:<16} {branch:<40} {name}")
     lines.append(
         "Resume: run `kwaak` again (these chats reopen) or `kwaak sessions resume <id>`; list: `kwaak sessions`"
     )
