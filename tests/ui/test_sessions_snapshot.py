@@ -48,6 +48,14 @@ ROWS = (
         owner_pid=4242,
     ),
     p.StoredSession(
+        session_id="55555555-eeee",
+        title="[bold red]model title[/\x1b[2J",
+        origin="tui",
+        status="idle",
+        branch="kwaak/[x]-55555555",
+        updated_at=NOW - 5 * 86400,
+    ),
+    p.StoredSession(
         session_id="44444444-dddd",
         title=None,
         origin="-",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Literal
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -19,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from kwaak import protocol as p
+from kwaak.textsafe import one_line
 from kwaak.ui.state import format_tokens
 
 PickerAction = Literal["open", "resume", "delete"]
@@ -89,16 +91,11 @@ class SessionsScreen(ModalScreen[tuple[PickerAction, str] | None]):
         for info in self.sessions:
             usage = f"{format_tokens(info.tokens)} tok ${info.cost_usd:.4f}"
             when = age(now - info.updated_at) if info.updated_at else "-"
-            title = info.title or info.problem or "(untitled)"
+            title = one_line(info.title or info.problem or "(untitled)")  # titles come from the model
             title = title if len(title) <= 32 else title[:31] + "…"
+            cells = (info.session_id[:8], title, info.origin, status_cell(info), when, usage, info.branch or "-")
             table.add_row(
-                info.session_id[:8],
-                title,
-                info.origin,
-                status_cell(info),
-                when,
-                usage,
-                info.branch or "-",
+                *(Text(one_line(cell)) for cell in cells),  # plain text: never parsed as markup
                 key=info.session_id,
             )
         self._say(HELP if self.sessions else "No saved sessions in this repository yet · esc close")
@@ -107,7 +104,7 @@ class SessionsScreen(ModalScreen[tuple[PickerAction, str] | None]):
 
     def _say(self, text: str) -> None:
         self.help_text = text
-        self.query_one("#sessions-help", Static).update(text)
+        self.query_one("#sessions-help", Static).update(Text(one_line(text)))
 
     @property
     def selected(self) -> p.StoredSession | None:
