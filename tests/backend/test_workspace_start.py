@@ -141,3 +141,19 @@ async def test_recreated_worktree_is_set_up_again(make_backend, tmp_git_repo: Pa
     assert shells == ["A=1", "A=1"]
     warnings = [m.text for m in rec.of(p.SystemMessage) if m.level == "warning"]
     assert warnings == ["Setup left files git does not ignore: setup.log; the agent's commits will include them"]
+
+
+async def test_attack_fetch_for_origin_runs_no_planted_hook(
+    tmp_git_repo: Path, bare_remote: Path, tmp_path: Path
+) -> None:
+    """A hook planted in the repository (a local-executor agent can write `.git/hooks`) never runs
+    when kwaak fetches `origin/main` for a new agent."""
+    ahead = push_ahead(bare_remote, tmp_path)
+    marker = tmp_path / "hook-ran"
+    for name in ("reference-transaction", "post-checkout", "post-merge"):
+        hook = tmp_git_repo / ".git" / "hooks" / name
+        hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+        hook.chmod(0o755)
+    ref = await resolve_start_ref(tmp_git_repo, "origin", main_branch="main", remote="origin")
+    assert git(tmp_git_repo, "rev-parse", ref) == ahead
+    assert not marker.exists()

@@ -42,7 +42,7 @@ from kwaak.backend.workspace_files import copy_into_worktree
 from kwaak.config.model import Config
 from kwaak.errors import ExecutorError
 from kwaak.executors.docker import CACHE_DIR
-from kwaak.git.cli import run_git
+from kwaak.git.trusted import run_tree_git
 from kwaak.tools.common import truncate
 
 SETUP_TOOL = "workspace_setup"
@@ -117,7 +117,8 @@ class WorkspacePreparer:
 
     async def _warn_untracked(self) -> None:
         """Files setup made that git does not ignore would end up in the agent's commits: say so."""
-        status = await run_git(self.worktree, "status", "--porcelain", "--untracked-files=normal", check=False)
+        # hardened host git: the worktree (and its git config) is the agent's
+        status = await run_tree_git(self.worktree, "status", "--porcelain", "--untracked-files=normal")
         new = [line[3:] for line in status.stdout.splitlines() if line.startswith("?? ")]
         if new:
             shown = ", ".join(new[:5]) + (f" and {len(new) - 5} more" if len(new) > 5 else "")

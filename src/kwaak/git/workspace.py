@@ -15,7 +15,7 @@ from pathlib import Path
 from kwaak.errors import GitError
 from kwaak.git.cli import GitResult, git_out, run_git
 from kwaak.git.owner import current_owner, owner_alive
-from kwaak.git.trusted import forget, locate
+from kwaak.git.trusted import forget, locate, safe_config_args
 
 BRANCH_PREFIX = "kwaak/"
 LOCK_REASON_PREFIX = "kwaak session "
@@ -119,7 +119,8 @@ async def resolve_start_ref(repo_root: Path, start_from: str, *, main_branch: st
     tracking = f"refs/remotes/{remote}/{main_branch}"
     refspec = f"+refs/heads/{main_branch}:{tracking}"
     async with _repo_lock(repo_root):
-        result = await run_git(repo_root, "fetch", "--quiet", "--no-tags", remote, refspec, check=False, timeout=300)
+        fetch = (*safe_config_args(), "fetch", "--quiet", "--no-tags", remote, refspec)  # no hooks run
+        result = await run_git(repo_root, *fetch, check=False, timeout=300)
     if not result.ok:
         detail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or [""]
         msg = f"cannot start an agent from {remote}/{main_branch}: `git fetch {remote}` failed: {detail[0]}"
