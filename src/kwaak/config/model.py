@@ -280,7 +280,7 @@ class LimitsConfig(_Model):
     max_command_output_bytes: int = Field(default=16 * 1024 * 1024, ge=65536)
     """Command output kept while a command runs (head and tail; the middle is dropped as it streams)."""
     max_processes: int | None = Field(default=1024, gt=0)
-    """Processes of one agent: docker ``--pids-limit``; sandbox ``RLIMIT_NPROC`` (per user; not enforced for root)."""
+    """New processes of one agent: docker ``--pids-limit``; sandbox ``RLIMIT_NPROC`` (not enforced for root)."""
     max_memory_mb: int | None = Field(default=4096, gt=0)
     """Memory of one agent's commands: docker ``--memory`` (no swap); sandbox ``RLIMIT_AS`` (address space)."""
     max_file_size_mb: int | None = Field(default=4096, gt=0)

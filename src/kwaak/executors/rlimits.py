@@ -4,14 +4,20 @@ Docker enforces them with cgroups (``--pids-limit``, ``--memory``) and ``--ulimi
 (:func:`docker_limit_args`). The bubblewrap sandbox has no cgroup of its own, so its commands run
 under ``setrlimit``: ``RLIMIT_NPROC``, ``RLIMIT_AS`` (address space) and ``RLIMIT_FSIZE``, set by
 a tiny shim run with kwaak's own interpreter right before it execs ``bwrap``
-(:func:`rlimit_prefix`); limits are inherited by everything the command starts. Linux does not
-enforce ``RLIMIT_NPROC`` for root, and counts it per user, not per agent (see docs/security.md).
+(:func:`rlimit_prefix`); limits are inherited by everything the command starts.
+
+``RLIMIT_NPROC`` counts every task (process or thread) of the *user*, not of one agent: a desktop
+session alone may have thousands. So the sandbox's limit is the user's current task count plus
+``max_processes`` — the agent may start that many more. Linux does not enforce it for root (see
+docs/security.md); docker's pids cgroup is per container and has neither problem.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from kwaak.config.model import LimitsConfig
 
@@ -59,8 +65,25 @@ def rlimit_prefix(limits: ResourceLimits) -> list[str]:
     """An argv prefix that applies the limits, then execs the rest of the argv (empty if unlimited)."""
     if not limits.any:
         return []
-    values = (limits.processes, limits.memory_bytes, limits.file_size_bytes)
+    processes = limits.processes + user_tasks() if limits.processes else None
+    values = (processes, limits.memory_bytes, limits.file_size_bytes)
     return [sys.executable, "-S", "-c", _SHIM, *(str(v or 0) for v in values)]
+
+
+def user_tasks(uid: int | None = None) -> int:
+    """How many tasks (threads included) run with real uid ``uid`` now: what ``RLIMIT_NPROC`` counts."""
+    uid = os.getuid() if uid is None else uid
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = dict(line.split(":", 1) for line in (proc / "status").read_text().splitlines() if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                total += int(fields["Threads"].strip())
+        except (OSError, KeyError, ValueError):
+            continue
+    return total
 
 
 def docker_limit_args(limits: ResourceLimits, *, network: bool) -> list[str]:

@@ -110,7 +110,7 @@ class SandboxExecutor(LocalExecutor):
         self._bwrap = bwrap
         visible = user_virtualenvs(env if env is not None else os.environ)
         self._args = sandbox_args(self.root, git=git, network=network, home=self.home, visible=visible)
-        self._rlimits = rlimit_prefix(limits or ResourceLimits())
+        self._limits = limits or ResourceLimits()
 
     @classmethod
     async def create(
@@ -153,7 +153,7 @@ class SandboxExecutor(LocalExecutor):
     def argv(self, cmd: str | Sequence[str], *, cwd: Path | None = None) -> list[str]:
         """``[rlimit shim] bwrap <isolation args> --chdir <cwd> -- <cmd>``."""
         inner = super().argv(cmd, cwd=cwd)
-        return [*self._rlimits, self._bwrap, *self._args, "--chdir", str(cwd or self.root), "--", *inner]
+        return [*rlimit_prefix(self._limits), self._bwrap, *self._args, "--chdir", str(cwd or self.root), "--", *inner]
 
     def environment(self, extra: Mapping[str, str] | None) -> dict[str, str]:
         """The host environment without secrets or agent sockets, plus a private HOME and TMPDIR."""
