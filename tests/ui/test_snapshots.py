@@ -267,3 +267,16 @@ def test_paste_collapsed_and_unknown_command(snap_compare: SnapCompare, make_syn
         await send(pilot, "/stat")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=_run(steps))
+
+
+def test_esc_interrupts_the_running_turn(snap_compare: SnapCompare, make_sync_app: AppFactory) -> None:
+    app, _ = make_sync_app(ScriptedModel([call("shell_command", cmd="sleep 30")]))
+
+    async def steps(pilot: Pilot[Any]) -> None:
+        app = await _settle(pilot)
+        await send(pilot, "sleep a while")
+        await wait_for(pilot, lambda: bool(app.current_log.tool_entries) and app.current_chat.status == "running")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.current_chat.status == "stopped" and not app.current_chat.busy)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=_run(steps))
