@@ -100,11 +100,11 @@ async def test_tools_on_a_hostile_repo(hostile_repo: Path, make_config: Callable
         ("read_file", "escape.py"): (True, "outside the project"),
         ("read_file", "escape_dir/secret.py"): (True, "outside the project"),
         ("read_file", "root_link/etc/passwd"): (True, "outside the project"),
-        ("read_file", "loop"): (True, "symbolic links"),
+        ("read_file", "loop"): (True, "symbolic link"),
         ("read_file", "blob.bin"): (True, "binary file"),
         ("read_file", "nul.py"): (True, "binary file"),
         ("read_file", "latin1.py"): (False, "def caf"),
-        ("read_file", "huge.py"): (True, "binary file"),
+        ("read_file", "huge.py"): (True, "more than the 16.0 MiB"),  # refused from its size, never read
         ("read_file", "/".join(f"d{i}" for i in range(DEPTH)) + "/bottom.py"): (False, "deep needle"),
         **{("read_file", name): (False, "odd needle") for name in ODD_NAMES},
     }
