@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -157,3 +159,22 @@ async def test_attack_fetch_for_origin_runs_no_planted_hook(
     ref = await resolve_start_ref(tmp_git_repo, "origin", main_branch="main", remote="origin")
     assert git(tmp_git_repo, "rev-parse", ref) == ahead
     assert not marker.exists()
+
+
+async def test_stop_during_a_long_setup_ends_it_at_once(make_backend, tmp_path: Path) -> None:
+    marker = tmp_path / "setup-finished"
+    model = ScriptedModel(script=[call("stop")])
+    backend, rec = make_backend(model, workspace={"setup": [f"sleep 60 && touch {marker}"]})
+    chat = asyncio.ensure_future(backend.run_op("s1", p.Chat(message="go")))
+    deadline = time.monotonic() + 30
+    while not any(m.name == "workspace_setup" for m in rec.of(p.ToolCallStarted)):
+        assert time.monotonic() < deadline, "setup never started"
+        await asyncio.sleep(0.05)
+    started = time.monotonic()
+    await backend.run_op("s1", p.StopAgent())
+    done = await asyncio.wait_for(chat, 20)
+    assert time.monotonic() - started < 10
+    assert not done.ok
+    assert [m.status for m in rec.of(p.StatusChanged)][-1] == "stopped"
+    await asyncio.sleep(0.5)
+    assert not marker.exists()  # the setup's process group was killed

@@ -66,6 +66,8 @@ class Session:
     ctx: ToolContext | None = None
     turn: asyncio.Task[TurnOutcome] | None = None
     command: asyncio.Task[ExecResult] | None = None
+    starting: asyncio.Task[None] | None = None
+    """The start-up in progress (worktree, ``[workspace] setup``...): a stop cancels it too."""
     """A user's ``/exec`` command while it runs (stopped like a turn)."""
     store: SessionStore | None = None
     created_at: float | None = None
@@ -172,9 +174,16 @@ class Session:
                 self.emit(p.Activity(text="resuming the agent"))
             else:
                 self.emit(p.Activity(text="starting up agent for the first time, this might take a while"))
+            self.starting = asyncio.create_task(
+                self._resume() if resuming else self._start(first_message), name=f"start-{self.id[:8]}"
+            )
             try:
-                await (self._resume() if resuming else self._start(first_message))
+                await self.starting
             except BaseException as exc:
+                if not self.starting.done():  # our own caller was cancelled (shutdown): end the start too
+                    self.starting.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await self.starting
                 # Never leave ``starting`` behind: the start failed or was stopped.
                 stopped = isinstance(exc, asyncio.CancelledError)
                 with contextlib.suppress(KwaakError, OSError):
@@ -505,7 +514,7 @@ class Session:
 
     async def stop(self, *, timeout: float = 5.0) -> bool:
         """Cancel the running turn and ``/exec`` command; returns False when nothing was running."""
-        running = [task for task in (self.turn, self.command) if task is not None and not task.done()]
+        running = [task for task in (self.turn, self.command, self.starting) if task is not None and not task.done()]
         if not running:
             return False
         for task in running:
