@@ -106,7 +106,7 @@ def _check_sessions(options: dict[str, Any]) -> None:
 
 _SESSION_ACTIONS = ["list", "show", "resume", "delete", "prune", "review", "land", "resolve", "undo"]
 _PRUNE_PARAMS = [
-    _opt("--merged", is_flag=True, help="prune: only sessions whose branch is merged into the main branch."),
+    _opt("--merged", is_flag=True, help="prune: only landed sessions and those merged into the main branch."),
     _opt("--older-than", help="prune: only sessions not updated for this long (30m, 12h, 7d, 2w)."),
     _opt("--dry-run", is_flag=True, help="prune: only print what would be removed."),
 ]
