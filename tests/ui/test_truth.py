@@ -436,3 +436,13 @@ async def test_internal_error_hint_names_the_log_file(make_app: AppFactory, tmp_
             if handler not in handlers:
                 root.removeHandler(handler)
                 handler.close()
+
+
+async def test_chat_strip_selects_the_clicked_chat(make_app: AppFactory) -> None:
+    app, _ = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+n")
+        assert app.current == 1
+        await pilot.click(ChatStrip, offset=(2, 0))
+        await pilot.pause()
+        assert app.current == 0

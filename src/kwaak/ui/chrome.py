@@ -114,6 +114,8 @@ class ChatStrip(Widget):
         self.chats: Sequence[ChatState] = ()
         self.current = 0
         self.frame = 0
+        self._spans: list[tuple[int, int]] = []
+        """Cell ranges of each chat in the last render (for clicks)."""
 
     def show(self, chats: Sequence[ChatState], current: int, frame: int) -> None:
         """Re-render with this state."""
@@ -124,14 +126,22 @@ class ChatStrip(Widget):
         """``⠋ 1 Fix the…  ✓ 2 Tests done``, the current chat highlighted; ^b for the full list."""
         text = Text(no_wrap=True, overflow="ellipsis")
         width = max(12, min(28, self.size.width // max(1, len(self.chats)) - 1))
+        self._spans = []
         for index, chat in enumerate(self.chats):
             line = chat.list_line(self.frame, width=width)
             if index == self.current:
                 line.stylize("bold yellow on grey23")
+            self._spans.append((text.cell_len, text.cell_len + line.cell_len))
             text.append_text(line)
             text.append("  ")
         text.append("^b chats", style="dim")
         return text
+
+    def on_click(self, event: Click) -> None:
+        """Select the clicked chat."""
+        for index, (start, end) in enumerate(self._spans):
+            if start <= event.x < end:
+                self.post_message(ChatList.Selected(index))
 
 
 class HelpPanel(Widget):
