@@ -6,6 +6,7 @@ from pathlib import Path
 
 from kwaak.llm.testing import ScriptedModel, call
 from kwaak.ui.messages import SystemEntry, ToolCallEntry
+from tests.backend.test_workspace_start import push_ahead
 from tests.conftest import git
 from tests.ui.conftest import AppFactory
 from tests.ui.helpers import SIZE, send, system_texts, wait_for
@@ -47,3 +48,22 @@ async def test_failing_setup_is_an_error_line_and_the_agent_continues(make_app: 
         assert error.text.startswith("Workspace setup failed: `echo about-to-fail >&2; exit 7` (exit code 7")
         assert shell.state == "ok" and "still-working" in shell.output
         assert not any("never-runs" in e.output for e in log.entries if isinstance(e, ToolCallEntry))
+
+
+async def test_new_chat_from_origin_starts_the_agent_from_the_fetched_remote(
+    make_app: AppFactory, bare_remote: Path, tmp_path: Path
+) -> None:
+    push_ahead(bare_remote, tmp_path)
+    model = ScriptedModel([call("shell_command", cmd="cat ahead.txt"), call("stop")])
+    app, _ = make_app(model)
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "/new_chat origin")
+        await pilot.pause()
+        assert "This agent will start from a freshly fetched origin." in system_texts(app.current_log)
+        await send(pilot, "look at the remote")
+        await wait_for(pilot, lambda: app.current_chat.status == "done")
+        (shell,) = [
+            e for e in app.current_log.entries if isinstance(e, ToolCallEntry) and e.tool_name == "shell_command"
+        ]
+        assert "from the remote" in shell.output
+        assert app.current_chat.start_from is None  # used by the first message only

@@ -351,7 +351,8 @@ class KwaakApp(KeyActions):
         chat_log.scroll_to_latest()
         if not text.startswith("/"):
             chat_log.show_user_message_as(text, shown or text)
-            self._submit(chat, p.Chat(message=text))
+            start_from, chat.start_from = chat.start_from, None  # only the first message starts the branch
+            self._submit(chat, p.Chat(message=text, start_from=start_from))
             return
         parsed = commands.parse(text)
         if parsed is None:
@@ -385,6 +386,10 @@ class KwaakApp(KeyActions):
                 self._copy_last()
             case "new_chat":
                 self.action_new_chat()
+                if args:
+                    self.current_chat.start_from = commands.START_FROM[args[0]]
+                    where = {"head": "your HEAD", "main": "the main branch", "origin": "a freshly fetched origin"}
+                    self.current_log.add_system(f"This agent will start from {where[args[0]]}.")
             case "next_chat":
                 self.action_next_chat()
             case "delete_chat":

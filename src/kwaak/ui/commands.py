@@ -48,7 +48,11 @@ COMMANDS: tuple[CommandDoc, ...] = (
         ("/github fix [number] - Fetch, analyze, and fix a github issue",),
     ),
     CommandDoc("index_repository", "Indexes the repository (only changed files)"),
-    CommandDoc("new_chat", "Opens a new chat with a new agent"),
+    CommandDoc(
+        "new_chat",
+        "Opens a new chat with a new agent",
+        ("/new_chat origin - The agent starts from a freshly fetched origin/<main> (or: head, main)",),
+    ),
     CommandDoc("next_chat", "Switches to the next chat"),
     CommandDoc("pr", "Pushes the agent's branch and creates or updates its pull request"),
     CommandDoc("quit", "Quits kwaak"),
@@ -130,6 +134,10 @@ _LOCAL: dict[str, LocalAction] = {
 }
 
 
+START_FROM: dict[str, Literal["head", "main", "origin"]] = {"head": "head", "main": "main", "origin": "origin"}
+"""Where ``/new_chat <start>`` starts the new agent's branch (``[workspace] start_from``)."""
+
+
 def parse(text: str) -> Parsed | None:
     """Parse an input starting with ``/``; ``None`` when the command is unknown or malformed."""
     body = text.strip().removeprefix("/")
@@ -140,6 +148,8 @@ def parse(text: str) -> Parsed | None:
         return Parsed(name, op=_SIMPLE_OPS[name])
     if name in _LOCAL and not args:
         return Parsed(name, local=_LOCAL[name])
+    if name == "new_chat" and len(args) == 1 and args[0] in START_FROM:
+        return Parsed(f"new_chat {args[0]}", local="new_chat", args=(args[0],))
     if name == "delete_chat" and not args:
         return Parsed(name, op=p.DeleteSession(), local="delete_chat")
     if name == "diff":

@@ -79,6 +79,8 @@ class ChatState:
     """Why this chat wants the user to look (a badge in the chat list until it is shown)."""
     context: str | None = None
     """How full the model's context window is (e.g. ``12.3k 9%``), when the backend reports it."""
+    start_from: Literal["head", "main", "origin"] | None = None
+    """Where the agent's branch starts (``/new_chat origin``); sent with the first message."""
 
     @property
     def busy(self) -> bool:
