@@ -129,3 +129,13 @@ def test_a6_5_text_printer_lines() -> None:
     ):
         printer(p.Event(session_id="s", msg=msg))
     _no_raw_controls(stream.getvalue())
+
+
+def test_a6_7_titles_and_commit_messages_are_escaped_at_the_source() -> None:
+    """A6.7: a model-made title or commit message (kept in git, shown raw by `git log`) has no raw control."""
+    from kwaak.agent.prompts import clean_title
+
+    title = clean_title(f'"Fix {OSC_TITLE}{CLEAR}{C1_CSI} bug"\nsecond line', max_len=100)
+    _no_raw_controls(title)
+    assert title.startswith("Fix \\x1b]0;PWNED-TITLE")
+    assert clean_title("  'Add tests'  ") == "Add tests"

@@ -156,6 +156,12 @@ def _system(config: Config, role: str, constraints: Sequence[str], instructions:
 
 
 def clean_title(text: str, *, max_len: int = 60) -> str:
-    """Strip quotes and whitespace and truncate to ``max_len`` characters."""
+    """Strip quotes and whitespace and truncate to ``max_len`` characters.
+
+    Titles and commit messages come from a model: control characters are escaped here, at the
+    source, so a title or a commit message never carries a terminal escape (``git log`` prints raw).
+    """
+    from kwaak.textsafe import one_line
+
     first_line = next((line for line in text.strip().splitlines() if line.strip()), "")
-    return first_line.strip().strip('"').strip("'").strip()[:max_len]
+    return one_line(first_line.strip().strip('"').strip("'").strip())[:max_len]
