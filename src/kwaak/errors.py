@@ -154,9 +154,24 @@ class RateLimited(ProviderError):
 
 
 class ContextTooLong(ProviderError):
-    """The request did not fit in the model's context window."""
+    """The request did not fit in the model's context window.
+
+    ``window`` and ``prompt_tokens`` are the numbers the provider named in its error, when it did.
+    """
 
     kind = "context_too_long"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        window: int | None = None,
+        prompt_tokens: int | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.window = window
+        self.prompt_tokens = prompt_tokens
 
 
 class Transient(ProviderError):

@@ -79,6 +79,8 @@ class Usage:
     cached_tokens: int = 0
     cost_usd: float = 0.0
     requests: int = 0
+    estimated: bool = False
+    """Some counts are kwaak's estimates (the server reported no usage)."""
 
     @property
     def total_tokens(self) -> int:
@@ -92,6 +94,7 @@ class Usage:
             cached_tokens=self.cached_tokens + other.cached_tokens,
             cost_usd=self.cost_usd + other.cost_usd,
             requests=self.requests + other.requests,
+            estimated=self.estimated or other.estimated,
         )
 
 

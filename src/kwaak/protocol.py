@@ -163,6 +163,21 @@ class OpenSession:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CompactContext:
+    """Summarize the older part of the conversation now (``/compact``); refused while the agent works."""
+
+    kind: Literal["compact"] = "compact"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SwitchModel:
+    """Use model ``name`` for this chat's next requests (``/model NAME``); no name lists the models."""
+
+    name: str | None = None
+    kind: Literal["switch_model"] = "switch_model"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Quit:
     """Cancel everything, close executors, and stop the backend."""
 
@@ -238,6 +253,8 @@ Op = (
     | Stats
     | ListSessions
     | OpenSession
+    | CompactContext
+    | SwitchModel
     | Quit
     | Review
     | Land
@@ -395,14 +412,31 @@ class UsageInfo:
     cached_tokens: int = 0
     cost_usd: float = 0.0
     steps: int = 0
+    estimated: bool = False
+    """Some counts are estimates (a server reported no usage)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContextInfo:
+    """How full the model's context window is: tokens of the next request and the window."""
+
+    used_tokens: int
+    window_tokens: int | None = None
+    model: str | None = None
+
+    @property
+    def percent(self) -> float | None:
+        """``used_tokens`` as a percentage of the window, when known."""
+        return 100.0 * self.used_tokens / self.window_tokens if self.window_tokens else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UsageUpdated:
-    """Usage of this session and of the whole team."""
+    """Usage of this session and of the whole team, and the session's context meter."""
 
     session: UsageInfo
     team: UsageInfo
+    context: ContextInfo | None = None
     kind: Literal["usage_updated"] = "usage_updated"
 
 

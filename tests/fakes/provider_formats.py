@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 FaultKind = Literal["status", "reset", "hang", "truncate", "garbage", "bad_utf8", "stream_error"]
+OverflowShape = Literal["auto", "openai", "anthropic", "llamacpp", "cut"]
+WindowApi = Literal["llamacpp", "ollama", "vllm"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,16 @@ class Reply:
     cached_tokens: int = 0
     cache_write_tokens: int = 0
     delay: float = 0.0
+    truncated: bool = False
+    """Cut at the output limit: ``finish_reason: length`` / ``stop_reason: max_tokens``."""
+
+    def finish(self, api: str) -> str:
+        """The finish (OpenAI) or stop (Anthropic) reason of this reply."""
+        if self.truncated:
+            return "max_tokens" if api == "anthropic" else "length"
+        if self.tool_calls:
+            return "tool_use" if api == "anthropic" else "tool_calls"
+        return "end_turn" if api == "anthropic" else "stop"
 
 
 @dataclass(frozen=True)
@@ -187,6 +199,28 @@ def error_body(api: str, fault: Fault) -> dict[str, Any]:
     return {"error": {"message": fault.message, "type": kind, "param": None, "code": fault.code}}
 
 
+def overflow_error(shape: str, tokens: int, window: int) -> tuple[int, dict[str, Any]]:
+    """The status and body a provider sends for a prompt larger than its context window."""
+    if shape == "anthropic":
+        message = f"prompt is too long: {tokens} tokens > {window} maximum"
+        return 400, {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+    if shape == "llamacpp":
+        message = f"request ({tokens} tokens) exceeds the available context size ({window} tokens), try increasing it"
+        error = {"code": 400, "message": message, "type": "exceed_context_size_error"}
+        return 400, {"error": error | {"n_prompt_tokens": tokens, "n_ctx": window}}
+    message = (
+        f"This model's maximum context length is {window} tokens. However, your messages resulted in {tokens} "
+        "tokens. Please reduce the length of the messages."
+    )
+    error = {
+        "message": message,
+        "type": "invalid_request_error",
+        "param": "messages",
+        "code": "context_length_exceeded",
+    }
+    return 400, {"error": error}
+
+
 def _anthropic_error_type(status: int) -> str:
     return {
         400: "invalid_request_error",
@@ -234,7 +268,7 @@ def openai_json(r: Reply, ctx: RenderContext) -> dict[str, Any]:
                 "index": 0,
                 "message": message,
                 "logprobs": None,
-                "finish_reason": "tool_calls" if r.tool_calls else "stop",
+                "finish_reason": r.finish("openai"),
             }
         ],
         "usage": _openai_usage(ctx),
@@ -279,7 +313,7 @@ def openai_chunks(r: Reply, ctx: RenderContext, *, include_usage: bool) -> Itera
         )
         for piece in _pieces(call.arguments_json(), 7):
             yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
-    yield chunk({}, "tool_calls" if r.tool_calls else "stop")
+    yield chunk({}, r.finish("openai"))
     if include_usage:
         yield {
             "id": ctx.response_id,
@@ -322,7 +356,7 @@ def anthropic_json(r: Reply, ctx: RenderContext) -> dict[str, Any]:
         "role": "assistant",
         "model": ctx.model,
         "content": content,
-        "stop_reason": "tool_use" if r.tool_calls else "end_turn",
+        "stop_reason": r.finish("anthropic"),
         "stop_sequence": None,
         "usage": _anthropic_usage(ctx, ctx.output_tokens),
     }
@@ -370,7 +404,7 @@ def anthropic_events(r: Reply, ctx: RenderContext) -> Iterator[tuple[str, dict[s
         "message_delta",
         {
             "type": "message_delta",
-            "delta": {"stop_reason": "tool_use" if r.tool_calls else "end_turn", "stop_sequence": None},
+            "delta": {"stop_reason": r.finish("anthropic"), "stop_sequence": None},
             "usage": {"output_tokens": ctx.output_tokens},
         },
     )

@@ -39,9 +39,11 @@ from tests.fakes.provider_formats import (
     EmbeddingReply,
     FakeToolCall,
     Fault,
+    OverflowShape,
     RenderContext,
     Reply,
     ScriptItem,
+    WindowApi,
     anthropic_events,
     anthropic_json,
     default_reply,
@@ -51,6 +53,7 @@ from tests.fakes.provider_formats import (
     item_from_json,
     openai_chunks,
     openai_json,
+    overflow_error,
     reply,
     tool_call,
 )
@@ -95,12 +98,46 @@ class FakeProviderServer:
     """A scripted OpenAI/Azure/OpenRouter/Anthropic-compatible server in a background thread."""
 
     def __init__(
-        self, *, port: int = 0, embedding_dimensions: int = 8, validate: bool = True, embedding_latency: float = 0.0
+        self,
+        *,
+        port: int = 0,
+        embedding_dimensions: int = 8,
+        validate: bool = True,
+        embedding_latency: float = 0.0,
+        context_window: int | None = None,
+        overflow: OverflowShape = "auto",
+        reports_window: WindowApi | None = None,
+        stream_usage: bool = True,
+        toolless_reply: Reply | None = None,
+        token_scale: float = 1.0,
     ) -> None:
+        """Args (beyond the port):
+
+        embedding_latency: seconds each embeddings request takes (a remote provider's latency).
+
+        context_window: prompts larger than this (``estimate_tokens`` of the body) are refused the
+            way ``overflow`` says: ``openai`` (400 ``context_length_exceeded``), ``anthropic``
+            (400 ``prompt is too long``), ``llamacpp`` (400 ``exceed_context_size_error``), ``cut``
+            (the stream ends without a reply, as llama-cpp-python does); ``auto`` picks by API.
+        reports_window: which endpoint reports ``context_window``: llama.cpp ``/props``, Ollama
+            ``/api/show`` or vLLM ``/v1/models``.
+        stream_usage: ``False`` ignores ``stream_options`` (no usage in streams, like llama-cpp-python).
+        toolless_reply: answers every chat request that offers no tools (summaries, titles) without
+            taking from the script, so scripts of agent turns do not depend on when kwaak summarizes.
+        token_scale: multiplies the server's token counts (its tokenizer counts more than kwaak's).
+        """
         self.embedding_dimensions = embedding_dimensions
         self.embedding_latency = embedding_latency
         """Seconds each embeddings request takes (a remote provider's latency, for benchmarks)."""
         self.validate = validate
+        self.context_window = context_window
+        self.overflow: OverflowShape = overflow
+        self.reports_window = reports_window
+        self.stream_usage = stream_usage
+        self.toolless_reply = toolless_reply
+        self.token_scale = token_scale
+        self.probes: list[str] = []
+        """Paths of context-window probes (``/props``, ``/api/show``, ``/v1/models``) in order."""
         self.requests: list[RecordedRequest] = []
         self._queue: collections.deque[ScriptItem] = collections.deque()
         self._lock = threading.Lock()
@@ -203,8 +240,20 @@ class _Handler(BaseHTTPRequestHandler):
         """Silence per-request logging."""
 
     def do_GET(self) -> None:
-        """Model listings and health checks."""
-        self._send_json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
+        """Model listings, llama.cpp ``/props`` and health checks."""
+        path = urlsplit(self.path).path
+        self.fake.probes.append(path)
+        window = self.fake.context_window
+        if path.endswith("/props"):
+            if self.fake.reports_window == "llamacpp" and window:
+                self._send_json(200, {"default_generation_settings": {"n_ctx": window}, "total_slots": 1})
+            else:
+                self._send_json(404, {"error": {"message": "File Not Found", "type": "not_found_error"}})
+            return
+        entry: dict[str, Any] = {"id": "fake-model", "object": "model"}
+        if self.fake.reports_window == "vllm" and window and path.endswith("/v1/models"):
+            entry["max_model_len"] = window
+        self._send_json(200, {"object": "list", "data": [entry]})
 
     def do_POST(self) -> None:
         """Record, validate, then answer from the script."""
@@ -216,6 +265,10 @@ class _Handler(BaseHTTPRequestHandler):
         except json.JSONDecodeError:
             body = raw.decode(errors="replace")
         api = _api_of(parts.path)
+        if parts.path.endswith("/api/show"):
+            self.fake.probes.append(parts.path)
+            self._ollama_show()
+            return
         self.fake.requests.append(
             RecordedRequest(
                 method="POST",
@@ -229,7 +282,10 @@ class _Handler(BaseHTTPRequestHandler):
         if api == "unknown" or not isinstance(body, dict):
             self._send_json(404, {"error": {"message": f"no route for {parts.path}", "type": "not_found"}})
             return
-        item = self.fake._next(api)
+        if self._overflowed(api, body):
+            return
+        toolless = self.fake.toolless_reply if api != "embeddings" and not body.get("tools") else None
+        item = toolless or self.fake._next(api)
         if isinstance(item, Fault):
             self._fault(api, item, body)
             return
@@ -250,6 +306,30 @@ class _Handler(BaseHTTPRequestHandler):
             return validate_anthropic(body)
         return None
 
+    def _ollama_show(self) -> None:
+        window = self.fake.context_window
+        if self.fake.reports_window != "ollama" or not window:
+            self._send_json(404, {"error": "model not found"})
+            return
+        info = {"general.architecture": "qwen2", "qwen2.context_length": 32768}
+        self._send_json(200, {"parameters": f"num_ctx {window}\nstop <|im_end|>", "model_info": info})
+
+    def _overflowed(self, api: str, body: dict[str, Any]) -> bool:
+        """Refuse a prompt over ``context_window`` in the configured shape; True when refused."""
+        window = self.fake.context_window
+        if api not in ("openai", "anthropic") or not window:
+            return False
+        tokens = int(estimate_tokens(body.get("messages")) * self.fake.token_scale)
+        if tokens <= window:
+            return False
+        shape = self.fake.overflow if self.fake.overflow != "auto" else api
+        if shape == "cut" and body.get("stream"):
+            self._stream(iter([]))  # ends cleanly with no reply, as llama-cpp-python does
+        else:
+            status, payload = overflow_error(shape, tokens, window)
+            self._send_json(status, payload)
+        return True
+
     # -- answers ------------------------------------------------------------------------------
 
     def _chat(self, api: str, body: dict[str, Any], item: Reply) -> None:
@@ -259,7 +339,9 @@ class _Handler(BaseHTTPRequestHandler):
         ctx = RenderContext(
             model=str(body.get("model", "fake-model")),
             call_ids=tuple(c.id or self.fake._new_id(prefix) for c in item.tool_calls),
-            input_tokens=item.input_tokens if item.input_tokens is not None else estimate_tokens(body),
+            input_tokens=item.input_tokens
+            if item.input_tokens is not None
+            else int(estimate_tokens(body) * self.fake.token_scale),
             output_tokens=item.output_tokens
             if item.output_tokens is not None
             else max(1, len(json.dumps([item.text, [c.arguments_json() for c in item.tool_calls]])) // 4),
@@ -272,7 +354,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif api == "anthropic":
             self._stream((f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in anthropic_events(item, ctx)))
         else:
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            include_usage = self.fake.stream_usage and bool((body.get("stream_options") or {}).get("include_usage"))
             events = (f"data: {json.dumps(c)}\n\n" for c in openai_chunks(item, ctx, include_usage=include_usage))
             self._stream(itertools.chain(events, ["data: [DONE]\n\n"]))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kwaak.llm.anthropic_wire import max_output_tokens, to_anthropic, to_anthropic_tools, tool_input
+from kwaak.llm.anthropic_wire import to_anthropic, to_anthropic_tools, tool_input
 from kwaak.messages import AssistantMessage, SystemMessage, ToolCall, ToolResult, ToolSpec, UserMessage
 from tests.fakes.provider_validation import validate_anthropic
 from tests.llm.helpers import full_history
@@ -105,6 +105,8 @@ def test_validator_catches_unanswered_tool_use() -> None:
 
 
 def test_max_output_tokens_per_model() -> None:
-    assert max_output_tokens("claude-3-5-haiku-latest") == 8192
-    assert max_output_tokens("claude-3-haiku-20240307") == 4096
-    assert max_output_tokens("claude-sonnet-4-20250514") == 16384
+    from kwaak.llm.context import default_max_output
+
+    assert default_max_output("claude-3-5-haiku-latest", 200_000) == 8192
+    assert default_max_output("claude-3-haiku-20240307", 200_000) == 4096
+    assert default_max_output("claude-sonnet-4-20250514", 200_000) == 16384

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from kwaak import telemetry
-from kwaak.errors import KwaakError
-from kwaak.llm.base import Model
+from kwaak.agent.compaction import ContextGuard
+from kwaak.agent.output import handle_cut
+from kwaak.errors import ContextTooLong, KwaakError
+from kwaak.llm.base import Model, ModelResponse
 from kwaak.messages import (
     AssistantMessage,
     Message,
@@ -51,6 +53,8 @@ class AgentState:
     """History length before the latest completion, for redrive."""
     completions_since_summary: int = 0
     failed_calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    cut_replies: int = 0
+    """Replies in a row cut at the output limit."""
 
     def rewind_last_completion(self) -> None:
         """Drop what the latest completion added (its reply and tool results), for a retry."""
@@ -78,6 +82,9 @@ class LoopListener(Protocol):
 
     def usage(self, usage: Usage) -> None:
         """Usage of one model request."""
+
+    def notice(self, level: str, text: str) -> None:
+        """A line for the user (``info`` / ``warning``): compactions, cut replies."""
 
 
 class AgentHooks(Protocol):
@@ -115,6 +122,8 @@ class AgentLoop:
     settings: LoopSettings = LoopSettings()
     reserve_step: Callable[[], None] = lambda: None
     """Counts a step against the budgets before the request (raises when a limit is reached)."""
+    context: ContextGuard | None = None
+    """Compacts the conversation near the context window and recovers overflow errors once."""
 
     async def run(self, state: AgentState) -> TurnOutcome:
         """Loop until the ``stop`` tool is called or the agent pauses for the user.
@@ -126,7 +135,10 @@ class AgentLoop:
         idle_replies = 0
         while True:
             self.reserve_step()
-            message = await self._complete(state)
+            response = await self._complete_fitting(state)
+            message = response.message
+            if await self._handle_cut(state, response):
+                continue
             if not message.tool_calls:
                 idle_replies += 1
                 await self.hooks.after_completion(state)
@@ -140,7 +152,32 @@ class AgentLoop:
             if stopped:
                 return "stopped"
 
-    async def _complete(self, state: AgentState) -> AssistantMessage:
+    async def _complete_fitting(self, state: AgentState) -> ModelResponse:
+        """One request, compacted first when near the window; an overflow is compacted and retried once."""
+        if self.context is None:
+            return await self._complete(state)
+        await self.context.before_request(state.history, state.goal)
+        try:
+            return await self._complete(state)
+        except ContextTooLong as exc:
+            await self.context.recover(state.history, state.goal, exc)
+        try:
+            return await self._complete(state)
+        except ContextTooLong as exc:
+            msg = f"{exc.message} (even after compacting the conversation)"
+            raise ContextTooLong(msg, hint="start a new chat, or use a model with a larger context window") from exc
+
+    async def _handle_cut(self, state: AgentState, response: ModelResponse) -> bool:
+        """A reply cut at the output limit is never taken as complete; True when the loop should ask again."""
+        if not response.truncated:
+            state.cut_replies = 0
+            return False
+        state.cut_replies += 1
+        return handle_cut(
+            state.history, response.message, state.cut_replies, await self.model.output_limit(), self.listener.notice
+        )
+
+    async def _complete(self, state: AgentState) -> ModelResponse:
         self.listener.activity("running completions")
         state.completion_start = len(state.history)
         message_id = uuid.uuid4().hex[:12]
@@ -156,7 +193,7 @@ class AgentLoop:
         state.history.append(response.message)
         self.listener.usage(response.usage)
         self.listener.assistant_message(message_id, response.message)
-        return response.message
+        return response
 
     async def _run_tools(self, state: AgentState, calls: tuple[ToolCall, ...]) -> bool:
         results: dict[str, ToolResult] = {}

@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING, assert_never
 
 from kwaak import protocol as p
 from kwaak import telemetry
+from kwaak.backend.modelctx import model_for
 from kwaak.backend.runtime import usage_info
-from kwaak.config import Config
 from kwaak.config.model import Budget
-from kwaak.errors import ConfigError, IndexingError, KwaakError, SessionError, SessionInUse
-from kwaak.llm.base import Model
+from kwaak.errors import IndexingError, KwaakError, SessionError, SessionInUse
 
 if TYPE_CHECKING:
     from kwaak.backend.backend import Backend
@@ -42,10 +41,8 @@ async def dispatch(backend: Backend, sid: p.SessionId, op: p.Op) -> None:
             await _exec(await backend.require_ready(sid), cmd)
         case p.IndexRepository():
             await index_repository(backend, sid)
-        case p.ShowConfig():
-            from kwaak.config import render_config
-
-            backend.runtime.emit(sid, p.SystemMessage(text=render_config(backend.config)))
+        case p.ShowConfig() | p.Stats():
+            _report(backend, sid, op)
         case p.ListSessions() | p.OpenSession() | p.DeleteSession():
             await _stored_sessions_op(backend, sid, op)
         case _:
@@ -58,7 +55,8 @@ async def _dispatch_more(
     op: p.GithubFix
     | p.CreatePullRequest
     | p.ApproveCommand
-    | p.Stats
+    | p.CompactContext
+    | p.SwitchModel
     | p.Quit
     | p.Review
     | p.Land
@@ -73,8 +71,8 @@ async def _dispatch_more(
             await _create_pr(await backend.require_ready(sid))
         case p.ApproveCommand(call_id=call_id, approved=approved):
             _approve(backend, sid, call_id, approved=approved)
-        case p.Stats():
-            _stats(backend, sid)
+        case p.CompactContext() | p.SwitchModel():
+            await _context_op(backend, sid, op)
         case p.Quit():
             backend.request_shutdown()
         case p.Review() | p.Land() | p.ResolveConflict() | p.Undo():
@@ -140,7 +138,7 @@ def apply_options(backend: Backend, session: Session, op: p.Chat) -> None:
             raise SessionError(msg, hint="start a new agent to start from elsewhere")
         session.start_from = op.start_from
     if op.model is not None:
-        session.query_model_override = _query_model(config, op.model)
+        session.model_name = model_for(backend.runtime, op.model).name
     if op.budget is not None:
         session.budget = merged_budget(session.budget or config.limits.agent, op.budget)
     require_prices(config, [session.budget or config.limits.agent, config.limits.team], query_model=op.model)
@@ -156,15 +154,20 @@ def merged_budget(base: Budget, override: p.AgentBudget) -> Budget:
     )
 
 
-def _query_model(config: Config, name: str) -> Model:
-    from kwaak.llm import make_model
+def _report(backend: Backend, sid: p.SessionId, op: p.ShowConfig | p.Stats) -> None:
+    if isinstance(op, p.Stats):
+        _stats(backend, sid)
+        return
+    from kwaak.config import render_config
 
-    if not hasattr(config.llm.query, "prompt_model"):
-        msg = f"the {config.llm.query.provider} query provider has no model to replace"
-        raise ConfigError(msg, hint="drop --model or configure a chat provider in [llm.query]")
-    cfg = config.llm.query.model_copy(update={"prompt_model": name})
-    timeout = config.limits.llm_timeout_sec
-    return make_model(cfg, backoff=config.backoff, prices=config.prices, timeout=timeout)
+    backend.runtime.emit(sid, p.SystemMessage(text=render_config(backend.config)))
+
+
+async def _context_op(backend: Backend, sid: p.SessionId, op: p.CompactContext | p.SwitchModel) -> None:
+    if isinstance(op, p.SwitchModel):
+        backend.session(sid).switch_model(op.name)
+    else:
+        await (await backend.require_ready(sid)).compact()
 
 
 def _approve(backend: Backend, sid: p.SessionId, call_id: str, *, approved: bool) -> None:

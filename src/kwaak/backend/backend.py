@@ -341,6 +341,8 @@ class Backend:
         if self.runtime.index is not None:
             await self.runtime.index.close()
         await self.runtime.models.aclose()
+        for extra in self.runtime.extra_models.values():
+            await extra.aclose()
         self._closed.set()
 
     async def __aenter__(self) -> Backend:

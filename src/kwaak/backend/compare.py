@@ -51,7 +51,7 @@ async def _row(backend: Backend, session: Session, base: str, *, run_tests: bool
             added = sum(max(f.added, 0) for f in review.files)
             removed = sum(max(f.removed, 0) for f in review.files)
     usage = usage_info(session.meter)
-    model = session.query_model_override or backend.runtime.models.query
+    model = session.model
     return p.ComparisonRow(
         session_id=session.id,
         title=session.title,

@@ -134,8 +134,11 @@ class CodingHooks:
         return clean_title(response.message.content or "", max_len=100) or "chore: Committed changes for completion"
 
     async def maybe_summarize(self, state: AgentState) -> None:
-        """kwaak's counter: summarize when the count before this completion reached N."""
-        due = state.completions_since_summary >= self.config.num_completions_for_summary
+        """kwaak's counter: summarize when the count before this completion reached N (when configured)."""
+        every = self.config.num_completions_for_summary
+        if every is None:
+            return
+        due = state.completions_since_summary >= every
         state.completions_since_summary += 1
         if not due:
             return

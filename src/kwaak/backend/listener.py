@@ -61,6 +61,10 @@ class EventListener:
         """Count usage (the session emits UsageUpdated with totals)."""
         self.on_usage(usage)
 
+    def notice(self, level: str, text: str) -> None:
+        """A line for the chat (cut replies, compactions)."""
+        self.emit(p.SystemMessage(text=text, level="warning" if level == "warning" else "info"))
+
     def summary(self, call: ToolCall) -> str:
         """kwaak's one-line description of a tool call."""
         tool = self.registry.get(call.name)

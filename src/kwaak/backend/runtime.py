@@ -76,6 +76,8 @@ class Runtime:
     """Extra tool services shared by all sessions (e.g. a GitHub client)."""
     interactive: bool = False
     """A user can answer approval requests (the TUI); headless runs fail safe."""
+    extra_models: dict[str, Model] = field(default_factory=dict)
+    """Models chosen with ``/model`` or ``--model`` besides the configured ones, by name."""
 
     def __post_init__(self) -> None:
         self.slots = asyncio.Semaphore(self.config.limits.max_parallel_agents)
@@ -95,4 +97,5 @@ def usage_info(meter: Meter) -> UsageInfo:
         cached_tokens=usage.cached_tokens,
         cost_usd=round(usage.cost_usd, 6),
         steps=meter.steps,
+        estimated=usage.estimated,
     )

@@ -17,11 +17,13 @@ from typing import Literal
 from kwaak import protocol as p
 from kwaak import telemetry
 from kwaak.agent.budget import Meter, MeteredModel, Scope, remaining_wall_time, reserve_step, wall_time_exceeded
+from kwaak.agent.compaction import Compactor, ContextUsage
 from kwaak.agent.loop import AgentLoop, AgentState, LoopSettings, TurnOutcome
 from kwaak.agent.prompts import clean_title, read_instructions, render, system_prompt
 from kwaak.backend.approvals import Approvals
 from kwaak.backend.hooks import CodingHooks
 from kwaak.backend.listener import EventListener
+from kwaak.backend.modelctx import context_info, describe_models, model_for, new_compactor
 from kwaak.backend.persistence import SessionStore, session_meta
 from kwaak.backend.planact import delegate_tool, new_planner, planner_registry
 from kwaak.backend.resume import commit_work_in_progress
@@ -75,8 +77,6 @@ class Session:
     """This agent's budget; ``None`` uses ``limits.agent`` from the config."""
     executor_kind: ToolExecutor | None = None
     """This agent's executor; ``None`` uses ``tool_executor`` from the config."""
-    query_model_override: Model | None = None
-    """This agent's query model (``Chat(model=...)``); ``None`` uses the shared one."""
     start_from: StartFrom | None = None
     """Where this agent's branch starts; ``None`` uses ``[workspace] start_from``."""
     pull_request_url: str | None = None
@@ -94,6 +94,10 @@ class Session:
     """Shown as a chat tab in the TUI (reopened as one after a restart)."""
     reported: set[str] = field(default_factory=set)
     """Hook problems (lint, commit, push) already shown in this chat."""
+    model_name: str | None = None
+    """This chat's model (``/model``, ``--model``); ``None`` uses the configured query model."""
+    context: ContextUsage | None = None
+    """The context meter: tokens of the next request and the model's window."""
     approvals: Approvals = field(init=False)
     """The command policy guard and the commands waiting for the user's answer."""
     _resources: AsyncExitStack = field(default_factory=AsyncExitStack)
@@ -149,7 +153,60 @@ class Session:
         """Add usage to this agent and the team, and announce the totals."""
         self.meter.add(usage)
         self.runtime.team.add(usage)
-        self.emit(p.UsageUpdated(session=usage_info(self.meter), team=usage_info(self.runtime.team)))
+        self._announce_usage()
+
+    def _announce_usage(self) -> None:
+        self.emit(
+            p.UsageUpdated(
+                session=usage_info(self.meter),
+                team=usage_info(self.runtime.team),
+                context=context_info(self.context, self.model),
+            )
+        )
+
+    def _context_measured(self, usage: ContextUsage) -> None:
+        self.context = usage
+        self._announce_usage()
+
+    @property
+    def model(self) -> Model:
+        """The model this chat's agents talk to."""
+        return model_for(self.runtime, self.model_name)
+
+    def switch_model(self, name: str | None) -> None:
+        """``/model``: list the models (no name) or use ``name`` for the next requests."""
+        if not name:
+            self.emit(p.SystemMessage(text=describe_models(self.runtime, self.model)))
+            return
+        model = model_for(self.runtime, name)
+        self.model_name = None if model is self.runtime.models.query else name
+        self.emit(p.SystemMessage(text=f"This chat now uses {model.label}."))
+        self.persist()
+
+    async def compact(self) -> None:
+        """``/compact``: summarize the older part of the conversation now."""
+        if self.running:
+            msg = "the agent is working; the conversation can be compacted when it pauses"
+            raise SessionError(msg, hint="wait for it or stop it (/stop), then /compact")
+        if not self.started:
+            msg = "there is no conversation to compact yet"
+            raise SessionError(msg, hint="send the agent a message first")
+        state = self.active_state
+        await self._compactor(state).compact(state.history, state.goal, reason="manual")
+        self.persist()
+
+    def _compactor(self, state: AgentState, hooks: CodingHooks | None = None) -> Compactor:
+        registry = self.planner_tools if state is self.planner and self.planner_tools is not None else self.registry
+        assert registry is not None
+        return new_compactor(
+            self.model,
+            specs=registry.specs,
+            tools=lambda: list(registry),
+            diff=hooks.diff if hooks is not None else None,
+            on_usage=self.count_usage,
+            emit=self.emit,
+            on_context=self._context_measured,
+        )
 
     @property
     def started(self) -> bool:
@@ -278,7 +335,7 @@ class Session:
     @property
     def query_model(self) -> Model:
         """The model this agent works with, metered: every request counts against its budget."""
-        return MeteredModel(self.query_model_override or self.runtime.models.query, self.count_usage)
+        return MeteredModel(self.model, self.count_usage)
 
     @property
     def indexing_model(self) -> Model:
@@ -461,7 +518,7 @@ class Session:
             executor=self.executor,
             registry=registry,
             indexing_model=rt.models.indexing,
-            query_model=self.query_model_override or rt.models.query,
+            query_model=self.model,
             emit=self.emit,
             on_usage=self.count_usage,
             on_step=self.persist,
@@ -470,7 +527,8 @@ class Session:
         )
         pause = not config.endless_mode if planning else config.stop_on_empty_messages and not config.endless_mode
         return AgentLoop(
-            model=self.query_model_override or rt.models.query,
+            model=self.model,
+            context=self._compactor(state, hooks),
             registry=registry,
             ctx=self.ctx,
             hooks=hooks,
@@ -534,8 +592,6 @@ class Session:
         await self._resources.aclose()
         self._resources = AsyncExitStack()
         self.registry = self.ctx = self.executor = None
-        if self.query_model_override is not None:
-            await self.query_model_override.aclose()  # its client is rebuilt if the session resumes
         if was_running:
             self.set_status("interrupted", "kwaak stopped while the agent was working")
         self.persist()

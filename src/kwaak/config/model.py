@@ -18,6 +18,7 @@ from kwaak.config.providers import (
     PROVIDERS,
     AnthropicConfig,
     AzureOpenAIConfig,
+    ChatModelLimits,
     FastEmbedConfig,
     LLMConfig,
     LLMConfigurations,
@@ -35,6 +36,7 @@ __all__ = [
     "PROVIDERS",
     "AnthropicConfig",
     "AzureOpenAIConfig",
+    "ChatModelLimits",
     "Config",
     "FastEmbedConfig",
     "LLMConfig",
@@ -489,8 +491,8 @@ class Config(_Model):
     """Extra constraints appended to the agent's system prompt."""
     ui: UIConfig = UIConfig()
     """TUI settings (``[ui]``)."""
-    num_completions_for_summary: int = Field(default=10, gt=0)
-    """Summarize the conversation every N completions."""
+    num_completions_for_summary: int | None = Field(default=None, gt=0)
+    """Also summarize every N completions (kwaak's way); by default kwaak compacts only near the context window."""
     mcp: tuple[McpServerConfig, ...] | None = None
     """MCP servers (``[[mcp]]``) whose tools are given to agents."""
     sandbox: SandboxConfig = SandboxConfig()

@@ -25,7 +25,21 @@ class OllamaEmbeddingModel(_Model):
     """Dimensions of the vectors the model produces (``bge-m3``: 1024)."""
 
 
-class OpenAIConfig(_Model):
+class ChatModelLimits(_Model):
+    """Context and output limits shared by the tables of chat providers."""
+
+    context_window: int | None = Field(default=None, gt=0)
+    """Tokens the model accepts (prompt + reply); default: what the server reports, else kwaak's table."""
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    """Longest reply in tokens; default: the model's known limit (at most 16,384) or 4,096, and ≤ window/4."""
+
+
+class _OpenAIReasoning(ChatModelLimits):
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
+    """``reasoning_effort`` sent to reasoning models (o-series, gpt-5); unset lets the provider choose."""
+
+
+class OpenAIConfig(_OpenAIReasoning):
     """OpenAI, or any OpenAI-compatible server through ``base_url`` (vLLM, LM Studio, llama.cpp)."""
 
     provider: Literal["OpenAI"]
@@ -43,7 +57,7 @@ class OpenAIConfig(_Model):
     _base_url = field_validator("base_url", mode="before")(_empty_to_none)
 
 
-class AzureOpenAIConfig(_Model):
+class AzureOpenAIConfig(_OpenAIReasoning):
     """Azure OpenAI: ``base_url``, ``api_version`` and ``deployment_id`` are required to build a client."""
 
     provider: Literal["AzureOpenAI"]
@@ -61,7 +75,7 @@ class AzureOpenAIConfig(_Model):
     """The deployment to call."""
 
 
-class OllamaConfig(_Model):
+class OllamaConfig(ChatModelLimits):
     """A local Ollama server through its OpenAI-compatible endpoint."""
 
     provider: Literal["Ollama"]
@@ -78,7 +92,7 @@ class OllamaConfig(_Model):
         return "http://localhost:11434/v1" if _empty_to_none(value) is None else value
 
 
-class OpenRouterConfig(_Model):
+class OpenRouterConfig(_OpenAIReasoning):
     """OpenRouter (OpenAI-compatible). Cannot embed."""
 
     provider: Literal["OpenRouter"]
@@ -90,7 +104,7 @@ class OpenRouterConfig(_Model):
     """The OpenRouter API endpoint."""
 
 
-class AnthropicConfig(_Model):
+class AnthropicConfig(ChatModelLimits):
     """Anthropic's messages API. Cannot embed."""
 
     provider: Literal["Anthropic"]
@@ -112,7 +126,7 @@ class FastEmbedConfig(_Model):
     """``all-MiniLM-L6-v2`` is bundled; others (kwaak's ``BAAI/bge-small-en-v1.5``) must be in the HF cache."""
 
 
-class ScriptedConfig(_Model):
+class ScriptedConfig(ChatModelLimits):
     """A scripted model that needs no network (tests, demos, dry runs).
 
     Without ``script`` it answers every prompt with "Kwek" and stops agents immediately (like

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kwaak.errors import Transient
-from kwaak.llm.anthropic_wire import max_output_tokens, to_anthropic, to_anthropic_tools
+from kwaak.llm.anthropic_wire import to_anthropic, to_anthropic_tools
 from kwaak.llm.base import Model, ModelResponse, TextDeltaCallback
 from kwaak.llm.errors import map_provider_error
 from kwaak.llm.lazy import LazyClient
@@ -87,13 +87,11 @@ class AnthropicModel(Model):
         model: str,
         policy: RetryPolicy | None = None,
         price: PriceLike | None = None,
-        max_tokens: int | None = None,
     ) -> None:
         self.name = model
         self._spec = spec
         self._policy = policy or RetryPolicy()
         self._price = price
-        self._max_tokens = max_tokens or max_output_tokens(model)
         self._client: LazyClient[AsyncAnthropic] = LazyClient(functools.partial(build_anthropic_client, spec))
 
     async def warm_up(self) -> None:
@@ -112,13 +110,17 @@ class AnthropicModel(Model):
     ) -> ModelResponse:
         """Send the conversation (streaming when ``on_text_delta`` is given), with retries."""
         request = self._request(messages, tools)
+        request["max_tokens"] = await self.output_limit()
 
         async def attempt() -> ModelResponse:
             try:
                 if on_text_delta is not None:
-                    return await self._stream(request, on_text_delta)
-                client = await self._ready()
-                return self._parse(await client.messages.create(**request))
+                    response = await self._stream(request, on_text_delta)
+                else:
+                    client = await self._ready()
+                    response = self._parse(await client.messages.create(**request))
+                self.estimate_usage(messages, tools, response.message, response.usage)
+                return response
             except Exception as exc:
                 mapped = map_provider_error(exc, provider=self.provider)
                 if mapped is None or mapped is exc:
@@ -129,7 +131,7 @@ class AnthropicModel(Model):
 
     def _request(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> dict[str, Any]:
         wire = to_anthropic(messages)
-        request: dict[str, Any] = {"model": self.name, "max_tokens": self._max_tokens, "messages": wire.messages}
+        request: dict[str, Any] = {"model": self.name, "messages": wire.messages}
         if wire.system:
             request["system"] = wire.system
         if tools:

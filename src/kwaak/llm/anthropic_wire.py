@@ -106,13 +106,3 @@ def to_anthropic_tools(specs: Sequence[ToolSpec], *, cache: bool = True) -> list
     if cache and tools:
         tools[-1]["cache_control"] = dict(CACHE_CONTROL)
     return tools
-
-
-def max_output_tokens(model: str) -> int:
-    """A safe ``max_tokens`` for ``model`` (Anthropic requires one)."""
-    name = model.lower()
-    if "claude-3-haiku" in name or "claude-3-opus" in name or "claude-3-sonnet" in name:
-        return 4096
-    if "claude-3-5" in name or "claude-3.5" in name:
-        return 8192
-    return 16384

@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kwaak.messages import AssistantMessage, Message, ToolSpec, Usage, UserMessage
 
+if TYPE_CHECKING:
+    from kwaak.llm.tokens import TokenCounter
+
 TextDeltaCallback = Callable[[str], None]
+TRUNCATED_FINISH_REASONS = frozenset({"length", "max_tokens", "max_output_tokens"})
+"""Finish/stop reasons meaning "cut at the output limit" (OpenAI, Anthropic, Responses)."""
+
+
+@dataclass
+class ContextLimits:
+    """A model's context window and output limit: configured, reported by the server, or known."""
+
+    window: int | None = None
+    """``context_window`` from the config (wins over everything)."""
+    max_output: int | None = None
+    """``max_output_tokens`` from the config."""
+    probe: Callable[[], Awaitable[int | None]] | None = None
+    """Asks a self-hosted server for its window (llama.cpp, Ollama, vLLM, LM Studio)."""
+    _resolved: bool = field(default=False, repr=False)
+    _lock: asyncio.Lock | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -20,11 +41,75 @@ class ModelResponse:
     model: str = ""
     finish_reason: str | None = None
 
+    @property
+    def truncated(self) -> bool:
+        """The reply was cut at the output limit (``finish_reason: length`` / ``stop_reason: max_tokens``)."""
+        return self.finish_reason in TRUNCATED_FINISH_REASONS
+
 
 class Model(abc.ABC):
     """A chat model. Adapters hold every provider quirk; the agent loop only sees this."""
 
     name: str = "model"
+    limits: ContextLimits | None = None
+    reasoning_effort: str | None = None
+    """OpenAI ``reasoning_effort`` sent with each request (``None``: the provider's default)."""
+    _counter: TokenCounter | None = None
+
+    @property
+    def label(self) -> str:
+        """The model's name with its reasoning setting, for status lines."""
+        return f"{self.name} (reasoning {self.reasoning_effort})" if self.reasoning_effort else self.name
+
+    @property
+    def counter(self) -> TokenCounter:
+        """The token counter of this model (a real BPE when installed, else a calibrated estimate)."""
+        if self._counter is None or self._counter.model != self.name:
+            from kwaak.llm.tokens import TokenCounter
+
+            self._counter = TokenCounter(self.name)
+        return self._counter
+
+    async def context_window(self) -> int | None:
+        """Tokens this model accepts: configured, else reported by the server (asked once), else known."""
+        from kwaak.llm.context import known_context_window
+
+        limits = self.limits = self.limits or ContextLimits()
+        if limits.window is None and limits.probe is not None and not limits._resolved:
+            limits._lock = limits._lock or asyncio.Lock()
+            async with limits._lock:
+                if not limits._resolved:
+                    limits.window = await limits.probe()
+                    limits._resolved = True
+        return limits.window or known_context_window(self.name)
+
+    async def output_limit(self) -> int:
+        """``max_output_tokens``: configured, else the model's default for its window."""
+        from kwaak.llm.context import default_max_output
+
+        if self.limits is not None and self.limits.max_output:
+            return self.limits.max_output
+        return default_max_output(self.name, await self.context_window())
+
+    def estimate_usage(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec], reply: AssistantMessage, usage: Usage | None
+    ) -> Usage:
+        """``usage`` as reported, teaching the counter the real prompt size; estimated when missing.
+
+        A server that reports no usage (llama-cpp-python ignores ``stream_options``) would make every
+        step cost 0 tokens and budgets never trigger; the estimate is flagged ``estimated``.
+        """
+        raw = self.counter.raw(messages, tools)
+        if usage is not None and usage.input_tokens > 0:
+            self.counter.observe(raw, usage.input_tokens)
+            return usage
+        calls = "".join(c.name + c.arguments for c in reply.tool_calls)
+        return Usage(
+            input_tokens=self.counter.count(messages, tools),
+            output_tokens=self.counter.count_text((reply.content or "") + calls),
+            requests=1,
+            estimated=True,
+        )
 
     @abc.abstractmethod
     async def complete(

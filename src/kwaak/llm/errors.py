@@ -32,7 +32,8 @@ from kwaak.errors import AuthError, BadRequest, ContextTooLong, ProviderError, R
 
 _CONTEXT_PATTERNS = re.compile(
     r"context[_ ]length|context window|maximum context|prompt is too long|too many tokens|"
-    r"reduce the length|input is too long|exceeds the maximum",
+    r"reduce the length|input is too long|exceeds the maximum|exceeds the available context size|"
+    r"larger than the max context size|exceed_context_size",
     re.IGNORECASE,
 )
 _TRANSIENT_STATUS = frozenset({408, 409, 425, 500, 502, 503, 504, 520, 522, 524, 529})
@@ -51,7 +52,9 @@ _ERROR_TYPE_STATUS = {
     "not_found_error": 404,
     "request_too_large": 413,
     "invalid_request_error": 400,
+    "exceed_context_size_error": 400,
 }
+_CONTEXT_CODES = frozenset({"context_length_exceeded", "exceed_context_size_error", "string_above_max_length"})
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -113,9 +116,10 @@ def from_status(
             hint="the provider is rate limiting; wait, run fewer agents in parallel, or raise your quota",
             retry_after=_retry_after(headers or {}),
         )
-    if status in (400, 413, 422) and (code == "context_length_exceeded" or _CONTEXT_PATTERNS.search(detail)):
-        hint = "the conversation no longer fits the model; start a new chat or use a model with a larger context"
-        return ContextTooLong(where, hint=hint)
+    if status in (400, 413, 422) and (code in _CONTEXT_CODES or _CONTEXT_PATTERNS.search(detail)):
+        hint = "the conversation no longer fits the model's context window; kwaak compacts it and retries once"
+        window, prompt = _context_numbers(detail)
+        return ContextTooLong(f"context window exceeded: {where}", hint=hint, window=window, prompt_tokens=prompt)
     if status in _TRANSIENT_STATUS or status >= 500:
         return Transient(where, hint="the provider had a temporary problem; kwaak retried with backoff; try later")
     if status == 404:
@@ -150,7 +154,7 @@ def _map(exc: BaseException, *, provider: str) -> ProviderError | None:
         # An error event inside a stream: HTTP 200 was already sent, the body says what failed.
         status = _status_from_body(body)
     if isinstance(status, int) and status >= 400:
-        code = body.get("code") if isinstance(body, Mapping) else None
+        code = _error_code(body)
         response = getattr(exc, "response", None)
         headers = {k.lower(): v for k, v in getattr(response, "headers", {}).items()}
         return from_status(
@@ -161,6 +165,42 @@ def _map(exc: BaseException, *, provider: str) -> ProviderError | None:
             code=code if isinstance(code, str) else None,
         )
     return _map_transport(exc, provider=provider)
+
+
+_WINDOW_NUMBERS = (
+    # OpenAI: "maximum context length is 128000 tokens. However, your messages resulted in 200000 tokens"
+    re.compile(r"maximum context length is (?P<window>\d+) tokens.*?resulted in (?P<prompt>\d+) tokens", re.S),
+    # Anthropic: "prompt is too long: 210000 tokens > 200000 maximum"
+    re.compile(r"(?P<prompt>\d+) tokens > (?P<window>\d+) maximum"),
+    # llama.cpp: "request (9000 tokens) exceeds the available context size (8192 tokens)"
+    re.compile(
+        r"\((?P<prompt>\d+) tokens\) (?:exceeds the available|is larger than the max) "
+        r"context size \((?P<window>\d+) tokens\)"
+    ),
+)
+
+
+def _context_numbers(detail: str) -> tuple[int | None, int | None]:
+    """The window and prompt size an overflow error names, when it does."""
+    for pattern in _WINDOW_NUMBERS:
+        match = pattern.search(detail)
+        if match:
+            return int(match["window"]), int(match["prompt"])
+    return None, None
+
+
+def _error_code(body: object) -> str | None:
+    """``code`` (OpenAI) or ``type`` (llama.cpp's ``exceed_context_size_error``) of an error body."""
+    if not isinstance(body, Mapping):
+        return None
+    inner = body.get("error", body)
+    inner = inner if isinstance(inner, Mapping) else body
+    for key in ("code", "type"):
+        value = inner.get(key)
+        if isinstance(value, str) and value in _CONTEXT_CODES:
+            return value
+    code = inner.get("code")
+    return code if isinstance(code, str) else None
 
 
 def _status_from_body(body: object) -> int | None:

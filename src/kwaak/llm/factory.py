@@ -6,7 +6,8 @@ Adapters and SDKs are imported inside the functions: importing :mod:`kwaak.llm` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,6 +75,7 @@ def make_model(
     backoff: BackoffConfig,
     prices: Mapping[str, ModelPrice] | None = None,
     timeout: float = DEFAULT_TIMEOUT_SEC,
+    model_name: str | None = None,
 ) -> Model:
     """Build the chat model for one ``[llm.*]`` table.
 
@@ -82,10 +84,47 @@ def make_model(
         backoff: retry settings for remote providers.
         prices: ``Config.prices`` overrides of the built-in price table.
         timeout: seconds before one HTTP request is abandoned (and retried as transient).
+        model_name: another model of the same provider table (``/model``, ``--model``).
 
     Raises:
         ConfigError: the provider cannot chat (FastEmbed/Local) or required settings are missing.
     """
+    from kwaak.config import model as cm
+    from kwaak.llm.base import ContextLimits
+
+    if model_name and isinstance(cfg, cm.ChatModelLimits) and hasattr(cfg, "prompt_model"):
+        switched = cfg.model_copy(update={"prompt_model": model_name})
+        if model_name != getattr(cfg, "prompt_model", None):
+            # The configured limits belong to the configured model; another one gets its own defaults.
+            switched = switched.model_copy(update={"context_window": None, "max_output_tokens": None})
+        cfg = switched
+    model = _build_model(cfg, backoff=backoff, prices=prices, timeout=timeout)
+    if isinstance(cfg, cm.ChatModelLimits):
+        model.limits = ContextLimits(window=cfg.context_window, max_output=cfg.max_output_tokens, probe=_probe(cfg))
+    if isinstance(cfg, cm.OpenAIConfig | cm.AzureOpenAIConfig | cm.OpenRouterConfig):
+        model.reasoning_effort = cfg.reasoning_effort
+    return model
+
+
+def _probe(cfg: LLMConfig) -> Callable[[], Awaitable[int | None]] | None:
+    """How to ask a self-hosted server for its context window (``None`` for hosted APIs)."""
+    from kwaak.config import model as cm
+    from kwaak.llm.context import probe_context_window
+
+    if isinstance(cfg, cm.OllamaConfig) and cfg.prompt_model:
+        return functools.partial(probe_context_window, cfg.base_url, cfg.prompt_model, ollama=True)
+    if isinstance(cfg, cm.OpenAIConfig) and cfg.base_url:
+        return functools.partial(probe_context_window, cfg.base_url, cfg.prompt_model)
+    return None
+
+
+def _build_model(
+    cfg: LLMConfig,
+    *,
+    backoff: BackoffConfig,
+    prices: Mapping[str, ModelPrice] | None,
+    timeout: float,
+) -> Model:
     from kwaak.config import model as cm
     from kwaak.llm.anthropic_adapter import AnthropicClientSpec, AnthropicModel
     from kwaak.llm.errors import endpoint_label

@@ -6,13 +6,14 @@ SDK's own retries are off (``max_retries=0``); :mod:`kwaak.llm.retry` owns the p
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from kwaak.errors import Transient
+from kwaak.errors import ContextTooLong, Transient
 from kwaak.llm.base import Model, ModelResponse, TextDeltaCallback
 from kwaak.llm.errors import map_provider_error
 from kwaak.llm.lazy import LazyClient
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 
 # o-series reasoning models reject `parallel_tool_calls` (kwaak omitted it for o3-mini).
 _NO_PARALLEL_TOOL_CALLS = re.compile(r"^(?:.*/)?o\d")
+# Reasoning models take `max_completion_tokens` (they reject `max_tokens`).
+_REASONING = re.compile(r"^(?:.*/)?(?:o\d|gpt-5)")
+CUT_STREAM_OVERFLOW_FRACTION = 0.7
+"""A stream cut before any finish, after a prompt this close to the window, is taken as an overflow."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +76,17 @@ def supports_parallel_tool_calls(model: str) -> bool:
     return not _NO_PARALLEL_TOOL_CALLS.match(model)
 
 
+def output_limit_field(model: str, spec: OpenAIClientSpec) -> str:
+    """``max_completion_tokens`` for reasoning models and OpenAI/Azure themselves, else ``max_tokens``.
+
+    Compatible servers (llama.cpp, vLLM, LM Studio, OpenRouter, Ollama's ``/v1``, which maps it to
+    ``num_predict``) know ``max_tokens``; OpenAI deprecated it and its reasoning models reject it.
+    """
+    if _REASONING.match(model) or spec.kind == "azure" or spec.base_url is None:
+        return "max_completion_tokens"
+    return "max_tokens"
+
+
 class OpenAIChatModel(Model):
     """A chat model speaking OpenAI's chat-completions API."""
 
@@ -82,9 +98,11 @@ class OpenAIChatModel(Model):
         provider: str = "OpenAI",
         policy: RetryPolicy | None = None,
         price: PriceLike | None = None,
+        reasoning_effort: str | None = None,
     ) -> None:
         self.name = model
         self.provider = provider
+        self.reasoning_effort = reasoning_effort
         self._spec = spec
         self._policy = policy or RetryPolicy()
         self._price = price
@@ -107,15 +125,20 @@ class OpenAIChatModel(Model):
         """Send the conversation (streaming when ``on_text_delta`` is given), with retries."""
         wire_tools = to_openai_tools(tools)
         request = self._request(messages, wire_tools)
+        request[output_limit_field(self.name, self._spec)] = await self.output_limit()
 
         async def attempt() -> ModelResponse:
             try:
                 if on_text_delta is not None:
-                    return await self._stream(request, wire_tools, on_text_delta)
-                client = await self._ready()
-                return self._parse(await client.chat.completions.create(**request), wire_tools)
+                    response = await self._stream(request, wire_tools, on_text_delta)
+                else:
+                    client = await self._ready()
+                    response = self._parse(await client.chat.completions.create(**request), wire_tools)
+                return self._with_usage(response, messages, tools)
             except Exception as exc:
                 mapped = map_provider_error(exc, provider=self.provider)
+                if isinstance(mapped, Transient) and on_text_delta is not None:
+                    await self._overflow_if_long(messages, tools)  # a cut stream after a huge prompt
                 if mapped is None or mapped is exc:
                     raise
                 raise mapped from exc
@@ -129,7 +152,21 @@ class OpenAIChatModel(Model):
             request["tool_choice"] = "auto"
             if supports_parallel_tool_calls(self.name):
                 request["parallel_tool_calls"] = True
+        if self.reasoning_effort:
+            request["reasoning_effort"] = self.reasoning_effort
         return request
+
+    def _with_usage(
+        self, response: ModelResponse, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> ModelResponse:
+        reported = response.usage if response.usage.input_tokens > 0 else None
+        usage = self.estimate_usage(messages, tools, response.message, reported)
+        if usage.estimated:
+            usage = dataclasses.replace(
+                usage,
+                cost_usd=cost_usd(self._price, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens),
+            )
+        return dataclasses.replace(response, usage=usage)
 
     def _parse(self, completion: ChatCompletion, tools: OpenAITools) -> ModelResponse:
         if not completion.choices:
@@ -151,7 +188,12 @@ class OpenAIChatModel(Model):
             finish_reason=choice.finish_reason,
         )
 
-    async def _stream(self, request: dict[str, Any], tools: OpenAITools, on_delta: TextDeltaCallback) -> ModelResponse:
+    async def _stream(
+        self,
+        request: dict[str, Any],
+        tools: OpenAITools,
+        on_delta: TextDeltaCallback,
+    ) -> ModelResponse:
         client = await self._ready()
         stream = await client.chat.completions.create(**request, stream=True, stream_options={"include_usage": True})
         text: list[str] = []
@@ -186,6 +228,23 @@ class OpenAIChatModel(Model):
             )
         message = AssistantMessage(content="".join(text) or None, tool_calls=assembler.calls(tools.optional))
         return ModelResponse(message=message, usage=self._usage(usage), model=model, finish_reason=finish)
+
+    async def _overflow_if_long(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> None:
+        """A stream cut after a prompt near the window is taken as an overflow.
+
+        Some servers (llama-cpp-python) end the stream instead of answering with an error when the
+        prompt does not fit.
+        """
+        window = await self.context_window()
+        if not window:
+            return
+        prompt = self.counter.count(messages, tools)
+        if prompt >= CUT_STREAM_OVERFLOW_FRACTION * window:
+            msg = (
+                f"{self.provider} ended the stream right after a prompt of about {prompt:,} tokens, near the "
+                f"model's context window of {window:,} tokens: the prompt most likely exceeded the context window"
+            )
+            raise ContextTooLong(msg, hint="kwaak compacts the conversation and retries once")
 
     def _usage(self, usage: CompletionUsage | None) -> Usage:
         if usage is None:

