@@ -124,6 +124,7 @@ _BEST_OF = [
     _opt("--executors", help="Best-of-N: executors (docker, sandbox, local), comma-separated."),
 ]
 
+_MODEL = _opt("--model", help="Another model of the [llm.query] provider (e.g. gpt-4o) for this agent.")
 _RUN_LIMITS = [
     _opt("--output", type=_OUTPUT, default="text", show_default=True, help="Human text or one JSON event per line."),
     _opt("--max-steps", type=click.IntRange(min=1), help="Stop after this many model requests."),
@@ -170,7 +171,13 @@ VERBS: list[Verb] = [
         "run-agent",
         "run_agent",
         "Run one agent headless until it finishes.",
-        [_opt("-i", "--initial-message", required=True, help="The task."), *_RUN_LIMITS, *_BEST_OF, _START_FROM],
+        [
+            _opt("-i", "--initial-message", required=True, help="The task."),
+            *_RUN_LIMITS,
+            *_BEST_OF,
+            _START_FROM,
+            _MODEL,
+        ],
         require_clean=True,
     ),
     Verb("index", "index_cmd", "Index the repository."),

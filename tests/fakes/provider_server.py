@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes.provider_formats import (
@@ -110,6 +110,7 @@ class FakeProviderServer:
         stream_usage: bool = True,
         toolless_reply: Reply | None = None,
         token_scale: float = 1.0,
+        tool_probe: Literal["call", "text", "refuse"] = "call",
     ) -> None:
         """Args (beyond the port):
 
@@ -125,6 +126,9 @@ class FakeProviderServer:
         toolless_reply: answers every chat request that offers no tools (summaries, titles) without
             taking from the script, so scripts of agent turns do not depend on when kwaak summarizes.
         token_scale: multiplies the server's token counts (its tokenizer counts more than kwaak's).
+        tool_probe: how kwaak's tool-calling check (a request whose only tool is ``ping``) is answered,
+            without taking from the script: ``call`` the tool, answer with ``text``, or ``refuse``
+            tools with HTTP 400 like llama.cpp without ``--jinja``.
         """
         self.embedding_dimensions = embedding_dimensions
         self.embedding_latency = embedding_latency
@@ -136,6 +140,7 @@ class FakeProviderServer:
         self.stream_usage = stream_usage
         self.toolless_reply = toolless_reply
         self.token_scale = token_scale
+        self.tool_probe = tool_probe
         self.probes: list[str] = []
         """Paths of context-window probes (``/props``, ``/api/show``, ``/v1/models``) in order."""
         self.requests: list[RecordedRequest] = []
@@ -285,7 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self._overflowed(api, body):
             return
         toolless = self.fake.toolless_reply if api != "embeddings" and not body.get("tools") else None
-        item = toolless or self.fake._next(api)
+        item = self._probe_answer(body) or toolless or self.fake._next(api)
         if isinstance(item, Fault):
             self._fault(api, item, body)
             return
@@ -305,6 +310,16 @@ class _Handler(BaseHTTPRequestHandler):
         if api == "anthropic":
             return validate_anthropic(body)
         return None
+
+    def _probe_answer(self, body: dict[str, Any]) -> ScriptItem | None:
+        names = [t.get("name") or (t.get("function") or {}).get("name") for t in body.get("tools") or []]
+        if names != ["ping"]:
+            return None
+        if self.fake.tool_probe == "refuse":
+            return Fault.http(400, "tools param requires --jinja flag")
+        if self.fake.tool_probe == "text":
+            return reply("pong")
+        return tool_call("ping", reply="pong")
 
     def _ollama_show(self) -> None:
         window = self.fake.context_window

@@ -48,7 +48,8 @@ COMPACT_AT = 0.85
 KEEP_RECENT = 0.3
 """The most recent messages kept verbatim, as a fraction of (window - max_output_tokens)."""
 KEEP_RECENT_AFTER_OVERFLOW = 0.15
-"""Kept verbatim when the provider refused the prompt (our count was too low)."""
+"""Kept verbatim when the provider refused the prompt (our count was too low); ``/compact`` keeps
+only the latest exchange."""
 GOAL_SHARE = 0.15
 """The task is kept verbatim up to this fraction of the window (head and tail of longer ones)."""
 CHARS_PER_TOKEN_BUDGET = 3.0
@@ -148,7 +149,7 @@ class Compactor:
         view = messages_to_send(history)
         leading = next((i for i, m in enumerate(view) if not isinstance(m, SystemMessage)), len(view))
         body = view[leading:]
-        keep = int((KEEP_RECENT_AFTER_OVERFLOW if reason == "overflow" else KEEP_RECENT) * limit)
+        keep = int({"overflow": KEEP_RECENT_AFTER_OVERFLOW, "manual": 0.0}.get(reason, KEEP_RECENT) * limit)
         start = self._tail_start(body, keep)
         older, kept = body[:start], body[start:]
         tail = self._fit_tail(kept, keep)

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING
 
 from kwaak import protocol as p
 from kwaak.agent.compaction import Compactor, ContextUsage
-from kwaak.errors import ConfigError
+from kwaak.errors import BadRequest, ConfigError, ProviderError
 from kwaak.llm.context import KNOWN_CONTEXT_WINDOWS
+from kwaak.messages import ToolSpec, UserMessage
 
 if TYPE_CHECKING:
     from kwaak.backend.runtime import Runtime
     from kwaak.llm.base import Model
-    from kwaak.messages import ToolSpec, Usage
+    from kwaak.messages import Usage
     from kwaak.tools.base import Tool
 
 
@@ -70,6 +71,42 @@ def describe_models(runtime: Runtime, current: Model) -> str:
     lines.append(", ".join(sorted(KNOWN_CONTEXT_WINDOWS)))
     lines += ["", "Switch with `/model NAME`."]
     return "\n".join(lines)
+
+
+PROBE_TOOL = ToolSpec(
+    name="ping",
+    description="Answers a ping. Call it whenever you are asked to.",
+    parameters={"type": "object", "properties": {"reply": {"type": "string"}}, "required": ["reply"]},
+)
+PROBE_PROMPT = "Call the ping tool with reply 'pong'. Do not answer with text."
+
+
+async def check_tool_calling(runtime: Runtime, model: Model, on_usage: Callable[[Usage], None]) -> str | None:
+    """One tiny request with one tool to a self-hosted model (once per model); a warning when it cannot call tools.
+
+    Hosted APIs are not probed (their chat models call tools). Returns ``None`` when all is well or
+    the probe could not tell (other errors surface on the agent's first request).
+    """
+    if model.limits is None or model.limits.probe is None or model.name in runtime.tool_probes:
+        return None
+    runtime.tool_probes.add(model.name)
+    try:
+        response = await model.complete([UserMessage(content=PROBE_PROMPT)], tools=[PROBE_TOOL])
+    except BadRequest as exc:
+        return (
+            f"{model.name} refused a request with tools ({exc.message}); agents cannot work without tool calls. "
+            "For llama.cpp start `llama-server` with `--jinja`; otherwise pick a model that supports tools."
+        )
+    except ProviderError:
+        return None
+    on_usage(response.usage)
+    if response.message.tool_calls:
+        return None
+    return (
+        f"{model.name} answered a tool-calling check with text instead of a tool call: it may not support tool "
+        "calls (agents will stall). Use a model with tool support (e.g. Qwen2.5-Coder, Llama 3.1) and, for "
+        "llama.cpp, `--jinja`."
+    )
 
 
 def context_info(usage: ContextUsage | None, model: Model) -> p.ContextInfo | None:

@@ -78,6 +78,8 @@ class Runtime:
     """A user can answer approval requests (the TUI); headless runs fail safe."""
     extra_models: dict[str, Model] = field(default_factory=dict)
     """Models chosen with ``/model`` or ``--model`` besides the configured ones, by name."""
+    tool_probes: set[str] = field(default_factory=set)
+    """Self-hosted models already checked for tool calling."""
 
     def __post_init__(self) -> None:
         self.slots = asyncio.Semaphore(self.config.limits.max_parallel_agents)

@@ -23,7 +23,7 @@ from kwaak.agent.prompts import clean_title, read_instructions, render, system_p
 from kwaak.backend.approvals import Approvals
 from kwaak.backend.hooks import CodingHooks
 from kwaak.backend.listener import EventListener
-from kwaak.backend.modelctx import context_info, describe_models, model_for, new_compactor
+from kwaak.backend.modelctx import check_tool_calling, context_info, describe_models, model_for, new_compactor
 from kwaak.backend.persistence import SessionStore, session_meta
 from kwaak.backend.planact import delegate_tool, new_planner, planner_registry
 from kwaak.backend.resume import commit_work_in_progress
@@ -252,12 +252,15 @@ class Session:
     async def _start(self, first_message: str) -> None:
         rt = self.runtime
         provisional = branch_name("agent", self.id)
-        title, branch, workspace, rag = await asyncio.gather(
+        title, branch, workspace, rag, tools_warning = await asyncio.gather(
             self._ask(render("title", query=first_message)),
             self._ask(render("branch", query=first_message)),
             self._create_workspace(provisional),
             self._rag_context(first_message),
+            check_tool_calling(rt, self.model, self.count_usage),
         )
+        if tools_warning:
+            self._warn(tools_warning)
         self.workspace = workspace
         self.title = clean_title(title) or first_message[:60]
         self.emit(p.SessionRenamed(title=self.title))

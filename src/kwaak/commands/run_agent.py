@@ -57,6 +57,7 @@ def run(
     models: str | None = None,
     executors: str | None = None,
     start_from: StartFrom | None = None,
+    model: str | None = None,
 ) -> int:
     """Run one agent on ``initial_message`` (or N, best-of-N) and return the exit code."""
     from kwaak.headless.runner import AgentJob, HeadlessRunner
@@ -74,7 +75,7 @@ def run(
         return _best_of(
             runner, printer, initial_message, budget, n=n, models=models, executors=executors, start_from=start_from
         )
-    op = p.Chat(message=initial_message, budget=budget, start_from=start_from)
+    op = p.Chat(message=initial_message, budget=budget, start_from=start_from, model=model)
     job = AgentJob(session_id=str(uuid.uuid4()), op=op)
     results = asyncio.run(runner.run([job]))
     for result in results:

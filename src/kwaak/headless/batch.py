@@ -1,7 +1,7 @@
 """Batch task files: a list of tasks → runner jobs (agents in parallel) → a summary table.
 
 A task file is TOML (``[[task]]`` tables, optional top-level ``parallel``) or JSON lines, each
-task ``{prompt, name?, max_steps?, max_tokens?, max_cost_usd?, timeout_sec?, executor?,
+task ``{prompt, name?, max_steps?, max_tokens?, max_cost_usd?, timeout_sec?, executor?, model?,
 start_from?, pull_request?}``.
 """
 
@@ -36,6 +36,8 @@ class BatchTask(BaseModel):
     executor: ToolExecutor | None = None
     start_from: StartFrom | None = None
     """``head``, ``main`` or ``origin`` (``[workspace] start_from`` for this task's agent)."""
+    model: str | None = None
+    """Another model of the ``[llm.query]`` provider for this task's agent."""
     pull_request: bool = False
 
     @field_validator("start_from", mode="before")
@@ -114,7 +116,13 @@ def batch_jobs(tasks: list[BatchTask]) -> list[AgentJob]:
     return [
         AgentJob(
             session_id=str(uuid.uuid4()),
-            op=p.Chat(message=task.prompt, budget=task.budget(), executor=task.executor, start_from=task.start_from),
+            op=p.Chat(
+                message=task.prompt,
+                budget=task.budget(),
+                executor=task.executor,
+                start_from=task.start_from,
+                model=task.model,
+            ),
             name=task.label(i),
             pull_request=task.pull_request,
             record="task_finished",

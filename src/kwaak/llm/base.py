@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 TextDeltaCallback = Callable[[str], None]
 TRUNCATED_FINISH_REASONS = frozenset({"length", "max_tokens", "max_output_tokens"})
 """Finish/stop reasons meaning "cut at the output limit" (OpenAI, Anthropic, Responses)."""
+CALIBRATION_MIN_TOKENS = 500
+"""Prompts smaller than this do not teach the token counter (chat-template overhead dominates them)."""
 
 
 @dataclass
@@ -101,7 +103,8 @@ class Model(abc.ABC):
         """
         raw = self.counter.raw(messages, tools)
         if usage is not None and usage.input_tokens > 0:
-            self.counter.observe(raw, usage.input_tokens)
+            if raw >= CALIBRATION_MIN_TOKENS:  # tiny prompts are mostly template overhead
+                self.counter.observe(raw, usage.input_tokens)
             return usage
         calls = "".join(c.name + c.arguments for c in reply.tool_calls)
         return Usage(

@@ -78,7 +78,7 @@ class ChatState:
     attention: Attention | None = None
     """Why this chat wants the user to look (a badge in the chat list until it is shown)."""
     context: str | None = None
-    """How full the model's context window is (e.g. ``12.3k 9%``), when the backend reports it."""
+    """How full the model's context window is (e.g. ``12.3k/32.8k 37%``), from the backend's usage events."""
     start_from: Literal["head", "main", "origin"] | None = None
     """Where the agent's branch starts (``/new_chat origin``); sent with the first message."""
 
@@ -110,8 +110,9 @@ class ChatState:
                 self.activity = one_line(text)
             case p.ProviderRetry(wait_seconds=wait, attempt=attempt, max_attempts=most):
                 self.activity = f"retrying in {wait:.0f} s ({attempt}/{most})"
-            case p.UsageUpdated(session=usage):
+            case p.UsageUpdated(session=usage, context=context):
                 self.usage = usage
+                self.context = format_context(context) if context is not None else self.context
             case p.CommandCompleted(ok=ok):
                 self.pending = max(0, self.pending - 1)
                 if not self.pending:
@@ -166,5 +167,16 @@ def format_tokens(count: int) -> str:
 
 
 def format_usage(usage: p.UsageInfo) -> str:
-    """Tokens in/out and cost, e.g. ``1.2k↑ 300↓ $0.0042``."""
-    return f"{format_tokens(usage.input_tokens)}↑ {format_tokens(usage.output_tokens)}↓ ${usage.cost_usd:.4f}"
+    """Tokens in/out and cost, e.g. ``1.2k↑ 300↓ $0.0042`` (``~`` marks estimated counts)."""
+    approx = "~" if usage.estimated else ""
+    return (
+        f"{approx}{format_tokens(usage.input_tokens)}↑ {approx}{format_tokens(usage.output_tokens)}↓ "
+        f"${usage.cost_usd:.4f}"
+    )
+
+
+def format_context(info: p.ContextInfo) -> str:
+    """The context meter: used/window and percent, e.g. ``12.3k/32.8k 37%`` (``12.3k`` when the window is unknown)."""
+    if not info.window_tokens:
+        return format_tokens(info.used_tokens)
+    return f"{format_tokens(info.used_tokens)}/{format_tokens(info.window_tokens)} {info.percent:.0f}%"
