@@ -60,11 +60,13 @@ def get_json(url: str, body: dict[str, Any] | None = None, timeout: float = 600)
         return json.loads(response.read())
 
 
-def start_server(binary: Path, model: Path, port: int, ctx: int, threads: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    binary: Path, model: Path, port: int, ctx: int, threads: int, log: Path, extra: list[str]
+) -> subprocess.Popen[bytes]:
     env = os.environ | {"OMP_WAIT_POLICY": "PASSIVE"}
     cmd = [
         "nice", "-n", "5", str(binary), "-m", str(model), "--jinja", "-c", str(ctx), "-t", str(threads),
-        "--host", "127.0.0.1", "--port", str(port), "-np", "1",
+        "--host", "127.0.0.1", "--port", str(port), "-np", "1", *extra,
     ]  # fmt: skip
     return subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
@@ -189,11 +191,17 @@ def main() -> int:
     parser.add_argument("--max-steps", type=int, default=12)
     parser.add_argument("--timeout", type=float, default=1500)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--server-arg",
+        action="append",
+        default=[],
+        help="extra llama-server argument, e.g. --server-arg=--no-repack (AMX kernels crash on some VMs)",
+    )
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="kwaak-llamacpp-"))
     port = free_port()
-    server = start_server(args.server, args.model, port, args.ctx, args.threads, root / "server.log")
+    server = start_server(args.server, args.model, port, args.ctx, args.threads, root / "server.log", args.server_arg)
     try:
         wait_healthy(port, server)
         speed = generation_speed(port)
@@ -210,8 +218,9 @@ def main() -> int:
         }
         print(json.dumps(report, indent=2))
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
         else:

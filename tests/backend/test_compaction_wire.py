@@ -41,9 +41,8 @@ async def _run(config: Config, repo: Path, message: str) -> tuple[p.CommandCompl
 
 
 def _agent_bodies(srv: FakeProviderServer, api: str | None = None) -> list[dict[str, Any]]:
-    """Request bodies without kwaak's one-off tool-calling check (whose only tool is ``ping``)."""
-    requests = srv.requests_to(api) if api else srv.requests
-    return [r.body for r in requests if "'name': 'ping'" not in str(r.body.get("tools", ""))]
+    """Request bodies of the agent (kwaak's tool-calling check is recorded apart, in ``tool_probes``)."""
+    return [r.body for r in (srv.requests_to(api) if api else srv.requests)]
 
 
 def _texts(events: list[p.EventMsg]) -> list[str]:

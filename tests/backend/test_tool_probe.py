@@ -35,7 +35,7 @@ async def test_tool_calling_check(make_config, tmp_git_repo: Path, probe: str, e
     with FakeProviderServer(tool_probe=probe) as srv:  # type: ignore[arg-type]
         srv.enqueue(tool_call("stop"), tool_call("stop"))
         done, warnings = await _start(make_config, tmp_git_repo, srv)
-        probes = [r for r in srv.requests if [t["function"]["name"] for t in r.body.get("tools", [])] == ["ping"]]
+        probes = srv.tool_probes
     assert done.ok, done
     assert len(probes) == 1
     if expected is None:

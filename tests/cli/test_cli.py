@@ -111,6 +111,7 @@ def test_options_reach_the_implementation(monkeypatch: pytest.MonkeyPatch, repo:
         "models": None,
         "executors": None,
         "start_from": None,
+        "model": None,
     }
 
 

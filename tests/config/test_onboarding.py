@@ -11,7 +11,14 @@ import pytest
 from kwaak.config import load_config
 from kwaak.config.detect import detect_project
 from kwaak.config.interview import DefaultsPrompter, InitFlags, Validator, interview
-from kwaak.config.onboarding import INIT_PROVIDERS, InitAnswers, check_rendered, render_init, toml_value
+from kwaak.config.onboarding import (
+    INIT_PROVIDERS,
+    LOCAL_SERVER,
+    InitAnswers,
+    check_rendered,
+    render_init,
+    toml_value,
+)
 from kwaak.config.providers import FastEmbedConfig, OllamaConfig
 from kwaak.errors import UsageError
 
@@ -38,7 +45,7 @@ def test_every_provider_renders_a_file_that_loads(provider: str, tmp_git_repo: P
     check_rendered(text, tmp_git_repo, path=tmp_git_repo / "kwaak.toml")
     (tmp_git_repo / "kwaak.toml").write_text(text)
     config = load_config(tmp_git_repo, environ=KEYS)
-    assert config.llm.query.provider == provider
+    assert config.llm.query.provider == ("OpenAI" if provider == LOCAL_SERVER else provider)
     assert config.github_api_key is not None
     if provider in ("Anthropic", "OpenRouter"):
         assert isinstance(config.llm.embedding, FastEmbedConfig)
@@ -152,6 +159,28 @@ def test_interactive_ollama_flow(tmp_git_repo: Path) -> None:
     assert isinstance(config.llm.embedding, OllamaConfig)
 
 
+def test_interactive_local_server_flow_needs_no_key(tmp_git_repo: Path) -> None:
+    prompter = ScriptedPrompter(
+        {"LLM": LOCAL_SERVER, "Server URL": "http://127.0.0.1:8080/v1", "querying": "qwen-local"}
+    )
+    a = interview(detect_project(tmp_git_repo), InitFlags(), prompter)
+    assert not any(q.endswith("API key:") for q in prompter.asked)
+    assert any("--jinja" in q for q in prompter.asked)
+    text = render_init(a)
+    config = check_rendered(text, tmp_git_repo, path=Path("kwaak.toml"))
+    query = config.llm.query
+    assert query.provider == "OpenAI" and query.api_key is None
+    assert getattr(query, "base_url", None) == "http://127.0.0.1:8080/v1"
+    assert getattr(query, "prompt_model", None) == "qwen-local"
+    assert not any(line.startswith("openai_api_key") for line in text.splitlines())
+    assert isinstance(config.llm.embedding, FastEmbedConfig)
+
+
+def test_provider_flag_aliases(tmp_git_repo: Path) -> None:
+    a = interview(detect_project(tmp_git_repo), InitFlags(provider="openai-compatible"), DefaultsPrompter())
+    assert a.provider == LOCAL_SERVER and a.base_url == "http://127.0.0.1:8080/v1"
+
+
 def test_interactive_without_token_never_asks_to_push(tmp_git_repo: Path) -> None:
     prompter = ScriptedPrompter({"LLM": "Anthropic"})
     a = interview(detect_project(tmp_git_repo), InitFlags(), prompter)
@@ -175,7 +204,7 @@ def test_terminal_prompts_drive_the_interview(tmp_git_repo: Path) -> None:
         enter,  # main branch
         "not-a-ref" + "\x15" + "env:GH_TOKEN" + enter,  # token: the invalid text is cleared before Enter
         "y",  # push after changes
-        down * 5 + enter,  # provider: Scripted
+        down * 6 + enter,  # provider: Scripted
         enter,  # worktree setup (nothing detected)
         enter,  # test command (detected)
         "\x15" + enter,  # coverage: cleared, so skipped

@@ -143,6 +143,8 @@ class FakeProviderServer:
         self.tool_probe = tool_probe
         self.probes: list[str] = []
         """Paths of context-window probes (``/props``, ``/api/show``, ``/v1/models``) in order."""
+        self.tool_probes: list[dict[str, Any]] = []
+        """Bodies of kwaak's tool-calling checks (not in :attr:`requests`)."""
         self.requests: list[RecordedRequest] = []
         self._queue: collections.deque[ScriptItem] = collections.deque()
         self._lock = threading.Lock()
@@ -274,6 +276,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.fake.probes.append(parts.path)
             self._ollama_show()
             return
+        probe = self._probe_answer(body) if isinstance(body, dict) else None
+        if probe is not None:  # kwaak's tool-calling check: recorded apart, so scripts and counts are unaffected
+            self.fake.tool_probes.append(body)
+            if isinstance(probe, Fault):
+                self._fault(api, probe, body)
+            else:
+                self._chat(api, body, probe)
+            return
         self.fake.requests.append(
             RecordedRequest(
                 method="POST",
@@ -290,7 +300,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self._overflowed(api, body):
             return
         toolless = self.fake.toolless_reply if api != "embeddings" and not body.get("tools") else None
-        item = self._probe_answer(body) or toolless or self.fake._next(api)
+        item = toolless or self.fake._next(api)
         if isinstance(item, Fault):
             self._fault(api, item, body)
             return
@@ -311,7 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
             return validate_anthropic(body)
         return None
 
-    def _probe_answer(self, body: dict[str, Any]) -> ScriptItem | None:
+    def _probe_answer(self, body: dict[str, Any]) -> Reply | Fault | None:
         names = [t.get("name") or (t.get("function") or {}).get("name") for t in body.get("tools") or []]
         if names != ["ping"]:
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kwaak.headless.batch import BatchTask
+from tests.conftest import git
 from tests.scripted import json_lines, run_kwaak, tool, write_scripted_config
 
 
@@ -15,6 +16,8 @@ def test_run_agent_model_flag(tmp_git_repo: Path) -> None:
     meters = [e["context"] for e in json_lines(result.stdout) if e["type"] == "usage_updated" and e.get("context")]
     assert meters and {m["model"] for m in meters} == {"other-1"}
     assert all(m["used_tokens"] > 0 for m in meters)
+    # The agent committed nothing: its branch is gone with the session.
+    assert git(tmp_git_repo, "branch", "--list", "kwaak/*") == ""
 
 
 def test_batch_task_model_field() -> None:

@@ -168,11 +168,11 @@ async def test_missing_stream_usage_is_estimated_and_flagged(fast_backoff: Backo
 
 async def test_reported_usage_is_kept_and_calibrates(fast_backoff: BackoffConfig) -> None:
     with FakeProviderServer() as srv:
-        srv.enqueue(Reply(text="ok", input_tokens=5000, output_tokens=3))
+        srv.enqueue(Reply(text="ok", input_tokens=50_000, output_tokens=3))
         model = make_model(openai_cfg(srv, prompt_model="fake-model"), backoff=fast_backoff)
-        messages = [UserMessage(content="hello " * 200)]
+        messages = [UserMessage(content="hello " * 1000)]  # big enough to calibrate (not template overhead)
         response = await model.complete(messages, on_text_delta=lambda _: None)
         assert not response.usage.estimated
-        assert response.usage.input_tokens == 5000
+        assert response.usage.input_tokens == 50_000
         assert model.counter.calibration == 2.5  # bounded ratio
         assert model.counter.count(messages) > 2 * model.counter.raw(messages)

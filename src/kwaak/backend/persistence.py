@@ -104,6 +104,8 @@ class SessionMeta:
     """The agent branch's commit before each turn (undo)."""
     landed: str | None = None
     """``<base>@<commit>`` once the branch was landed."""
+    branch_dropped: bool = False
+    """The agent's branch had no commits and was removed when the session ended (re-created on resume)."""
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
 
@@ -348,6 +350,7 @@ def session_meta(session: Session) -> SessionMeta:
         active_agent=session.active_agent,
         turn_heads=list(session.turn_heads),
         landed=session.landed,
+        branch_dropped=session.branch_dropped,
     )
     if session.created_at is None:
         session.created_at = meta.created_at

@@ -72,6 +72,7 @@ def load_session(store: SessionStore, runtime: Runtime) -> Session:
         created_at=meta.created_at,
         turn_heads=list(meta.turn_heads),
         landed=meta.landed,
+        branch_dropped=meta.branch_dropped,
         origin=meta.origin,
         tab=meta.tab,
     )

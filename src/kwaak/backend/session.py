@@ -94,6 +94,8 @@ class Session:
     """Shown as a chat tab in the TUI (reopened as one after a restart)."""
     reported: set[str] = field(default_factory=set)
     """Hook problems (lint, commit, push) already shown in this chat."""
+    branch_dropped: bool = False
+    """The branch had no commits and was removed when the session ended; resuming re-creates it."""
     model_name: str | None = None
     """This chat's model (``/model``, ``--model``); ``None`` uses the configured query model."""
     context: ContextUsage | None = None
@@ -304,7 +306,10 @@ class Session:
     async def _resume(self) -> None:
         assert self.workspace is not None
         fresh = not (self.workspace.path / ".git").exists()
-        self.workspace = await restore_workspace(self.workspace, session_id=self.id)
+        self.workspace = await restore_workspace(
+            self.workspace, session_id=self.id, recreate_missing=self.branch_dropped
+        )
+        self.branch_dropped = False
         self.executor = await self._start_executor(self.workspace)
         setup_note = await self._prepare_workspace(fresh=fresh)
         if setup_note:
@@ -600,6 +605,7 @@ class Session:
         self.persist()
         if delete_workspace and self.workspace is not None and not self.runtime.config.workspace.keep_worktrees:
             await commit_work_in_progress(self.workspace, self.runtime.config)
-            await remove_workspace(self.workspace, delete_branch=False)
+            self.branch_dropped = await remove_workspace(self.workspace, drop_unused_branch=True)
+            self.persist()
         if was_started:
             self.emit(self.summary())

@@ -14,7 +14,14 @@ from typing import Protocol
 
 from kwaak.config.detect import ProjectFacts, detect_commands
 from kwaak.config.model import LANGUAGES, normalize_language
-from kwaak.config.onboarding import INIT_PROVIDERS, PRESETS, InitAnswers
+from kwaak.config.onboarding import (
+    INIT_PROVIDERS,
+    LOCAL_SERVER,
+    LOCAL_SERVER_URL,
+    PRESETS,
+    PROVIDER_ALIASES,
+    InitAnswers,
+)
 from kwaak.config.setup_detect import detect_setup, missing_program
 from kwaak.errors import UsageError
 
@@ -185,10 +192,12 @@ def _languages(facts: ProjectFacts, flags: InitFlags, ask: Prompter) -> tuple[st
 def _provider(flags: InitFlags, ask: Prompter) -> str:
     if flags.provider is None:
         return ask.select("What LLM would you like to use?", INIT_PROVIDERS, default="OpenAI", flag="--provider")
-    by_lower = {p.lower(): p for p in INIT_PROVIDERS}
+    by_lower = {p.lower(): p for p in INIT_PROVIDERS} | PROVIDER_ALIASES
     if flags.provider.lower() not in by_lower:
         msg = f"unknown provider {flags.provider!r}"
-        raise UsageError(msg, hint="choose from: " + ", ".join(INIT_PROVIDERS))
+        raise UsageError(
+            msg, hint="choose from: " + ", ".join([*INIT_PROVIDERS[:4], "openai-compatible", *INIT_PROVIDERS[5:]])
+        )
     return by_lower[flags.provider.lower()]
 
 
@@ -232,6 +241,11 @@ def _llm(a: InitAnswers, flags: InitFlags, ask: Prompter) -> None:
         return
     if a.provider == "Ollama":
         ask.note("Ollama must be running; the query model must support tool calls.")
+    if a.provider == LOCAL_SERVER:
+        ask.note(
+            "No API key needed. Use the model name your server serves; it must support tool calls (llama.cpp: "
+            "start llama-server with --jinja). kwaak reads the context window from the server."
+        )
     a.indexing_model = flags.indexing_model or ask.text(
         "Model used for fast operations (like indexing):", default=preset.indexing_model, flag="--indexing-model"
     )
@@ -271,6 +285,13 @@ def _endpoint(a: InitAnswers, flags: InitFlags, ask: Prompter) -> None:
         )
         a.azure_deployment = flags.azure_deployment or ask.text(
             "Azure deployment id:", default="", flag="--azure-deployment", validate=_required
+        )
+    elif a.provider == LOCAL_SERVER:
+        a.base_url = flags.base_url or ask.text(
+            "Server URL (OpenAI-compatible, ending in /v1):",
+            default=LOCAL_SERVER_URL,
+            flag="--base-url",
+            validate=_required,
         )
     elif a.provider in ("OpenAI", "Ollama"):
         a.base_url = flags.base_url or ask.text("Custom base URL (optional):", default="", flag="--base-url") or None

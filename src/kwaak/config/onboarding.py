@@ -20,7 +20,17 @@ from kwaak.config.loader import validate_config
 from kwaak.config.model import Config
 from kwaak.errors import ConfigError
 
-INIT_PROVIDERS = ("OpenAI", "Anthropic", "OpenRouter", "Ollama", "AzureOpenAI", "Scripted")
+LOCAL_SERVER = "OpenAI-compatible server (llama.cpp, vLLM, LM Studio)"
+"""The init choice for a self-hosted OpenAI-compatible server (written as ``provider = "OpenAI"`` + ``base_url``)."""
+LOCAL_SERVER_URL = "http://127.0.0.1:8080/v1"
+INIT_PROVIDERS = ("OpenAI", "Anthropic", "OpenRouter", "Ollama", LOCAL_SERVER, "AzureOpenAI", "Scripted")
+PROVIDER_ALIASES = {
+    "openai-compatible": LOCAL_SERVER,
+    "llama.cpp": LOCAL_SERVER,
+    "vllm": LOCAL_SERVER,
+    "lmstudio": LOCAL_SERVER,
+}
+"""``--provider`` values that pick :data:`LOCAL_SERVER`."""
 FASTEMBED_MODEL = "all-MiniLM-L6-v2"
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _ROOT_KEYS = (
@@ -58,6 +68,7 @@ PRESETS: dict[str, ProviderPreset] = {
         "open_router_api_key", "env:OPEN_ROUTER_API_KEY", "openai/gpt-4o-mini", "anthropic/claude-3.5-sonnet", None
     ),
     "Ollama": ProviderPreset(None, None, "llama3.2", "qwen2.5-coder", "bge-m3"),
+    LOCAL_SERVER: ProviderPreset(None, None, "qwen2.5-coder", "qwen2.5-coder", None),
     "AzureOpenAI": ProviderPreset(
         "azure_openai_api_key", "env:AZURE_OPENAI_API_KEY", "gpt-4o-mini", "gpt-4o", "text-embedding-3-large"
     ),
@@ -121,12 +132,14 @@ def toml_value(value: Any) -> str:
 def _llm_tables(a: InitAnswers) -> list[tuple[str, list[tuple[str, Any]], str]]:
     preset = a.preset
     chat_extra: list[tuple[str, Any]] = []
-    if a.base_url and a.provider in ("OpenAI", "Ollama", "AzureOpenAI"):
-        chat_extra.append(("base_url", a.base_url))
+    base_url = a.base_url or (LOCAL_SERVER_URL if a.provider == LOCAL_SERVER else None)
+    if base_url and a.provider in ("OpenAI", "Ollama", "AzureOpenAI", LOCAL_SERVER):
+        chat_extra.append(("base_url", base_url))
     if a.provider == "AzureOpenAI":
         chat_extra += [("api_version", a.azure_api_version or "2024-10-21"), ("deployment_id", a.azure_deployment)]
-    indexing = [("provider", a.provider), ("prompt_model", a.indexing_model or preset.indexing_model), *chat_extra]
-    query = [("provider", a.provider), ("prompt_model", a.query_model or preset.query_model), *chat_extra]
+    provider = "OpenAI" if a.provider == LOCAL_SERVER else a.provider
+    indexing = [("provider", provider), ("prompt_model", a.indexing_model or preset.indexing_model), *chat_extra]
+    query = [("provider", provider), ("prompt_model", a.query_model or preset.query_model), *chat_extra]
     if a.provider == "Scripted":
         indexing, query = [("provider", "Scripted")], [("provider", "Scripted")]
     return [

@@ -158,28 +158,42 @@ async def _clear_half_made(repo_root: Path, path: Path) -> None:
         await remove_workspace_path(repo_root, path)
 
 
-async def restore_workspace(workspace: AgentWorkspace, *, session_id: str) -> AgentWorkspace:
+async def restore_workspace(
+    workspace: AgentWorkspace, *, session_id: str, recreate_missing: bool = False
+) -> AgentWorkspace:
     """Re-create a missing worktree for an existing agent branch (resume after a quit or crash).
 
-    The worktree is locked with this process as owner, like :func:`create_workspace`'s.
+    The worktree is locked with this process as owner, like :func:`create_workspace`'s. With
+    ``recreate_missing`` (the branch was dropped for having no commits) a missing branch is
+    created again at ``start_ref``.
 
     Raises:
-        GitError: the branch no longer exists.
+        GitError: the branch no longer exists (and may not be re-created).
     """
     repo = workspace.repo_root
     if (workspace.path / ".git").exists():
         await asyncio.to_thread(locate, repo, workspace.path)
         return workspace
     ref = f"refs/heads/{workspace.branch}"
-    if not (await run_git(repo, "rev-parse", "--verify", "--quiet", ref, check=False)).ok:
-        msg = f"cannot resume: the agent's branch {workspace.branch!r} no longer exists"
-        raise GitError(msg, hint="delete this session and start a new one")
-    reason = f"{LOCK_REASON_PREFIX}{session_id} owner {current_owner().token()}"
     path = workspace.path
+    target: tuple[str, ...] = (str(path), workspace.branch)
+    if not (await run_git(repo, "rev-parse", "--verify", "--quiet", ref, check=False)).ok:
+        # An agent branch without commits is dropped when its session ends: start it again.
+        start = f"{workspace.start_ref}^{{commit}}"
+        is_sha = re.fullmatch(r"[0-9a-f]{7,64}", workspace.start_ref) is not None
+        if (
+            not recreate_missing
+            or not is_sha
+            or not (await run_git(repo, "rev-parse", "--verify", "--quiet", start, check=False)).ok
+        ):
+            msg = f"cannot resume: the agent's branch {workspace.branch!r} no longer exists"
+            raise GitError(msg, hint="delete this session and start a new one")
+        target = ("-b", workspace.branch, str(path), workspace.start_ref)
+    reason = f"{LOCK_REASON_PREFIX}{session_id} owner {current_owner().token()}"
     path.parent.mkdir(parents=True, exist_ok=True)
     async with _repo_lock(repo):
         await remove_workspace_path(repo, path)
-        add = ("worktree", "add", "--quiet", "--lock", "--reason", reason, str(path), workspace.branch)
+        add = ("worktree", "add", "--quiet", "--lock", "--reason", reason, *target)
         await run_git_retrying(repo, *add, before_retry=lambda: _clear_half_made(repo, path))
     await asyncio.to_thread(locate, repo, path)
     return workspace
@@ -207,12 +221,34 @@ async def remove_workspace_path(repo_root: Path, path: Path) -> None:
     forget(path)
 
 
-async def remove_workspace(workspace: AgentWorkspace, *, delete_branch: bool = False) -> None:
-    """Remove the worktree; optionally delete its branch too."""
-    async with _repo_lock(workspace.repo_root):
-        await remove_workspace_path(workspace.repo_root, workspace.path)
+async def _never_moved(repo: Path, workspace: AgentWorkspace) -> bool:
+    """Whether the agent's branch still points at ``start_ref`` and never pointed anywhere else.
+
+    A branch that had commits which were later undone is kept (its reflog shows them).
+    """
+    ref = f"refs/heads/{workspace.branch}"
+    tip = await run_git(repo, "rev-parse", "--verify", "--quiet", ref, check=False)
+    if not tip.ok or tip.stdout.strip() != workspace.start_ref:
+        return False
+    log = await run_git(repo, "reflog", "show", "--format=%H", ref, "--", check=False)
+    return log.ok and set(log.stdout.split()) <= {workspace.start_ref}
+
+
+async def remove_workspace(
+    workspace: AgentWorkspace, *, delete_branch: bool = False, drop_unused_branch: bool = False
+) -> bool:
+    """Remove the worktree; delete its branch too when asked, or (``drop_unused_branch``) when the
+    branch has no commits of its own (still at ``start_ref``), so runs that changed nothing leave
+    no empty ``kwaak/*`` branch behind (:func:`restore_workspace` re-creates it if needed).
+    Returns whether the branch was deleted."""
+    repo = workspace.repo_root
+    async with _repo_lock(repo):
+        await remove_workspace_path(repo, workspace.path)
+        if not delete_branch and drop_unused_branch:
+            delete_branch = await _never_moved(repo, workspace)
         if delete_branch:
-            await run_git(workspace.repo_root, "branch", "-D", workspace.branch, check=False)
+            await run_git(repo, "branch", "-D", workspace.branch, check=False)
+    return delete_branch
 
 
 async def current_head(repo: Path) -> str:

@@ -40,7 +40,10 @@ def load_embedder(config: Config) -> tuple[Embedder | None, str | None]:
         return None, "no embedding provider is available"
     try:
         embedder = make_embedder(
-            config.llm.embedding, batch_size=config.effective_indexing_batch_size, backoff=config.backoff
+            config.llm.embedding,
+            batch_size=config.effective_indexing_batch_size,
+            backoff=config.backoff,
+            timeout=config.limits.llm_timeout_sec,
         )
     except (ProviderError, ConfigError) as exc:
         return None, exc.message
@@ -56,7 +59,7 @@ def load_model(config: Config, role: str) -> Model:
     from kwaak.llm import make_model
 
     table = config.llm.query if role == "query" else config.llm.indexing
-    return make_model(table, backoff=config.backoff, prices=config.prices)
+    return make_model(table, backoff=config.backoff, prices=config.prices, timeout=config.limits.llm_timeout_sec)
 
 
 async def open_for_cli(
