@@ -262,7 +262,9 @@ async def test_a_chat_for_a_stored_session_continues_it_instead_of_starting_over
 
 async def test_sessions_follow_a_repository_that_was_moved(make_config, tmp_git_repo: Path, tmp_path: Path) -> None:
     config = make_config()
-    first = Backend(config, tmp_git_repo, models=_models(), buffer_events=False, origin="tui")
+    # The agent commits something: a branch without commits is dropped when the session ends.
+    models = _models(call("write_file", file_name="notes.txt", content="n\n"), call("stop"))
+    first = Backend(config, tmp_git_repo, models=models, buffer_events=False, origin="tui")
     assert (await first.run_op("s1", p.Chat(message="write notes"))).ok
     await first.aclose()
     moved = tmp_path / "moved-repo"
