@@ -38,7 +38,7 @@ _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _SHAPED = re.compile(r"\b\w*(?:[a-z][A-Z]|[A-Za-z0-9]_[A-Za-z0-9]|[A-Z]{2,}[a-z])\w*|\b_\w+")
 """Compound identifiers (camelCase, snake_case, _private): not plain words."""
 
-FIELD_BOOSTS: dict[str, float] = {"body": 1.0, "ident": 1.0, "names": 0.5, "qa": 0.6}
+FIELD_BOOSTS: dict[str, float] = {"body": 1.0, "ident": 1.0, "names": 0.25, "qa": 0.6}
 """Weight of each text field in a keyword query."""
 
 SCHEMA_VERSION = "1"
