@@ -41,6 +41,9 @@ class AssistantMessage:
 
     content: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
+    reasoning: tuple[tuple[str, str, str], ...] = ()
+    """Provider reasoning blocks to send back unchanged: ``(type, text or data, signature)`` (Anthropic
+    ``thinking`` / ``redacted_thinking``, which must precede tool calls in the next request)."""
     kind: Literal["assistant"] = "assistant"
 
 

@@ -44,6 +44,8 @@ class Reply:
     delay: float = 0.0
     truncated: bool = False
     """Cut at the output limit: ``finish_reason: length`` / ``stop_reason: max_tokens``."""
+    thinking: str | None = None
+    """Anthropic extended thinking: a signed ``thinking`` block before the text and tool calls."""
 
     def finish(self, api: str) -> str:
         """The finish (OpenAI) or stop (Anthropic) reason of this reply."""
@@ -345,7 +347,10 @@ def _anthropic_usage(ctx: RenderContext, output_tokens: int) -> dict[str, Any]:
 
 def anthropic_json(r: Reply, ctx: RenderContext) -> dict[str, Any]:
     """A non-streamed message body."""
-    content: list[dict[str, Any]] = [{"type": "text", "text": r.text}] if r.text else []
+    content: list[dict[str, Any]] = []
+    if r.thinking:
+        content.append({"type": "thinking", "thinking": r.thinking, "signature": thinking_signature(r.thinking)})
+    content += [{"type": "text", "text": r.text}] if r.text else []
     content += [
         {"type": "tool_use", "id": cid, "name": c.name, "input": _tool_input(c)}
         for cid, c in zip(ctx.call_ids, r.tool_calls, strict=True)
@@ -362,24 +367,43 @@ def anthropic_json(r: Reply, ctx: RenderContext) -> dict[str, Any]:
     }
 
 
+def thinking_signature(thinking: str) -> str:
+    """The signature the fake gives a thinking block (the real API rejects altered thinking)."""
+    return "sig-" + hashlib.sha256(thinking.encode()).hexdigest()[:16]
+
+
+def _thinking_events(thinking: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    block = {"type": "thinking", "thinking": "", "signature": ""}
+    yield "content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}
+    for piece in _pieces(thinking):
+        delta = {"type": "thinking_delta", "thinking": piece}
+        yield "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
+    delta = {"type": "signature_delta", "signature": thinking_signature(thinking)}
+    yield "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
+    yield "content_block_stop", {"type": "content_block_stop", "index": 0}
+
+
 def anthropic_events(r: Reply, ctx: RenderContext) -> Iterator[tuple[str, dict[str, Any]]]:
     """(event name, data) pairs of a streamed message."""
     start = anthropic_json(Reply(), replace(ctx, call_ids=())) | {"content": [], "stop_reason": None}
     start["usage"] = _anthropic_usage(ctx, 1)
     yield "message_start", {"type": "message_start", "message": start}
     index = 0
+    if r.thinking:
+        yield from _thinking_events(r.thinking)
+        index = 1
     if r.text:
         yield (
             "content_block_start",
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}},
         )
         for piece in _pieces(r.text):
             yield (
                 "content_block_delta",
-                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}},
+                {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": piece}},
             )
-        yield "content_block_stop", {"type": "content_block_stop", "index": 0}
-        index = 1
+        yield "content_block_stop", {"type": "content_block_stop", "index": index}
+        index += 1
     for offset, (cid, call) in enumerate(zip(ctx.call_ids, r.tool_calls, strict=True)):
         i = index + offset
         yield (

@@ -96,7 +96,7 @@ def validate_anthropic(body: dict[str, Any]) -> str | None:
         problem = _anthropic_blocks_problem(index, message.get("content"))
         if problem:
             return problem
-    return _anthropic_pairing_problem(messages)
+    return _anthropic_pairing_problem(messages) or _thinking_problem(body, messages)
 
 
 def _blocks(content: object) -> list[dict[str, Any]]:
@@ -114,6 +114,29 @@ def _anthropic_blocks_problem(index: int, content: object) -> str | None:
             return f"messages.{index}: text content blocks must be non-empty"
         if block.get("type") == "tool_use" and not isinstance(block.get("input"), dict):
             return f"messages.{index}: tool_use.input: Input should be a valid dictionary"
+    return None
+
+
+def _thinking_problem(body: dict[str, Any], messages: list[dict[str, Any]]) -> str | None:
+    """With thinking on: ``max_tokens`` above the budget, and the assistant turn of an ongoing tool
+    loop starts with its (unaltered, signed) thinking block."""
+    from tests.fakes.provider_formats import thinking_signature
+
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") != "enabled":
+        return None
+    if int(body.get("max_tokens", 0)) <= int(thinking.get("budget_tokens", 0)):
+        return "`max_tokens` must be greater than `thinking.budget_tokens`"
+    assistants = [m for m in messages if m.get("role") == "assistant"]
+    last = _blocks(assistants[-1].get("content")) if assistants else []
+    if any(b.get("type") == "tool_use" for b in last) and last[0].get("type") not in ("thinking", "redacted_thinking"):
+        return (
+            "messages: Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is enabled, "
+            "a final `assistant` message must start with a thinking block"
+        )
+    for block in (b for m in assistants for b in _blocks(m.get("content"))):
+        if block.get("type") == "thinking" and block.get("signature") != thinking_signature(block.get("thinking", "")):
+            return "messages: invalid `signature` in `thinking` block"
     return None
 
 

@@ -74,6 +74,7 @@ def message_from_dict(data: dict[str, Any]) -> Message:
     values = {k: v for k, v in data.items() if k != "kind"}
     if cls is AssistantMessage:
         values["tool_calls"] = tuple(ToolCall(**c) for c in values.get("tool_calls", ()))
+        values["reasoning"] = tuple(tuple(block) for block in values.get("reasoning", ()))
     message: Message = cls(**values)
     return message
 

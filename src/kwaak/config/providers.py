@@ -114,6 +114,8 @@ class AnthropicConfig(ChatModelLimits):
     """E.g. ``claude-3-5-haiku-latest``, ``claude-3-7-sonnet-latest``."""
     base_url: str | None = None
     """A custom endpoint (proxies, tests)."""
+    thinking_budget_tokens: int | None = Field(default=None, ge=1024)
+    """Turn on extended thinking with this budget of reasoning tokens (``max_tokens`` is raised above it)."""
 
     _base_url = field_validator("base_url", mode="before")(_empty_to_none)
 

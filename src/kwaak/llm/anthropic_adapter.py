@@ -69,10 +69,16 @@ class _UsageCounter:
 class _StreamState:
     text: list[str] = field(default_factory=list)
     calls: dict[int, tuple[str, str, list[str]]] = field(default_factory=dict)
+    reasoning: dict[int, tuple[str, list[str], list[str]]] = field(default_factory=dict)
+    """Thinking blocks by index: (type, text or data parts, signature parts)."""
     usage: _UsageCounter = field(default_factory=_UsageCounter)
     stop_reason: str | None = None
     model: str = ""
     done: bool = False
+
+
+MIN_ANSWER_TOKENS = 2048
+"""Tokens left for the answer beyond the thinking budget."""
 
 
 class AnthropicModel(Model):
@@ -87,12 +93,19 @@ class AnthropicModel(Model):
         model: str,
         policy: RetryPolicy | None = None,
         price: PriceLike | None = None,
+        thinking_budget: int | None = None,
     ) -> None:
         self.name = model
+        self.thinking_budget = thinking_budget
         self._spec = spec
         self._policy = policy or RetryPolicy()
         self._price = price
         self._client: LazyClient[AsyncAnthropic] = LazyClient(functools.partial(build_anthropic_client, spec))
+
+    @property
+    def label(self) -> str:
+        """The model's name with its thinking budget, for status lines."""
+        return f"{self.name} (thinking {self.thinking_budget:,} tokens)" if self.thinking_budget else self.name
 
     async def warm_up(self) -> None:
         """Import the SDK and build the client in a worker thread (the import takes seconds)."""
@@ -111,6 +124,10 @@ class AnthropicModel(Model):
         """Send the conversation (streaming when ``on_text_delta`` is given), with retries."""
         request = self._request(messages, tools)
         request["max_tokens"] = await self.output_limit()
+        if self.thinking_budget:
+            # Extended thinking: the budget counts towards max_tokens, which must exceed it.
+            request["thinking"] = {"type": "enabled", "budget_tokens": self.thinking_budget}
+            request["max_tokens"] = max(request["max_tokens"], self.thinking_budget + MIN_ANSWER_TOKENS)
 
         async def attempt() -> ModelResponse:
             try:
@@ -146,10 +163,15 @@ class AnthropicModel(Model):
             for b in message.content
             if b.type == "tool_use"
         )
+        reasoning = tuple(
+            ("thinking", b.thinking, b.signature) if b.type == "thinking" else ("redacted_thinking", b.data, "")
+            for b in message.content
+            if b.type in ("thinking", "redacted_thinking")
+        )
         counter = _UsageCounter()
         counter.update(message.usage)
         return ModelResponse(
-            message=AssistantMessage(content=text or None, tool_calls=calls),
+            message=AssistantMessage(content=text or None, tool_calls=calls, reasoning=reasoning),
             usage=self._usage(counter),
             model=message.model or self.name,
             finish_reason=message.stop_reason,
@@ -173,7 +195,11 @@ class AnthropicModel(Model):
             ToolCall(id=cid, name=name, arguments="".join(parts) or "{}")
             for _, (cid, name, parts) in sorted(state.calls.items())
         )
-        message = AssistantMessage(content="".join(state.text) or None, tool_calls=calls)
+        reasoning = tuple(
+            (kind, "".join(parts), "".join(signature))
+            for _, (kind, parts, signature) in sorted(state.reasoning.items())
+        )
+        message = AssistantMessage(content="".join(state.text) or None, tool_calls=calls, reasoning=reasoning)
         return ModelResponse(
             message=message, usage=self._usage(state.usage), model=state.model, finish_reason=state.stop_reason
         )
@@ -207,6 +233,10 @@ def _apply_event(state: _StreamState, event: Any, on_delta: TextDeltaCallback) -
         state.usage.update(event.message.usage)
     elif kind == "content_block_start" and event.content_block.type == "tool_use":
         state.calls[event.index] = (event.content_block.id, event.content_block.name, [])
+    elif kind == "content_block_start" and event.content_block.type == "thinking":
+        state.reasoning[event.index] = ("thinking", [], [])
+    elif kind == "content_block_start" and event.content_block.type == "redacted_thinking":
+        state.reasoning[event.index] = ("redacted_thinking", [event.content_block.data], [])
     elif kind == "content_block_delta":
         delta = event.delta
         if delta.type == "text_delta" and delta.text:
@@ -214,6 +244,10 @@ def _apply_event(state: _StreamState, event: Any, on_delta: TextDeltaCallback) -
             on_delta(delta.text)
         elif delta.type == "input_json_delta" and event.index in state.calls:
             state.calls[event.index][2].append(delta.partial_json)
+        elif delta.type == "thinking_delta" and event.index in state.reasoning:
+            state.reasoning[event.index][1].append(delta.thinking)
+        elif delta.type == "signature_delta" and event.index in state.reasoning:
+            state.reasoning[event.index][2].append(delta.signature)
     elif kind == "message_delta":
         state.stop_reason = event.delta.stop_reason or state.stop_reason
         state.usage.update(event.usage)

@@ -56,9 +56,9 @@ def _blocks(message: Message) -> tuple[Role, list[JsonDict]]:
     match message:
         case SystemMessage(content=content) | UserMessage(content=content) | SummaryMessage(content=content):
             return "user", _text(content)
-        case AssistantMessage(content=content, tool_calls=calls):
+        case AssistantMessage(content=content, tool_calls=calls, reasoning=reasoning):
             uses = [{"type": "tool_use", "id": c.id, "name": c.name, "input": tool_input(c.arguments)} for c in calls]
-            return "assistant", _text(content) + uses
+            return "assistant", [_reasoning_block(*r) for r in reasoning] + _text(content) + uses
         case ToolResult(call_id=call_id, content=content, is_error=is_error):
             block: JsonDict = {"type": "tool_result", "tool_use_id": call_id, "content": content or "(no output)"}
             if is_error:
@@ -66,6 +66,12 @@ def _blocks(message: Message) -> tuple[Role, list[JsonDict]]:
             return "user", [block]
         case _:
             assert_never(message)
+
+
+def _reasoning_block(kind: str, text: str, signature: str) -> JsonDict:
+    if kind == "redacted_thinking":
+        return {"type": "redacted_thinking", "data": text}
+    return {"type": "thinking", "thinking": text, "signature": signature}
 
 
 def to_anthropic(messages: Sequence[Message], *, cache: bool = True) -> AnthropicRequest:

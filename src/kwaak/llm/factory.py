@@ -103,6 +103,10 @@ def make_model(
         model.limits = ContextLimits(window=cfg.context_window, max_output=cfg.max_output_tokens, probe=_probe(cfg))
     if isinstance(cfg, cm.OpenAIConfig | cm.AzureOpenAIConfig | cm.OpenRouterConfig):
         model.reasoning_effort = cfg.reasoning_effort
+    from kwaak.llm.anthropic_adapter import AnthropicModel
+
+    if isinstance(cfg, cm.AnthropicConfig) and isinstance(model, AnthropicModel):
+        model.thinking_budget = cfg.thinking_budget_tokens
     return model
 
 

@@ -161,7 +161,8 @@ def _spec_dict(spec: ToolSpec) -> dict[str, object]:
 def _message_text(message: Message) -> str:
     if isinstance(message, AssistantMessage):
         calls = "".join(f"{c.name}{c.arguments}" for c in message.tool_calls)
-        return (message.content or "") + calls
+        thinking = "".join(text for _, text, _ in message.reasoning)  # sent back to Anthropic
+        return thinking + (message.content or "") + calls
     if isinstance(message, ToolResult):
         return message.content
     return message.content
