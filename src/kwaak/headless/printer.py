@@ -43,10 +43,13 @@ class EventPrinter:
                 parts = [f"Assistant: {text}"] if text else []
                 parts += [f"  ⚙ {c.summary}" for c in calls if c.name != "stop"]
                 return "\n".join(parts) if parts else None
-            case p.ToolCallFinished(name=name, ok=ok, preview=preview):
-                mark = "✓" if ok else "✗"
+            case p.ToolCallFinished(name=name, preview=preview, exit_code=code, outcome=outcome):
+                mark = "✗" if msg.failed else "✓"
+                facts = [f"exit {code}"] if code else []
+                facts += [outcome] if outcome else []
+                label = f"{name} ({', '.join(facts)})" if facts else name
                 first = preview.splitlines()[0][:160] if preview else ""
-                return f"  {mark} {name}: {first}" if first else f"  {mark} {name}"
+                return f"  {mark} {label}: {first}" if first else f"  {mark} {label}"
             case p.Activity(text=text):
                 return f">> {text}"
             case p.SystemMessage(text=text, level=level, hint=hint):
