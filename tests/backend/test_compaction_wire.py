@@ -166,3 +166,19 @@ async def test_replies_cut_again_and_again_end_with_an_error(make_config, tmp_gi
     assert not done.ok
     assert done.error_kind == "reply_truncated"
     assert done.error is not None and "64 tokens" in done.error
+
+
+async def test_no_repeated_compaction_when_only_a_summary_is_older(make_config, tmp_git_repo: Path) -> None:
+    # The system prompt and tools alone come near this tiny window: after one compaction only its
+    # summary is older than the latest exchange, so kwaak sends the requests instead of summarizing
+    # its own summary before every step (and never fails for want of something to compact).
+    with FakeProviderServer(toolless_reply=reply("# Summary\nshort")) as srv:
+        srv.enqueue(*(tool_call("shell_command", cmd=f"echo step-{i}") for i in range(3)), tool_call("stop"))
+        config = _config(make_config, srv, "OpenAI", context_window=2700, max_output_tokens=100)
+        done, events = await _run(config, tmp_git_repo, "hi")
+        bodies = _agent_bodies(srv, "openai")
+    assert done.ok, done
+    meters = [e.context for e in events if isinstance(e, p.UsageUpdated) and e.context is not None]
+    assert min(m.used_tokens for m in meters) >= 0.85 * (2700 - 100)  # always above the threshold
+    summaries = [b for b in bodies if not b.get("tools")]
+    assert len(summaries) <= 2 and len(bodies) - len(summaries) == 4

@@ -153,9 +153,11 @@ class Compactor:
         start = self._tail_start(body, keep)
         older, kept = body[:start], body[start:]
         tail = self._fit_tail(kept, keep)
-        if not older and tail == kept:
-            if reason == "manual":
-                self.notify("info", "Nothing to compact yet.")
+        fresh = [m for m in older if not isinstance(m, SummaryMessage) and m.content != RESUME_AFTER_SUMMARY]
+        if not fresh and tail == kept:  # only an earlier summary is older: summarizing it again gains nothing
+            if reason != "overflow":  # near the window but nothing to summarize: let the request try
+                if reason == "manual":
+                    self.notify("info", "Nothing to compact yet.")
                 return Compaction(before.used, before.used, before.window, summarized=0, kept=len(kept))
             msg = f"the conversation needs about {before.used:,} tokens{_of(before.window)} and cannot be compacted"
             raise ContextTooLong(msg, hint="raise `context_window` if the model allows more, or start a new chat")
