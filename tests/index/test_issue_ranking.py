@@ -10,7 +10,7 @@ from typing import Any
 from kwaak.config import Config
 from kwaak.index import CodeIndex
 from kwaak.index.evidence import extract, module_paths, path_suffixes
-from kwaak.index.signals import PathIndex, phrase_fragments
+from kwaak.index.signals import PathIndex, graph, imported_modules, phrase_fragments
 from tests.cli.conftest import SCRIPTED_CONFIG, run_kwaak
 from tests.index.conftest import commit_all, write
 
@@ -247,3 +247,20 @@ def test_search_explain_shows_the_signals(tmp_git_repo: Path) -> None:
     assert {h["path"]: h["signals"] for h in hits}["astro/io/ascii/rst.py"]["named"] == 1
     chunks = run_kwaak("search", "RST", "--explain", "-k", "1", "-s", cwd=tmp_git_repo)
     assert "ranked by: " in chunks.stdout and "symbols #1" in chunks.stdout
+
+
+def test_graph_prior_spreads_from_evidence_files_along_imports() -> None:
+    contents = {
+        "pkg/io/core.py": "from .rst import RST\nfrom pkg.util import helper\n",
+        "pkg/io/rst.py": "class RST:\n    pass\n",
+        "pkg/util.py": "def helper():\n    pass\n",
+        "pkg/lonely.py": "x = 1\n",
+    }
+    paths = PathIndex(contents)
+    assert imported_modules(contents["pkg/io/core.py"], paths, "pkg/io/core.py") == ["pkg/io/rst.py", "pkg/util.py"]
+    ranked = graph([["pkg/io/core.py"]], contents, paths)
+    assert ranked[0] == "pkg/io/core.py"
+    assert set(ranked[1:]) == {"pkg/io/rst.py", "pkg/util.py"}  # one import away; the lonely file is not reached
+    # a seed with no import edge spreads nowhere: only connected files are ranked, none of them seeded
+    assert "pkg/lonely.py" not in graph([["pkg/lonely.py"]], contents, paths)
+    assert graph([], contents, paths) == []

@@ -124,7 +124,11 @@ def _evidence_rankings(parts: IndexParts, found: Candidates, view: OverlayView |
             ]
         )
     )
-    extra["phrases"] = signals.phrases(evidence, _contents(parts, order, changed), order)
+    contents = _contents(parts, order, changed)
+    extra["phrases"] = signals.phrases(evidence, contents, order)
+    seeds = [extra["frames"], extra["named"], extra["definitions"]]
+    if EVIDENCE_WEIGHTS["graph"]:
+        extra["graph"] = signals.graph(seeds, contents, paths)
     for path in (p for ranking in extra.values() for p in ranking):
         if path not in found.kinds:
             grammar = parts.languages.grammar_for(path)
@@ -153,7 +157,14 @@ def rank_chunks(found: Candidates) -> list[tuple[LexicalDoc, float, dict[str, in
     return sorted(scored, key=lambda item: (-item[1], item[0].path, item[0].start_line))
 
 
-EVIDENCE_WEIGHTS: dict[str, float] = {"frames": 1.0, "named": 1.0, "definitions": 1.0, "phrases": 1.0, "title": 1.0}
+EVIDENCE_WEIGHTS: dict[str, float] = {
+    "frames": 1.0,
+    "named": 1.0,
+    "definitions": 1.0,
+    "phrases": 1.0,
+    "title": 1.0,
+    "graph": 1.0,
+}
 """RRF weight of each issue-evidence signal in file rankings (all equal: no signal is trusted more)."""
 
 

@@ -13,6 +13,9 @@ the keyword and dense rankings by reciprocal rank.
   not count, so ``TypeError`` or ``_print_X`` pull in no hub module.
 * ``phrases``: candidate files that contain a quoted string or an error message verbatim (or a
   literal run of at least three of its words, since messages are often formatted).
+* ``graph``: a repository-graph prior: personalized PageRank over the import graph of the
+  candidate files, started from the evidence files (the module an issue names is often not where
+  the fix goes, but it is usually one import away).
 """
 
 from __future__ import annotations
@@ -84,15 +87,27 @@ def named(evidence: Evidence, paths: PathIndex, contents: dict[str, str] | None 
     for path in out:
         expanded.append(path)
         if _is_test_path(path) and path in contents:
-            expanded += imported_modules(contents[path], paths)
+            expanded += imported_modules(contents[path], paths, path)
     return list(dict.fromkeys(expanded))
 
 
-def imported_modules(text: str, paths: PathIndex) -> list[str]:
-    """Repository files a source file imports (``from a.b import c`` → ``a/b.py`` or ``a/b/c.py``)."""
+def imported_modules(text: str, paths: PathIndex, importer: str = "") -> list[str]:
+    """Repository files a source file imports (``from a.b import c`` → ``a/b.py`` or ``a/b/c.py``).
+
+    Relative imports (``from .core import x``) resolve against ``importer``'s package.
+    """
     out: list[str] = []
     for source, plain in _IMPORT.findall(text):
         module = source or plain
+        if module.startswith("."):
+            dots = len(module) - len(module.lstrip("."))
+            package = importer.split("/")[:-1]
+            if dots - 1 > len(package) or not importer:
+                continue
+            base = package[: len(package) - (dots - 1)]
+            module = ".".join([*base, *[m for m in module[dots:].split(".") if m]])
+            if not module:
+                continue
         for candidate in module_paths(module):
             found = paths.match(candidate, min_parts=min(2, candidate.count("/") + 1))
             if found:
@@ -142,3 +157,43 @@ def phrases(evidence: Evidence, contents: dict[str, str], order: Sequence[str]) 
         if count:
             hits[path] = count
     return sorted(hits, key=lambda p: -hits[p])
+
+
+def graph(seeds: Sequence[Sequence[str]], contents: dict[str, str], paths: PathIndex, *, steps: int = 20) -> list[str]:
+    """Candidate files by personalized PageRank over their import graph, from the evidence files.
+
+    ``seeds`` are evidence rankings (each best first); a file's restart weight is the sum of its
+    reciprocal ranks. Edges are imports between candidates, in both directions. Seeds with no
+    edge add nothing, so a ranking only appears when the evidence files are connected.
+    """
+    nodes = list(contents)
+    index = {p: i for i, p in enumerate(nodes)}
+    neighbours: list[set[int]] = [set() for _ in nodes]
+    for path, text in contents.items():
+        if not path.endswith(".py"):
+            continue
+        for target in imported_modules(text, paths, path):
+            j = index.get(target)
+            if j is not None and j != index[path]:
+                neighbours[index[path]].add(j)
+                neighbours[j].add(index[path])
+    restart = [0.0] * len(nodes)
+    for ranking in seeds:
+        for rank, path in enumerate(ranking[:10], start=1):
+            if path in index:
+                restart[index[path]] += 1.0 / rank
+    total = sum(restart)
+    if not total or not any(neighbours):
+        return []
+    restart = [r / total for r in restart]
+    score = list(restart)
+    for _ in range(steps):
+        spread = [0.0] * len(nodes)
+        for i, out in enumerate(neighbours):
+            if out and score[i]:
+                share = score[i] / len(out)
+                for j in out:
+                    spread[j] += share
+        score = [0.15 * r + 0.85 * s for r, s in zip(restart, spread, strict=True)]
+    reached = [i for i in range(len(nodes)) if neighbours[i] and score[i] > 0]
+    return [nodes[i] for i in sorted(reached, key=lambda i: (-round(score[i], 12), nodes[i]))]
