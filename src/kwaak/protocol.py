@@ -447,6 +447,8 @@ class Committed:
     sha: str
     message: str
     pushed: bool = False
+    replaces: str | None = None
+    """Set when the generated message arrived: the provisional commit this reworded one replaces."""
     kind: Literal["committed"] = "committed"
 
 

@@ -15,6 +15,7 @@ from kwaak.agent.summarize import SUMMARIZED_TOOLS, summarize_conversation, summ
 from kwaak.config import Config
 from kwaak.errors import KwaakError
 from kwaak.executors.base import Executor
+from kwaak.git.reword import CommitMessages
 from kwaak.git.workspace import AgentWorkspace
 from kwaak.llm.base import Model
 from kwaak.messages import ToolCall, ToolResult, Usage
@@ -47,6 +48,8 @@ class CodingHooks:
     on_step: Callable[[], None] = lambda: None
     """Called after each completion (the session persists its history)."""
     commits_enabled: bool = True
+    messages: CommitMessages | None = None
+    """Generate commit messages in the background and reword (the commit never waits for the model)."""
     reported: set[str] = field(default_factory=set)
     """Hook problems already shown to the user (each is shown once per session, not per step)."""
 
@@ -97,6 +100,7 @@ class CodingHooks:
                 run_lint=self._lint,
                 message_for=self._commit_message,
                 repo_root=self.workspace.repo_root,
+                later=(self.messages, self._reworded) if self.messages is not None else None,
             )
         except KwaakError as exc:
             self.report(f"Could not commit the agent's changes: {exc.message}", hint=exc.hint)
@@ -104,9 +108,25 @@ class CodingHooks:
         if result is None:
             return
         self.emit(p.Committed(sha=result.sha, message=result.message, pushed=result.pushed))
-        if result.push_error:
+        self._report_push(result.push_error)
+
+    async def _reworded(self, provisional: str, sha: str | None, message: str | None, last: bool) -> None:
+        """A generated message arrived: report the reworded commit and push once the branch is final."""
+        from kwaak.git.commit import push_if_enabled
+        from kwaak.git.trusted import agent_git
+
+        pushed, error = False, None
+        if last:
+            layout = agent_git(self.workspace.path, self.workspace.repo_root)
+            pushed, error = await push_if_enabled(layout, self.config)
+        if sha is not None and message is not None:
+            self.emit(p.Committed(sha=sha, message=message, pushed=pushed, replaces=provisional))
+        self._report_push(error)
+
+    def _report_push(self, error: str | None) -> None:
+        if error:
             self.report(
-                f"Pushing the agent's branch failed: {result.push_error}",
+                f"Pushing the agent's branch failed: {error}",
                 hint="check `git.auto_push_remote`, the remote and the GitHub token; commits stay local",
             )
 

@@ -34,6 +34,7 @@ from kwaak.backend.workspace_setup import WorkspacePreparer
 from kwaak.config.model import Budget, StartFrom, ToolExecutor
 from kwaak.errors import BudgetExceeded, KwaakError, SessionError
 from kwaak.executors.base import ExecResult, Executor
+from kwaak.git.reword import CommitMessages
 from kwaak.git.workspace import (
     AgentWorkspace,
     branch_name,
@@ -102,6 +103,8 @@ class Session:
     """The context meter: tokens of the next request and the model's window."""
     approvals: Approvals = field(init=False)
     """The command policy guard and the commands waiting for the user's answer."""
+    commit_messages: CommitMessages = field(default_factory=CommitMessages)
+    """Commit messages being generated in the background (the branch is reworded when they arrive)."""
     _resources: AsyncExitStack = field(default_factory=AsyncExitStack)
     _start_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -532,6 +535,7 @@ class Session:
             on_step=self.persist,
             commits_enabled=not planning,
             reported=self.reported,
+            messages=self.commit_messages,
         )
         pause = not config.endless_mode if planning else config.stop_on_empty_messages and not config.endless_mode
         return AgentLoop(
@@ -562,7 +566,9 @@ class Session:
         deadline = asyncio.timeout(left)
         try:
             async with deadline:
-                return await self._loop(state).run(state)
+                outcome = await self._loop(state).run(state)
+                await self.commit_messages.drain()  # the turn ends with the generated messages
+                return outcome
         except TimeoutError:
             if deadline.expired():
                 raise wall_time_exceeded(scopes) from None
@@ -597,6 +603,7 @@ class Session:
         """
         was_started = self.started
         was_running = await self.stop()
+        self.commit_messages.cancel()  # pending commits keep their provisional message
         await self._resources.aclose()
         self._resources = AsyncExitStack()
         self.registry = self.ctx = self.executor = None

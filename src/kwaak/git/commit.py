@@ -10,6 +10,7 @@ have planted in its git dir (``MERGE_HEAD``, ``MERGE_MSG``...) shapes the commit
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from kwaak.config.model import Config
 from kwaak.errors import GitError, GitHubError
 from kwaak.git.github_app import github_token
 from kwaak.git.push import has_remote, push_branch
+from kwaak.git.reword import CommitMessages, Done
 from kwaak.git.trusted import AgentGit, agent_git, stage_pathspec
 
 DEFAULT_MESSAGE = "chore: Committed changes for completion"
@@ -70,6 +72,7 @@ async def commit_changes(
     message_for: Callable[[str], Awaitable[str]] | None,
     push: bool = True,
     repo_root: Path | None = None,
+    later: tuple[CommitMessages, Done] | None = None,
 ) -> CommitResult | None:
     """Lint, commit everything and push, as kwaak does after every completion.
 
@@ -82,6 +85,9 @@ async def commit_changes(
             fixed default is used when it is ``None``, fails, or ``generate_commit_message`` is off.
         push: Allow pushing (``git.auto_push_remote`` must also be on and the remote must exist).
         repo_root: The user's repository (default: the one kwaak created the worktree from).
+        later: Generate the message in the background instead (:mod:`kwaak.git.reword`): the
+            commit is made at once with :data:`DEFAULT_MESSAGE` and reworded when the message
+            arrives; the callback then reports it and pushes (the push waits for the message).
 
     Returns:
         The commit made, or ``None`` when there was nothing to commit or auto-commit is disabled.
@@ -96,12 +102,21 @@ async def commit_changes(
         await run_lint()
     if config.git.auto_commit_disabled or not await has_changes(layout.worktree, repo_root=repo_root):
         return None
-    if not await stage_all(layout.worktree, repo_root=repo_root):
-        return None
-    message = await _message(layout, config, message_for)
-    sha = await commit_staged(layout, message, env=agent_identity_env(config))
+    deferred = later is not None and message_for is not None and config.git.generate_commit_message
+    async with later[0].lock if later is not None else contextlib.nullcontext():
+        if not await stage_all(layout.worktree, repo_root=repo_root):
+            return None
+        if deferred:
+            diff, message = await staged_diff(layout), DEFAULT_MESSAGE
+        else:
+            message = await _message(layout, config, message_for)
+        sha = await commit_staged(layout, message, env=agent_identity_env(config))
     if sha is None:
         return None
+    if deferred and later is not None and message_for is not None:
+        messages, done = later
+        messages.schedule(layout, sha, lambda: generated_message(message_for, diff), done)
+        return CommitResult(sha=sha, message=message, pushed=False)
     pushed, push_error = False, None
     if push and config.git.auto_push_remote:
         pushed, push_error = await _push(layout, config)
@@ -148,13 +163,23 @@ async def commit_staged(layout: AgentGit, message: str, *, env: dict[str, str]) 
 async def _message(layout: AgentGit, config: Config, message_for: Callable[[str], Awaitable[str]] | None) -> str:
     if message_for is None or not config.git.generate_commit_message:
         return DEFAULT_MESSAGE
+    return await generated_message(message_for, await staged_diff(layout)) or DEFAULT_MESSAGE
+
+
+async def staged_diff(layout: AgentGit) -> str:
+    """The staged changes, cut to :data:`MAX_DIFF_CHARS` (what the message model sees)."""
     diff = (await layout.run("diff", "--staged", "--no-color", "--no-ext-diff", "--no-textconv")).stdout
+    return diff[:MAX_DIFF_CHARS]
+
+
+async def generated_message(message_for: Callable[[str], Awaitable[str]], diff: str) -> str | None:
+    """The cleaned message the model writes for ``diff``; ``None`` when it failed or was empty."""
     try:
-        raw = await message_for(diff[:MAX_DIFF_CHARS])
+        raw = await message_for(diff)
     except Exception as exc:  # a failed message must not lose the commit
         log.warning("commit message generation failed, using the default: %s", exc)
-        return DEFAULT_MESSAGE
-    return clean_message(raw) or DEFAULT_MESSAGE
+        return None
+    return clean_message(raw) or None
 
 
 def clean_message(raw: str) -> str:
@@ -164,6 +189,13 @@ def clean_message(raw: str) -> str:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'`":
         text = text[1:-1].strip()
     return text
+
+
+async def push_if_enabled(layout: AgentGit, config: Config) -> tuple[bool, str | None]:
+    """Push the agent's branch when ``git.auto_push_remote`` is on: (pushed, error)."""
+    if not config.git.auto_push_remote:
+        return False, None
+    return await _push(layout, config)
 
 
 async def _push(layout: AgentGit, config: Config) -> tuple[bool, str | None]:

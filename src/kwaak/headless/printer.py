@@ -57,8 +57,9 @@ class EventPrinter:
                 return f"{label}: {text}" + (f"\n  hint: {hint}" if hint else "")
             case p.DiffShown(diff=diff):
                 return diff
-            case p.Committed(sha=sha, message=message, pushed=pushed):
-                return f">> committed {sha[:8]}: {message}" + (" (pushed)" if pushed else "")
+            case p.Committed(sha=sha, message=message, pushed=pushed, replaces=replaces):
+                verb = f"reworded {replaces[:8]} as" if replaces else "committed"
+                return f">> {verb} {sha[:8]}: {message}" + (" (pushed)" if pushed else "")
             case p.BranchRenamed(branch=branch):
                 return f">> working on branch {branch}"
             case p.StatusChanged(status=status, reason=reason) if status not in ("running", "starting"):

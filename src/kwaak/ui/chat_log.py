@@ -58,9 +58,10 @@ def system_line(msg: p.EventMsg) -> SystemEntry | None:
             return SystemEntry(text, level=level, hint=hint)
         case p.ProviderRetry():
             return SystemEntry(retry_text(msg), level="warning")
-        case p.Committed(sha=sha, message=message, pushed=pushed):
+        case p.Committed(sha=sha, message=message, pushed=pushed, replaces=replaces):
             first = message.strip().splitlines()[0] if message.strip() else ""
-            return SystemEntry(f"Committed {sha[:8]}: {first}" + (" (pushed)" if pushed else ""))
+            verb = f"Reworded {replaces[:8]} as" if replaces else "Committed"
+            return SystemEntry(f"{verb} {sha[:8]}: {first}" + (" (pushed)" if pushed else ""))
         case p.ApprovalRequested(command=command, reason=reason):
             return SystemEntry(
                 f"The agent wants to run `{command}` ({reason}). Type /approve to run it or /deny to refuse.",
