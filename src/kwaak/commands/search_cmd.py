@@ -8,7 +8,8 @@ from dataclasses import asdict
 
 from rich.console import Console
 
-from kwaak.index.cli_support import AppLike, load_embedder, open_for_cli
+from kwaak.errors import KwaakError
+from kwaak.index.cli_support import AppLike, load_embedder, load_model, open_for_cli
 from kwaak.index.results import Hit
 from kwaak.textsafe import escape_controls
 
@@ -34,8 +35,14 @@ async def _search(app: AppLike, query: str, *, k: int, files: bool) -> list[Hit]
     console = Console(stderr=True)
     embedder, _ = load_embedder(app.config)
     refresh = not getattr(app, "skip_indexing", False)
+    reranker = None
+    if app.config.index.rerank and files:
+        try:
+            reranker = load_model(app.config, "query")
+        except KwaakError as exc:
+            console.print(f"[yellow]not reranking: {escape_controls(exc.message)}[/yellow]")
     try:
-        index = await open_for_cli(app, embedder=embedder, refresh=refresh, console=console)
+        index = await open_for_cli(app, embedder=embedder, refresh=refresh, console=console, reranker=reranker)
         try:
             return await index.search(query, k=k, files=files)
         finally:

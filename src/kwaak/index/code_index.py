@@ -25,6 +25,7 @@ from kwaak.index.lexical import Analyzers, LexicalIndex
 from kwaak.index.overlay import OverlayCache, OverlayView, build_view
 from kwaak.index.parts import IndexParts
 from kwaak.index.pipeline import ProgressCallback, Updater, needs_rebuild, rebuild_keyword_indexes
+from kwaak.index.rerank import rerank
 from kwaak.index.results import Hit, IndexStats
 from kwaak.index.search import gather, rank_chunks, rank_files, to_hit
 from kwaak.llm.base import Embedder, Model
@@ -35,8 +36,10 @@ log = logging.getLogger(__name__)
 class CodeIndex:
     """Hybrid (BM25 + dense) search over a repository's code, kept up to date incrementally."""
 
-    def __init__(self, parts: IndexParts, *, lock: db.WriterLock | None) -> None:
+    def __init__(self, parts: IndexParts, *, lock: db.WriterLock | None, reranker: Model | None = None) -> None:
         self.parts = parts
+        self.reranker = reranker
+        """The query model that reorders file searches when ``[index] rerank`` is on."""
         self._lock = lock
         self._update_lock = asyncio.Lock()
         self._overlays = OverlayCache()
@@ -55,6 +58,7 @@ class CodeIndex:
         embedder: Embedder | None,
         readonly: bool = False,
         model: Model | None = None,
+        reranker: Model | None = None,
     ) -> CodeIndex:
         """Open (or create) the index of ``repo_root`` in ``config.cache_dir``.
 
@@ -64,6 +68,8 @@ class CodeIndex:
             embedder: dense embeddings; ``None`` keeps the index keyword-only.
             readonly: do not take the writer lock (searching while another kwaak indexes).
             model: the indexing model, used for Q&A metadata when ``[index] qa_metadata`` is on.
+            reranker: the query model, which reorders the top files of file searches when
+                ``[index] rerank`` is on.
 
         Raises:
             IndexLocked: another kwaak holds the writer lock (when not ``readonly``).
@@ -80,7 +86,7 @@ class CodeIndex:
             if lock is not None:
                 lock.release()
             raise
-        return cls(parts, lock=lock)
+        return cls(parts, lock=lock, reranker=reranker if config.index.rerank else None)
 
     async def close(self) -> None:
         """Release the writer lock. The embedder and model belong to the caller."""
@@ -123,7 +129,11 @@ class CodeIndex:
             return []
         view = await build_view(self.parts, overlay, self._overlays) if overlay is not None else None
         vector = await self._query_vector(query, view)
-        return await asyncio.to_thread(self._rank, query, k, files, view, vector)
+        top = self.parts.config.index.rerank_top
+        if not files or self.reranker is None:
+            return await asyncio.to_thread(self._rank, query, k, files, view, vector)
+        hits = await asyncio.to_thread(self._rank, query, max(k, top), files, view, vector)
+        return (await rerank(self.reranker, query, hits, top))[:k]
 
     async def _query_vector(self, query: str, view: OverlayView | None) -> FloatMatrix | None:
         embedder = self.parts.embedder
