@@ -182,3 +182,16 @@ async def test_no_repeated_compaction_when_only_a_summary_is_older(make_config, 
     assert min(m.used_tokens for m in meters) >= 0.85 * (2700 - 100)  # always above the threshold
     summaries = [b for b in bodies if not b.get("tools")]
     assert len(summaries) <= 2 and len(bodies) - len(summaries) == 4
+
+
+async def test_a_summary_longer_than_the_conversation_is_not_used(make_config, tmp_git_repo: Path) -> None:
+    verbose = reply("# Summary\n" + "a very long and repetitive summary " * 300)
+    with FakeProviderServer(toolless_reply=verbose) as srv:
+        srv.enqueue(tool_call("shell_command", cmd="echo one"), tool_call("stop"))
+        config = _config(make_config, srv, "OpenAI", context_window=2700, max_output_tokens=100)
+        done, events = await _run(config, tmp_git_repo, "hi")
+        bodies = _agent_bodies(srv, "openai")
+    assert done.ok, done
+    assert sum("not shorter" in t for t in _texts(events)) == 1  # not tried again at the very next step
+    assert not any("Compacted the conversation" in t for t in _texts(events))
+    assert all("a very long and repetitive summary" not in str(b["messages"]) for b in bodies if b.get("tools"))

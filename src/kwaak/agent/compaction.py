@@ -52,6 +52,8 @@ KEEP_RECENT_AFTER_OVERFLOW = 0.15
 only the latest exchange."""
 GOAL_SHARE = 0.15
 """The task is kept verbatim up to this fraction of the window (head and tail of longer ones)."""
+RETRY_AFTER_MESSAGES = 4
+"""After a summary came out longer than what it replaced, messages to wait before trying again."""
 CHARS_PER_TOKEN_BUDGET = 3.0
 """Characters per token when shortening texts to a token budget (errs on the short side)."""
 
@@ -105,6 +107,7 @@ class Compactor:
     notify: Notify = lambda _level, _text: None
     on_context: Callable[[ContextUsage], None] = lambda _usage: None
     """Told the context size after each check (the session's meter)."""
+    _declined_at: int | None = None
 
     async def measure(self, history: Sequence[Message]) -> ContextUsage:
         """Tokens of the next request built from ``history`` (calibrated count) and the window."""
@@ -125,6 +128,8 @@ class Compactor:
         limit = await self.limit()
         if limit is None or usage.used < COMPACT_AT * limit:
             return None
+        if self._declined_at is not None and len(history) < self._declined_at + RETRY_AFTER_MESSAGES:
+            return None  # a summary just came out too long: wait for more conversation first
         return await self.compact(history, goal, reason="auto")
 
     async def recover(self, history: list[Message], goal: str | None, error: ContextTooLong) -> Compaction:
@@ -165,6 +170,12 @@ class Compactor:
         summary = await self._summarize(older, limit) if older else ""
         appended: list[Message] = [SummaryMessage(content=_summary_text(goal, summary, int(GOAL_SHARE * limit)))]
         appended += tail or [UserMessage(content=RESUME_AFTER_SUMMARY)]
+        counter = self.model.counter
+        if reason == "auto" and sum(map(counter.message, appended)) >= sum(map(counter.message, body)):
+            # The summary came out longer than what it replaces (tiny windows): keep the conversation.
+            self.notify("info", "The summary was not shorter than the conversation; kept it as it was.")
+            self._declined_at = len(history)
+            return Compaction(before.used, before.used, before.window, summarized=0, kept=len(body))
         history.extend(appended)
         after = await self.measure(history)
         self.on_context(after)
