@@ -211,6 +211,10 @@ VERBS: list[Verb] = [
             _opt("--github-issues", help="Take tasks from GitHub issues matching this search, e.g. label:kwaak."),
             _opt("--parallel", type=click.IntRange(min=1), help="Agents at the same time."),
             _opt("--output", type=_OUTPUT, default="text", show_default=True),
+            _opt(
+                "--cluster",
+                help="Run the tasks on a Ray cluster: ray://HOST:10001, HOST:PORT or auto ([cluster] address).",
+            ),
             *_BEST_OF,
         ],
         require_clean=True,

@@ -763,6 +763,8 @@ class AgentFinished:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    node: str | None = None
+    """``kwaak batch --cluster``: the Ray node that ran the task (``ip/node id``)."""
     kind: Literal["session_finished", "task_finished"] = "session_finished"
 
     @property

@@ -38,6 +38,7 @@ def run(
     n: int | None = None,
     models: str | None = None,
     executors: str | None = None,
+    cluster: str | None = None,
 ) -> int:
     """Run the batch; the exit code is the most serious of the tasks' (see ``headless.exit_codes``).
 
@@ -50,6 +51,19 @@ def run(
     width = parallel or batch.parallel or app.config.limits.max_parallel_agents
     limits = app.config.limits.model_copy(update={"max_parallel_agents": width})
     config = app.config.model_copy(update={"endless_mode": True, "limits": limits})
+    address = cluster or app.config.cluster.address
+    if address:
+        from kwaak.commands.batch_cluster import run_cluster
+
+        return run_cluster(
+            config,
+            app.repo_root,
+            batch.tasks,
+            output,
+            address,
+            skip_indexing=app.skip_indexing,
+            best_of=bool(n or models or executors),
+        )
     groups: list[list[AgentJob]] | None = None
     if n is not None or models or executors:
         fan = best_of.fan_out(n, best_of.split_list(models), best_of.executors_of(executors))

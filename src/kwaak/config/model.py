@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from kwaak.config.base import ConfigModel as _Model
+from kwaak.config.cluster import ClusterConfig
 from kwaak.config.providers import (
     PROVIDERS,
     AnthropicConfig,
@@ -517,6 +518,8 @@ class Config(_Model):
     """Tavily API (``[tavily]``)."""
     web: WebConfig = WebConfig()
     """Host-side web access of ``fetch_url`` (``[web]``)."""
+    cluster: ClusterConfig = ClusterConfig()
+    """``kwaak batch --cluster``: the Ray cluster and each task's resources (``[cluster]``)."""
 
     @field_validator("languages", mode="before")
     @classmethod

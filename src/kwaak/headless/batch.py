@@ -133,7 +133,9 @@ def batch_jobs(tasks: list[BatchTask]) -> list[AgentJob]:
 
 def summary_table(results: list[p.AgentFinished]) -> str:
     """A plain-text summary table of a batch."""
-    header = ("task", "status", "branch / PR", "tokens", "cost", "time")
+    on_cluster = any(r.node for r in results)
+    header: tuple[str, ...] = ("task", "status", "branch / PR", "tokens", "cost", "time")
+    header += ("node",) if on_cluster else ()
     rows = [
         (
             r.name or r.session_id[:8],
@@ -142,6 +144,7 @@ def summary_table(results: list[p.AgentFinished]) -> str:
             str(r.input_tokens + r.output_tokens),
             f"${r.cost_usd:.4f}",
             f"{r.seconds:.1f}s",
+            *((r.node or "-",) if on_cluster else ()),
         )
         for r in results
     ]

@@ -1,0 +1,108 @@
+"""The Ray task: one batch task on whichever node Ray picked.
+
+The start commit arrives as a git bundle through the object store; the task clones it into a
+private scratch directory, runs the same :class:`~kwaak.headless.runner.HeadlessRunner` there with
+the node's own executor (docker, sandbox or local, as configured), streams every event to the
+driver's :class:`EventSink`, and returns the agent's commits as a bundle. The scratch directory
+(clone, worktree, session store) is removed however the task ends, cancellation included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from kwaak import protocol as p
+from kwaak.cluster import bundles
+from kwaak.cluster.portable import worker_config
+from kwaak.headless.runner import AgentJob, HeadlessRunner
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """What a worker needs besides the bundle: no secret is in here (Ray records task arguments)."""
+
+    job: AgentJob
+    start_commit: str
+    config: dict[str, Any]
+    index: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutcome:
+    """What a worker sends back."""
+
+    finished: p.AgentFinished
+    node_id: str
+    node_ip: str
+    bundle: bytes | None
+
+
+class EventSink:
+    """A Ray actor (one per batch) collecting events from the workers, drained by the driver.
+
+    Ray runs calls from one worker to an actor in order, so each task's events stay ordered.
+    """
+
+    def __init__(self) -> None:
+        self._items: list[tuple[str, str, p.Event]] = []
+
+    def put(self, node_id: str, node_ip: str, event: p.Event) -> None:
+        """Queue one event of a task running on ``node_id``."""
+        self._items.append((node_id, node_ip, event))
+
+    def drain(self) -> list[tuple[str, str, p.Event]]:
+        """Everything queued since the last drain."""
+        items, self._items = self._items, []
+        return items
+
+    def ping(self) -> bool:
+        """Returns once every earlier ``put`` of the caller has run."""
+        return True
+
+
+def node_identity() -> tuple[str, str]:
+    """``(node id, node ip)`` of the node this code runs on."""
+    import ray
+
+    node_id: str = ray.get_runtime_context().get_node_id()
+    nodes = cast("Callable[[], list[dict[str, Any]]]", ray.nodes)
+    for node in nodes():  # the address the node was started with
+        if node.get("NodeID") == node_id:
+            return node_id, str(node.get("NodeManagerAddress"))
+    guess = cast("Callable[[], str]", ray.util.get_node_ip_address)
+    return node_id, guess()
+
+
+def run_task(bundle: bytes, spec: TaskSpec, sink: Any) -> TaskOutcome:
+    """The body of the Ray task (see the module docstring)."""
+    import ray
+
+    node_id, node_ip = node_identity()
+    scratch = Path(tempfile.mkdtemp(prefix="kwaak-ray-task-"))
+
+    def forward(event: p.Event) -> None:
+        sink.put.remote(node_id, node_ip, event)
+
+    try:
+        repo = bundles.materialize(bundle, spec.start_commit, scratch)
+        config = worker_config(spec.config, repo, scratch)
+        job = spec.job
+        if isinstance(job.op, p.Chat):
+            job = dataclasses.replace(job, op=dataclasses.replace(job.op, start_from="head"))
+        runner = HeadlessRunner(
+            config, repo, persist=False, index=spec.index, listeners=[forward], origin="batch", warn=lambda _t: None
+        )
+        (finished,) = asyncio.run(runner.run([job]))
+        result = bundles.result_bundle(repo, finished.branch, spec.start_commit) if finished.branch else None
+        ray.get(sink.ping.remote())  # every event of this task reached the sink before the result
+        node = f"{node_ip}/{node_id[:8]}"
+        return TaskOutcome(dataclasses.replace(finished, node=node), node_id, node_ip, result)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,113 @@
+"""``kwaak batch --cluster`` on a real two-node Ray cluster bound to 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.cluster.conftest import LocalCluster
+from tests.conftest import git
+from tests.scripted import tool, write_scripted_config
+
+
+def _tasks(repo: Path, count: int) -> Path:
+    path = repo.parent / "tasks.toml"
+    path.write_text("".join(f'[[task]]\nname = "t{i}"\nprompt = "task {i}"\n' for i in range(count)))
+    return path
+
+
+def _stream_batch(
+    repo: Path, config: Path, *args: str, env: dict[str, str]
+) -> tuple[list[tuple[float, dict[str, Any]]], int, str]:
+    """Run ``kwaak batch`` and timestamp each JSONL line as it arrives."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kwaak", "-c", str(config), "batch", *args],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    lines: list[tuple[float, dict[str, Any]]] = []
+    for raw in proc.stdout:
+        lines.append((time.monotonic(), json.loads(raw)))
+    code = proc.wait(timeout=300)
+    return lines, code, proc.stderr.read()
+
+
+def test_batch_of_six_runs_on_both_nodes_and_fetches_every_branch(
+    ray_cluster: LocalCluster, tmp_git_repo: Path
+) -> None:
+    script = [
+        tool("write_file", file_name="out/result.txt", content="made on a cluster node\n"),
+        tool("shell_command", cmd="sleep 2; echo slept"),
+        tool("stop"),
+    ]
+    config = write_scripted_config(tmp_git_repo, script, extra='openai_api_key = "text:sk-cluster-secret-42"')
+    tasks = _tasks(tmp_git_repo, 6)
+    args = (str(tasks), "-s", "--cluster", ray_cluster.address, "--parallel", "4", "--output", "jsonl")
+    lines, code, stderr = _stream_batch(tmp_git_repo, config, *args, env=ray_cluster.env)
+    assert code == 0, stderr[-3000:]
+    records = [r for _, r in lines]
+    finished = [r for r in records if r["type"] == "task_finished"]
+    assert sorted(r["name"] for r in finished) == [f"t{i}" for i in range(6)]
+    assert all(r["status"] == "done" and r["exit_code"] == 0 for r in finished), finished
+    # Tasks ran on both nodes: two distinct node ids, on events and on the finished records.
+    events = [r for r in records if "node_id" in r]
+    assert len({e["node_id"] for e in events}) == 2
+    assert {e["node_ip"] for e in events} == {"127.0.0.2", "127.0.0.3"}  # loopback only
+    assert len({r["node"] for r in finished}) == 2
+    # Events streamed while tasks ran: some arrived before the first task finished, well before the end.
+    first_finish = next(t for t, r in lines if r["type"] == "task_finished")
+    last_finish = max(t for t, r in lines if r["type"] == "task_finished")
+    assert any(t < first_finish and "node_id" in r for t, r in lines)
+    assert any(first_finish < t < last_finish and "node_id" in r for t, r in lines)
+    # Every branch arrived in the user's repository with the agent's commit; nothing was pushed.
+    for record in finished:
+        branch = record["branch"]
+        assert branch.startswith("kwaak/")
+        assert git(tmp_git_repo, "show", f"{branch}:out/result.txt") == "made on a cluster node"
+        assert int(git(tmp_git_repo, "rev-list", "--count", f"main..{branch}")) >= 1
+    assert "kwaak/" not in git(tmp_git_repo, "ls-remote", "origin")
+    assert records[-1]["type"] == "batch_finished" and records[-1]["exit_code"] == 0
+    # The `text:` API key reached the workers only through the job's runtime environment: no task's
+    # logs, no GCS/raylet log hold it. Ray's own runtime-env agent logs the runtime env (env_vars
+    # included) on each node: a known Ray behaviour, documented in docs/cluster.md.
+    logs = [p for p in ray_cluster.temp_dir.rglob("*") if p.is_file() and p.suffix in (".log", ".out", ".err")]
+    assert any(p.name.startswith("worker-") for p in logs)
+    leaked = {p.name for p in logs if b"sk-cluster-secret-42" in p.read_bytes()}
+    assert {name for name in leaked if not name.startswith("runtime_env_agent")} == set()
+
+
+def test_task_arguments_carry_no_secret(tmp_git_repo: Path) -> None:
+    """What Ray stores and may log for a task (its pickled arguments) has `env:` names, never values."""
+    import pickle
+
+    from kwaak.cluster.portable import portable_config, worker_config
+    from kwaak.cluster.worker import TaskSpec
+    from kwaak.config.loader import load_config
+    from kwaak.headless.batch import BatchTask, batch_jobs
+
+    config_path = write_scripted_config(tmp_git_repo, [tool("stop")], extra='openai_api_key = "text:sk-arg-secret-7"')
+    config = load_config(tmp_git_repo, config_path=config_path)
+    data, env = portable_config(config)
+    spec = TaskSpec(job=batch_jobs([BatchTask(prompt="x")])[0], start_commit="0" * 40, config=data, index=False)
+    assert b"sk-arg-secret-7" not in pickle.dumps(spec)
+    assert data["openai_api_key"].startswith("env:KWAAK_CLUSTER_SECRET_")
+    assert list(env.values()) == ["sk-arg-secret-7"]
+    # On the worker the key resolves from the runtime environment's variables.
+    import os
+
+    os.environ.update(env)
+    try:
+        restored = worker_config(data, tmp_git_repo, tmp_git_repo.parent / "scratch")
+    finally:
+        for name in env:
+            os.environ.pop(name, None)
+    assert restored.openai_api_key is not None and restored.openai_api_key.reveal() == "sk-arg-secret-7"
+    assert restored.git.auto_push_remote is False
