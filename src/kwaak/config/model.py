@@ -156,7 +156,10 @@ class GitConfig(_Model):
     agent_user_email: str = "kwaak@bosun.ai"
     """Git author email of the agents' commits."""
     generate_commit_message: bool = True
-    """Let the indexing model write conventional commit messages (else a fixed message)."""
+    """Let the indexing model write conventional commit messages (else a fixed message). The step commits at
+    once with the fixed message and the commit is reworded when the generated one arrives (the agent never
+    waits for it; with `auto_push_remote` the push waits for the message; if kwaak stops first, the fixed
+    message stays)."""
     remote: str = "origin"
     """The remote agents push to."""
     clone_repository_on_start: bool = False
