@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from index_tree import GIT_ENV, make_config, minilm_embedder
-from run_eval import KS, Query, WholeFileBM25, metrics, table
+from run_eval import KS, Query, WholeFileBM25, metrics, report
 
 from kwaak.index import CodeIndex
 from kwaak.index.files import classify, list_candidates
@@ -209,10 +209,7 @@ def main() -> None:
         cases = [c for c in cases if c.id in wanted]
     minilm = minilm_embedder() if args.minilm else None
     rows, _ = asyncio.run(evaluate(cases, args.snapshots, args.work, max(KS), minilm=minilm))
-    print(table(rows))
-    if args.json:
-        keys = ("system", "queries", "n", "metrics", "p50_ms")
-        args.json.write_text(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+    report(rows, args.json)
 
 
 if __name__ == "__main__":

@@ -157,6 +157,14 @@ def table(rows: list[tuple[str, str, int, dict[str, float], float | None]]) -> s
     return head + "\n".join(lines)
 
 
+def report(rows: list[tuple[str, str, int, dict[str, float], float | None]], json_path: Path | None) -> None:
+    """Print the table; also write the rows as JSON to ``json_path`` when given."""
+    print(table(rows))
+    if json_path is not None:
+        keys = ("system", "queries", "n", "metrics", "p50_ms")
+        json_path.write_text(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+
+
 async def evaluate(
     work: Path, *, hash_embedder: bool, minilm: bool
 ) -> list[tuple[str, str, int, dict[str, float], float | None]]:
@@ -216,10 +224,7 @@ def main() -> None:
             cases = dev_set.load_cases(dev_set.default_cases())
             dev_rows, _ = asyncio.run(dev_set.evaluate(cases, args.dev_snapshots, work / "dev", max(KS)))
             rows += dev_rows
-    print(table(rows))
-    if args.json:
-        keys = ("system", "queries", "n", "metrics", "p50_ms")
-        args.json.write_text(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+    report(rows, args.json)
 
 
 if __name__ == "__main__":
