@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -45,12 +46,21 @@ class LocalCluster:
         out = subprocess.run([sys.executable, "-c", code], env=self.env, capture_output=True, text=True, timeout=120)
         return json.loads(out.stdout.strip().splitlines()[-1])
 
-    def start_worker(self, num_cpus: int = 2) -> None:
-        """One more raylet joining the head (a second node with its own node id)."""
-        _run(
-            [RAY, "start", f"--address={self.address}", f"--node-ip-address={WORKER_IP}", f"--num-cpus={num_cpus}"],
-            self.env,
-        )
+    def start_worker(self, ip: str = WORKER_IP, num_cpus: int = 2) -> None:
+        """One more raylet joining the head (another node with its own node id), on loopback ``ip``."""
+        _run([RAY, "start", f"--address={self.address}", f"--node-ip-address={ip}", f"--num-cpus={num_cpus}"], self.env)
+
+    def kill_node(self, ip: str) -> int:
+        """SIGKILL the raylet of the node on ``ip`` (the node dies with its workers); its pid."""
+        for proc in Path("/proc").iterdir():
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b"raylet") and f"--node_ip_address={ip}".encode() in argv:
+                os.kill(int(proc.name), signal.SIGKILL)
+                return int(proc.name)
+        pytest.fail(f"no raylet for {ip}")
 
 
 def _free_port() -> int:

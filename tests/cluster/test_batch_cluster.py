@@ -111,3 +111,58 @@ def test_task_arguments_carry_no_secret(tmp_git_repo: Path) -> None:
             os.environ.pop(name, None)
     assert restored.openai_api_key is not None and restored.openai_api_key.reveal() == "sk-arg-secret-7"
     assert restored.git.auto_push_remote is False
+
+
+def test_killed_worker_node_mid_run_every_task_done_elsewhere_or_failed(
+    ray_cluster: LocalCluster, tmp_git_repo: Path
+) -> None:
+    victim = "127.0.0.4"
+    ray_cluster.start_worker(ip=victim)
+    script = [
+        tool("write_file", file_name="out/result.txt", content="survived\n"),
+        tool("shell_command", cmd="sleep 5; echo slept"),
+        tool("stop"),
+    ]
+    config = write_scripted_config(tmp_git_repo, script, extra="[cluster]\nmax_retries = 2")
+    tasks = _tasks(tmp_git_repo, 6)
+    args = (str(tasks), "-s", "--cluster", ray_cluster.address, "--parallel", "6", "--output", "jsonl")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kwaak", "-c", str(config), "batch", *args],
+        cwd=tmp_git_repo,
+        env=ray_cluster.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    records: list[dict[str, Any]] = []
+    killed = False
+    for raw in proc.stdout:
+        record = json.loads(raw)
+        records.append(record)
+        if not killed and record.get("node_ip") == victim and record.get("type") == "tool_call_started":
+            ray_cluster.kill_node(victim)
+            killed = True
+    code = proc.wait(timeout=300)
+    stderr = proc.stderr.read()
+    assert killed, "no task started on the node to kill"
+    finished = [r for r in records if r["type"] == "task_finished"]
+    assert sorted(r["name"] for r in finished) == [f"t{i}" for i in range(6)], stderr[-2000:]
+    for record in finished:
+        if record["status"] == "done":
+            assert not record["node"].startswith(victim)  # re-run on a surviving node
+            assert git(tmp_git_repo, "show", f"{record['branch']}:out/result.txt") == "survived"
+        else:
+            assert record["error_kind"] == "cluster" and record["error"], record
+    assert code in (0, 1)
+    assert len([r for r in finished if r["status"] == "done"]) >= 4, finished
+    # The tasks that were running on the killed node ended on another node, or failed with the reason.
+    on_victim = {r["session_id"] for r in records if r.get("node_ip") == victim}
+    assert on_victim
+    for record in finished:
+        if record["session_id"] in on_victim:
+            assert record["status"] != "done" or not record["node"].startswith(victim)
+    print(
+        "tasks moved off the killed node:",
+        sum(r["session_id"] in on_victim and r["status"] == "done" for r in finished),
+    )

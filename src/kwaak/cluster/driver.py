@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class ClusterBatch:
     on_finished: Callable[[p.AgentFinished], None] | None = None
     signalled: signal.Signals | None = None
     nodes: dict[p.SessionId, str] = field(default_factory=dict)
+    sink_lost: bool = False
 
     def exit_code(self, results: Sequence[p.AgentFinished]) -> int:
         """As a local batch: the signal's code, else the most serious task's."""
@@ -103,7 +105,7 @@ class ClusterBatch:
         cluster = self.config.cluster
         bundles_by_ref = {ref: bundles.start_bundle(self.repo_root, ref) for ref in set(starts.values())}
         stored = {ref: (ray.put(blob), commit) for ref, (blob, commit) in bundles_by_ref.items()}
-        sink = ray.remote(EventSink).options(num_cpus=0).remote()
+        sink = _event_sink(ray)
         remote = ray.remote(run_task).options(
             num_cpus=cluster.num_cpus,
             memory=cluster.memory_mb * 1024 * 1024 if cluster.memory_mb else None,
@@ -130,11 +132,19 @@ class ClusterBatch:
             if self.signalled is not None:
                 self._cancel(ray, running)
         self._drain(ray, sink)
-        ray.kill(sink)
+        with contextlib.suppress(Exception):
+            ray.kill(sink)
         return [done.get(j.session_id) or self._unfinished(j) for j in jobs]
 
     def _drain(self, ray: Any, sink: Any) -> None:
-        for node_id, node_ip, event in ray.get(sink.drain.remote()):
+        try:
+            items = ray.get(sink.drain.remote(), timeout=60)
+        except Exception as exc:  # the sink lives on the driver's node; losing it loses events, not tasks
+            if not self.sink_lost:
+                self.sink_lost = True
+                print(f"warning: task events are no longer received: {type(exc).__name__}", file=sys.stderr)
+            return
+        for node_id, node_ip, event in items:
             if self.on_event is not None:
                 self.on_event(event, node_id, node_ip)
 
@@ -192,6 +202,16 @@ class ClusterBatch:
             error_kind="signal" if interrupted else None,
             kind=job.record,
         )
+
+
+def _event_sink(ray: Any) -> Any:
+    """The batch's :class:`EventSink` actor, pinned to the driver's node (the head with Ray Client),
+    so that a worker node dying never takes the events of the other tasks with it."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    here = ray.get_runtime_context().get_node_id()
+    strategy = NodeAffinitySchedulingStrategy(node_id=here, soft=False)
+    return ray.remote(EventSink).options(num_cpus=0, scheduling_strategy=strategy).remote()
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ driver's :class:`EventSink`, and returns the agent's commits as a bundle. The sc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import shutil
 import tempfile
@@ -101,7 +102,8 @@ def run_task(bundle: bytes, spec: TaskSpec, sink: Any) -> TaskOutcome:
         )
         (finished,) = asyncio.run(runner.run([job]))
         result = bundles.result_bundle(repo, finished.branch, spec.start_commit) if finished.branch else None
-        ray.get(sink.ping.remote())  # every event of this task reached the sink before the result
+        with contextlib.suppress(Exception):  # a lost sink costs events, never the task's result
+            ray.get(sink.ping.remote(), timeout=60)  # every event of this task reached the sink first
         node = f"{node_ip}/{node_id[:8]}"
         return TaskOutcome(dataclasses.replace(finished, node=node), node_id, node_ip, result)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -38,25 +39,32 @@ def run_cluster(
         raise UsageError(msg, hint="run without pull requests, then push the fetched kwaak/ branches")
     jobs = batch_jobs(tasks)
     router = _Router(output, jobs)
+    out = sys.stdout  # Ray prints its own notices (e.g. a node died) to stdout: they go to stderr
 
     def on_event(event: p.Event, node_id: str, node_ip: str) -> None:
         if output == "jsonl":
             line = json.dumps(
                 {**event.to_json(), "node_id": node_id, "node_ip": node_ip}, ensure_ascii=False, default=str
             )
-            sys.stdout.write(json_safe(line) + "\n")
-            sys.stdout.flush()
+            out.write(json_safe(line) + "\n")
+            out.flush()
         else:
-            router(event)
+            with contextlib.redirect_stdout(out):
+                router(event)
+
+    def on_finished(result: p.AgentFinished) -> None:
+        with contextlib.redirect_stdout(out):
+            router.finished(result)
 
     width = config.limits.max_parallel_agents
     batch = ClusterBatch(
-        config, repo_root, address, width, index=not skip_indexing, on_event=on_event, on_finished=router.finished
+        config, repo_root, address, width, index=not skip_indexing, on_event=on_event, on_finished=on_finished
     )
     if output == "text":
         print(f"Running {len(tasks)} tasks on the Ray cluster at {address}, {width} at a time", file=sys.stderr)
     started = time.monotonic()
-    results = batch.run(jobs)
+    with contextlib.redirect_stdout(sys.stderr):
+        results = batch.run(jobs)
     code = batch.exit_code(results)
     overlaps = asyncio.run(_overlaps(repo_root, results))
     seconds = round(time.monotonic() - started, 2)
