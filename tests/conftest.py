@@ -28,6 +28,15 @@ def git(repo: Path, *args: str) -> str:
     return out.stdout.strip()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _token_counts_exact() -> None:
+    """Models count with the real BPE from their first request in tests (it otherwise loads in the background)."""
+    from kwaak.llm.tokens import wait_for_bpe
+
+    for encoding in ("o200k_base", "cl100k_base"):
+        wait_for_bpe(encoding)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep caches, logs and git identity out of the real home directory."""

@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
@@ -82,6 +82,8 @@ class RecordedRequest:
     body: Any
     api: str
     """``openai``, ``anthropic``, ``embeddings`` or ``unknown``."""
+    received_at: float = field(default_factory=time.monotonic)
+    """``time.monotonic()`` when the request arrived (process-level benchmarks)."""
 
 
 def _api_of(path: str) -> str:

@@ -69,7 +69,7 @@ class Model(abc.ABC):
         if self._counter is None or self._counter.model != self.name:
             from kwaak.llm.tokens import TokenCounter
 
-            self._counter = TokenCounter(self.name)
+            self._counter = TokenCounter(self.name, background=True)
         return self._counter
 
     async def context_window(self) -> int | None:

@@ -18,10 +18,10 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from kwaak.errors import ProviderError
-from kwaak.llm import minilm
 from kwaak.llm.base import Embedder
 from kwaak.llm.errors import map_provider_error
 from kwaak.llm.lazy import LazyClient
@@ -124,7 +124,7 @@ def local_embeddings_available(model: str = BUNDLED_LOCAL_MODEL) -> bool:
     """Whether ``model`` can run here: the numpy MiniLM for the bundled one, sentence-transformers else."""
     try:
         if model.lower() in BUNDLED_ALIASES:
-            return minilm.available()
+            return bool(_minilm().available())
         return importlib.util.find_spec("sentence_transformers") is not None
     except (ImportError, ValueError):  # a module blocked or half-installed
         return False
@@ -180,7 +180,7 @@ class LocalEmbedder(Embedder):
             if self._model is None:
                 self._model = _load_model(self.name)
                 model = self._model
-                if isinstance(model, minilm.MiniLM):
+                if isinstance(model, _minilm().MiniLM):
                     self.dimensions = model.dimensions
                 else:
                     size = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
@@ -189,7 +189,7 @@ class LocalEmbedder(Embedder):
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
         model = self.load_model()
-        if isinstance(model, minilm.MiniLM):
+        if isinstance(model, _minilm().MiniLM):
             array = model.encode(texts, batch_size=min(self.batch_size, 32))
         else:
             array = model.encode(
@@ -212,10 +212,18 @@ class LocalEmbedder(Embedder):
         await asyncio.to_thread(self.load_model)
 
 
+def _minilm() -> ModuleType:
+    """:mod:`kwaak.llm.minilm`, imported on first use (it imports numpy: ~80 ms of start-up)."""
+    from kwaak.llm import minilm
+
+    return minilm
+
+
 @functools.lru_cache(maxsize=4)
 def _load_model(name: str) -> Any:
     """The bundled MiniLM in numpy, or another model from the Hugging Face cache (once per process)."""
     if name.lower() in BUNDLED_ALIASES:
+        minilm = _minilm()
         folder = minilm.model_dir()
         if folder is None:
             msg = "the bundled MiniLM weights are not installed"

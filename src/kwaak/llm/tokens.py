@@ -9,12 +9,18 @@ time, so it is not used). Models of other families (Claude, Qwen, Llama...) are 
 Either way the counter calibrates itself: every reply whose usage the server reports tells the
 real prompt size, and the ratio between that and our count scales later counts (bounded, smoothed),
 so a Qwen or Claude tokenizer's differences are learned after the first request.
+
+Loading the BPE takes ~0.4 s of start-up (``bpe_openai`` builds its registry on import). A model's
+counter (``background=True``) therefore loads it in a thread on first use and estimates until it is
+ready: the load overlaps the first model request instead of delaying it. Estimated counts are not
+cached and never calibrate the counter.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import json
 import logging
 import threading
@@ -68,6 +74,41 @@ def _bpe(encoding: str) -> Encode | None:
     return count
 
 
+_ready: dict[str, Encode | None] = {}
+"""Encodings whose background load finished (``None``: unavailable)."""
+_loading: dict[str, threading.Thread] = {}
+_loading_lock = threading.Lock()
+
+
+def _bpe_nowait(encoding: str) -> tuple[bool, Encode | None]:
+    """``(ready, encoder)`` without blocking; the first call starts loading the BPE in a thread."""
+    if encoding in _ready:
+        return True, _ready[encoding]
+    with _loading_lock:
+        if encoding in _ready:
+            return True, _ready[encoding]
+        if importlib.util.find_spec("bpe_openai") is None:
+            _ready[encoding] = None
+            return True, None
+        if encoding not in _loading:
+
+            def load() -> None:
+                _ready[encoding] = _bpe(encoding)
+
+            thread = threading.Thread(target=load, name=f"bpe-{encoding}", daemon=True)
+            _loading[encoding] = thread
+            thread.start()
+    return False, None
+
+
+def wait_for_bpe(encoding: str, timeout: float | None = None) -> Encode | None:
+    """Block until a background load of ``encoding`` finished (benchmarks, tests); the encoder."""
+    thread = _loading.get(encoding)
+    if thread is not None:
+        thread.join(timeout)
+    return _ready.get(encoding) if encoding in _ready else _bpe(encoding)
+
+
 def encoding_for(model: str) -> str:
     """The BPE used for ``model``: ``cl100k_base`` for GPT-4/3.5, else ``o200k_base``."""
     name = model.lower().rsplit("/", 1)[-1]
@@ -96,34 +137,60 @@ class TokenCounter:
     model: str = ""
     calibration: float = 1.0
     """Learned ratio real/counted (from usage the server reports)."""
+    background: bool = False
+    """Load the BPE in a thread and estimate until it is ready (a model's counter: fast start-up)."""
     _encode: Encode | None = field(default=None, init=False, repr=False)
+    _pending: bool = field(default=False, init=False, repr=False)
+    _last_raw_exact: bool = field(default=True, init=False, repr=False)
     _cache: OrderedDict[Message, int] = field(default_factory=OrderedDict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._encode = _bpe(encoding_for(self.model))
+        if self.background:
+            self._pending = True
+        else:
+            self._encode = _bpe(encoding_for(self.model))
+
+    def _encoder(self) -> Encode | None:
+        if self._pending:
+            ready, encode = _bpe_nowait(encoding_for(self.model))
+            if ready:
+                self._encode, self._pending = encode, False
+        return self._encode
+
+    @property
+    def exact(self) -> bool:
+        """Whether counts come from the final tokenizer (not an estimate while the BPE loads)."""
+        self._encoder()
+        return not self._pending
 
     @property
     def tokenizer(self) -> str:
         """What counts: the BPE's name, or ``estimate``."""
-        return encoding_for(self.model) if self._encode is not None else "estimate"
+        if self._encoder() is None and not self._pending:
+            return "estimate"
+        return encoding_for(self.model)
 
     def text(self, text: str) -> int:
         """Raw (uncalibrated) tokens of ``text``."""
         if not text:
             return 0
-        if self._encode is None:
+        encode = self._encoder()
+        if encode is None:
             return estimate_text(text)
-        return self._encode(text)
+        return encode(text)
 
     def message(self, message: Message) -> int:
-        """Raw tokens of one message including its template overhead (cached)."""
+        """Raw tokens of one message including its template overhead (cached once exact)."""
         with self._lock:
             cached = self._cache.get(message)
             if cached is not None:
                 self._cache.move_to_end(message)
                 return cached
+        exact = self.exact
         count = MESSAGE_OVERHEAD + self.text(_message_text(message))
+        if not exact:
+            return count
         with self._lock:
             self._cache[message] = count
             if len(self._cache) > _CACHE_SIZE:
@@ -132,9 +199,11 @@ class TokenCounter:
 
     def raw(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
         """Uncalibrated tokens of a request's messages and tool specs."""
+        exact = self.exact
         total = REQUEST_OVERHEAD + sum(self.message(m) for m in messages)
         if tools:
             total += self.text(json.dumps([_spec_dict(t) for t in tools]))
+        self._last_raw_exact = exact and self.exact
         return total
 
     def count(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
@@ -147,7 +216,7 @@ class TokenCounter:
 
     def observe(self, raw: int, reported: int) -> None:
         """Learn from a server's reported prompt size for a request we counted ``raw``."""
-        if raw <= 0 or reported <= 0:
+        if raw <= 0 or reported <= 0 or not self._last_raw_exact:  # an estimate would skew the real BPE
             return
         ratio = min(2.5, max(0.4, reported / raw))
         # The first observation replaces the default; later ones are smoothed.
