@@ -105,3 +105,48 @@ async def test_stopping_before_the_message_arrives_keeps_the_provisional_commit(
 
     assert git(repo, "log", "-1", "--format=%s", branch) == DEFAULT_MESSAGE
     assert git(repo, "show", f"{branch}:note0.txt") == "note 0"
+
+
+@dataclass(kw_only=True)
+class SlowNames(ScriptedModel):
+    """An indexing model whose chat titles and branch names take ``naming_delay`` seconds."""
+
+    naming_delay: float = 1.0
+
+    async def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        on_text_delta: TextDeltaCallback | None = None,
+    ) -> ModelResponse:
+        if "Only respond with the" in (messages[-1].content or ""):
+            await asyncio.sleep(self.naming_delay)
+        return await super().complete(messages, tools=tools, on_text_delta=on_text_delta)
+
+
+def _names(prompt: str) -> str:
+    return "notes-branch" if "git-branch-name" in prompt else "Write the notes"
+
+
+async def test_naming_the_chat_and_branch_does_not_delay_the_first_request(make_backend) -> None:
+    query = _edits(2)
+    indexing = SlowNames(prompt_reply=_names, naming_delay=1.5)
+    backend, rec = make_backend(query, indexing=indexing, git={"generate_commit_message": False})
+
+    started = time.monotonic()
+    assert (await backend.run_op("s", p.Chat(message="write notes"))).ok
+
+    assert query.times[0] - started < 1.2, "the first request waits for the 1.5 s naming prompts"
+    session = backend._sessions["s"]
+    assert session.workspace is not None and session.ctx is not None and session.ctx.workspace is not None
+    branch = session.workspace.branch
+    assert branch.startswith("kwaak/notes-branch") and session.ctx.workspace.branch == branch
+    assert session.title == "Write the notes"
+    assert [e.branch for e in rec.of(p.BranchRenamed, "s")] == [branch]
+    repo = session.workspace.repo_root
+    assert git(repo, "log", "--format=%s", f"main..{branch}").count("\n") == 1, "both edits are on the named branch"
+    assert git(repo, "branch", "--list", "kwaak/agent-*") == "", "no provisional branch is left behind"
+    assert git(session.workspace.path, "symbolic-ref", "--short", "HEAD") == branch
+    assert session.registry is not None
+    assert "explain_code" not in [tool.name for tool in session.registry], "no index: the tool could only fail"

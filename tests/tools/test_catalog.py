@@ -29,6 +29,14 @@ def test_edit_mode_selects_tools(make_config: Callable[..., Config], mode: str, 
     assert names(config) == [*ALWAYS, *edit_tools, "run_tests", "reset_file", "stop"]
 
 
+def test_explain_code_is_left_out_without_an_index(make_config: Callable[..., Config]) -> None:
+    """Under --skip-indexing explain_code could only fail: it is not offered (a lighter prompt)."""
+    config = make_config()
+    without = names(config, has_index=False)
+    assert "explain_code" not in without
+    assert without == [name for name in names(config) if name != "explain_code"], "the order stays stable"
+
+
 def test_optional_tools(make_config: Callable[..., Config]) -> None:
     bare = make_config(commands={"test": None})
     assert names(bare, has_workspace=False) == [*ALWAYS, "read_file_with_line_numbers", "patch_file", "stop"]

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from kwaak import protocol as p
@@ -70,6 +70,8 @@ class Session:
     turn: asyncio.Task[TurnOutcome] | None = None
     command: asyncio.Task[ExecResult] | None = None
     starting: asyncio.Task[None] | None = None
+    naming: asyncio.Task[None] | None = None
+    """Names the chat and its branch while the first turn already runs (awaited at the turn's end)."""
     """The start-up in progress (worktree, ``[workspace] setup``...): a stop cancels it too."""
     """A user's ``/exec`` command while it runs (stopped like a turn)."""
     store: SessionStore | None = None
@@ -257,31 +259,59 @@ class Session:
     async def _start(self, first_message: str) -> None:
         rt = self.runtime
         provisional = branch_name("agent", self.id)
-        title, branch, workspace, rag, tools_warning = await asyncio.gather(
-            self._ask(render("title", query=first_message)),
-            self._ask(render("branch", query=first_message)),
-            self._create_workspace(provisional),
-            self._rag_context(first_message),
-            check_tool_calling(rt, self.model, self.count_usage),
+        # The chat and branch names come from the small model; they never delay the first turn.
+        names = asyncio.gather(
+            self._ask(render("title", query=first_message)), self._ask(render("branch", query=first_message))
         )
+        try:
+            workspace, rag, tools_warning = await asyncio.gather(
+                self._create_workspace(provisional),
+                self._rag_context(first_message),
+                check_tool_calling(rt, self.model, self.count_usage),
+            )
+        except BaseException:
+            names.cancel()
+            raise
         if tools_warning:
             self._warn(tools_warning)
         self.workspace = workspace
-        self.title = clean_title(title) or first_message[:60]
-        self.emit(p.SessionRenamed(title=self.title))
-        self.workspace = await rename_branch(workspace, branch_name(branch or "agent", self.id))
-        self.emit(p.BranchRenamed(branch=self.workspace.branch))
+        self.title = first_message[:60]
+        self.naming = asyncio.create_task(self._name(names, first_message), name=f"naming-{self.id[:8]}")
         self.executor = await self._start_executor(self.workspace)
         setup_note = await self._prepare_workspace(fresh=True)
         self._announce_agent()
+        has_index = rt.index is not None
         self.registry = await build_tools(
-            rt.config, resources=self._resources, warn=self._warn, cwd=self.workspace.path
+            rt.config, resources=self._resources, warn=self._warn, cwd=self.workspace.path, has_index=has_index
         )
         self.ctx = self._tool_context(self.workspace, self.executor)
         await self._prime_history(rag)
         if setup_note:
             self.state.history.append(UserMessage(content=setup_note))
         self._setup_planner()
+
+    async def _name(self, names: asyncio.Future[tuple[str, str]], first_message: str) -> None:
+        """Title the chat and rename its branch once the small model answered (commits wait meanwhile)."""
+        title, branch = await names
+        self.title = clean_title(title) or first_message[:60]
+        self.emit(p.SessionRenamed(title=self.title))
+        assert self.workspace is not None
+        async with self.commit_messages.lock:  # never between a commit's read of HEAD and its update-ref
+            self.workspace = await rename_branch(self.workspace, branch_name(branch or "agent", self.id))
+        if self.ctx is not None and self.ctx.workspace is not None:
+            self.ctx.workspace = replace(self.ctx.workspace, branch=self.workspace.branch)
+        self.emit(p.BranchRenamed(branch=self.workspace.branch))
+        self.persist()
+
+    async def _named(self) -> None:
+        """Wait for the chat and branch names (a failed rename leaves the provisional branch)."""
+        if self.naming is None:
+            return
+        try:
+            await asyncio.shield(self.naming)
+        except KwaakError as exc:
+            self._warn(f"Could not rename the agent's branch: {exc.message}")
+        self.naming = None
 
     async def _create_workspace(self, branch: str) -> AgentWorkspace:
         rt = self.runtime
@@ -319,7 +349,11 @@ class Session:
             self.state.history.append(UserMessage(content=setup_note))
         self._announce_agent()
         self.registry = await build_tools(
-            self.runtime.config, resources=self._resources, warn=self._warn, cwd=self.workspace.path
+            self.runtime.config,
+            resources=self._resources,
+            warn=self._warn,
+            cwd=self.workspace.path,
+            has_index=self.runtime.index is not None,
         )
         self.ctx = self._tool_context(self.workspace, self.executor)
         self._setup_planner()
@@ -566,7 +600,12 @@ class Session:
         deadline = asyncio.timeout(left)
         try:
             async with deadline:
-                outcome = await self._loop(state).run(state)
+                try:
+                    outcome = await self._loop(state).run(state)
+                except Exception:
+                    await self._named()  # a failed turn still ends with the chat and branch named
+                    raise
+                await self._named()
                 await self.commit_messages.drain()  # the turn ends with the generated messages
                 return outcome
         except TimeoutError:
@@ -604,6 +643,11 @@ class Session:
         was_started = self.started
         was_running = await self.stop()
         self.commit_messages.cancel()  # pending commits keep their provisional message
+        if self.naming is not None:  # stopped before the names arrived: the provisional branch stays
+            self.naming.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.naming
+            self.naming = None
         await self._resources.aclose()
         self._resources = AsyncExitStack()
         self.registry = self.ctx = self.executor = None

@@ -11,7 +11,12 @@ from kwaak.tools.base import Tool, ToolRegistry
 
 
 async def build_tools(
-    config: Config, *, resources: AsyncExitStack, warn: Callable[[str], None], cwd: Path | None = None
+    config: Config,
+    *,
+    resources: AsyncExitStack,
+    warn: Callable[[str], None],
+    cwd: Path | None = None,
+    has_index: bool = True,
 ) -> ToolRegistry:
     """Built-in tools for ``config`` and, when configured, MCP tools (servers closed with ``resources``).
 
@@ -19,7 +24,7 @@ async def build_tools(
     """
     from kwaak.tools.catalog import builtin_tools
 
-    tools: list[Tool] = builtin_tools(config, has_workspace=True)
+    tools: list[Tool] = builtin_tools(config, has_workspace=True, has_index=has_index)
     if config.mcp:
         from kwaak.mcp import McpToolset, merge_tools
 

@@ -52,13 +52,17 @@ def stop_tool() -> Tool:
     )
 
 
-def builtin_tools(config: Config, *, has_workspace: bool = True, github_enabled: bool | None = None) -> list[Tool]:
+def builtin_tools(
+    config: Config, *, has_workspace: bool = True, github_enabled: bool | None = None, has_index: bool = True
+) -> list[Tool]:
     """The built-in tools for an agent with ``config``.
 
     Args:
         config: The configuration (edit mode, commands, keys, ``[tools]`` toggles).
         has_workspace: Whether the agent has a git workspace (``reset_file`` needs one).
         github_enabled: Include the GitHub tools; defaults to ``config.github_enabled()``.
+        has_index: Whether a code index serves ``explain_code`` (without one, e.g. under
+            ``--skip-indexing``, the tool could only fail and is left out of the prompt).
 
     Returns:
         The tools, in kwaak's order, each name once, ``stop`` last.
@@ -71,7 +75,7 @@ def builtin_tools(config: Config, *, has_workspace: bool = True, github_enabled:
         shell_command_tool(),
         search_code_tool(),
         _optional_tool("web", "fetch_url_tool"),
-        explain_code_tool(),
+        explain_code_tool() if has_index else None,
         *(factory() for factory in _EDIT_MODE_TOOLS[config.agent_edit_mode]),
     ]
     if github:
