@@ -166,3 +166,63 @@ def test_killed_worker_node_mid_run_every_task_done_elsewhere_or_failed(
         "tasks moved off the killed node:",
         sum(r["session_id"] in on_victim and r["status"] == "done" for r in finished),
     )
+
+
+def test_sigint_on_the_driver_cancels_every_task_and_leaves_no_scratch(
+    ray_cluster: LocalCluster, tmp_git_repo: Path
+) -> None:
+    import signal
+    import tempfile
+
+    scratch_root = Path(tempfile.gettempdir())
+    before = set(scratch_root.glob("kwaak-ray-task-*"))
+    script = [tool("shell_command", cmd="sleep 60; echo never"), tool("stop")]
+    config = write_scripted_config(tmp_git_repo, script)
+    tasks = _tasks(tmp_git_repo, 4)
+    args = (str(tasks), "-s", "--cluster", ray_cluster.address, "--parallel", "4", "--output", "jsonl")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kwaak", "-c", str(config), "batch", *args],
+        cwd=tmp_git_repo,
+        env=ray_cluster.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    records: list[dict[str, Any]] = []
+    started: set[str] = set()
+    sent_at = 0.0
+    for raw in proc.stdout:
+        record = json.loads(raw)
+        records.append(record)
+        if record.get("type") == "tool_call_started":
+            started.add(record["session_id"])
+            if len(started) == 4 and not sent_at:
+                proc.send_signal(signal.SIGINT)
+                sent_at = time.monotonic()
+    code = proc.wait(timeout=120)
+    assert sent_at, proc.stderr.read()[-2000:]
+    assert code == 130
+    assert time.monotonic() - sent_at < 50  # not the tasks' 60 s sleeps
+    finished = [r for r in records if r["type"] == "task_finished"]
+    assert len(finished) == 4 and {r["status"] for r in finished} == {"interrupted"}
+    assert records[-1]["type"] == "batch_finished" and records[-1]["exit_code"] == 130
+    # The workers removed their scratch clones (and the worktrees in them).
+    deadline = time.monotonic() + 30
+    while set(scratch_root.glob("kwaak-ray-task-*")) - before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not set(scratch_root.glob("kwaak-ray-task-*")) - before
+    # ... and killed the agents' tool processes.
+    leftovers = [
+        proc_dir.name
+        for proc_dir in Path("/proc").iterdir()
+        if proc_dir.name.isdigit() and b"sleep 60; echo never" in _cmdline(proc_dir)
+    ]
+    assert not leftovers
+
+
+def _cmdline(proc_dir: Path) -> bytes:
+    try:
+        return (proc_dir / "cmdline").read_bytes()
+    except OSError:
+        return b""

@@ -134,7 +134,12 @@ class ClusterBatch:
         self._drain(ray, sink)
         with contextlib.suppress(Exception):
             ray.kill(sink)
-        return [done.get(j.session_id) or self._unfinished(j) for j in jobs]
+        for job in jobs:
+            if job.session_id not in done:
+                done[job.session_id] = self._unfinished(job)
+                if self.on_finished is not None:
+                    self.on_finished(done[job.session_id])
+        return [done[j.session_id] for j in jobs]
 
     def _drain(self, ray: Any, sink: Any) -> None:
         try:
