@@ -226,3 +226,15 @@ def _cmdline(proc_dir: Path) -> bytes:
         return (proc_dir / "cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def test_task_without_commits_reports_done_and_fetches_nothing(ray_cluster: LocalCluster, tmp_git_repo: Path) -> None:
+    config = write_scripted_config(tmp_git_repo, [tool("shell_command", cmd="echo look only"), tool("stop")])
+    tasks = _tasks(tmp_git_repo, 2)
+    args = (str(tasks), "-s", "--cluster", ray_cluster.address, "--output", "jsonl")
+    lines, code, stderr = _stream_batch(tmp_git_repo, config, *args, env=ray_cluster.env)
+    assert code == 0, stderr[-2000:]
+    finished = [r for _, r in lines if r["type"] == "task_finished"]
+    assert [r["status"] for r in finished] == ["done", "done"]
+    branches = git(tmp_git_repo, "branch", "--list", "kwaak/*")
+    assert all(r["branch"] is None or r["branch"] in branches for r in finished)

@@ -16,7 +16,7 @@ from kwaak.errors import GitError
 from kwaak.git.cli import INHERITED_REPO_VARS
 from kwaak.git.trusted import safe_config_args
 
-BRANCH = re.compile(r"^kwaak/[A-Za-z0-9._-]{1,120}$")
+BRANCH = re.compile(r"kwaak/[A-Za-z0-9_][A-Za-z0-9._-]{0,119}")
 """The only branch names the driver accepts back from a worker."""
 START_REF = "refs/kwaak-cluster/start"
 
@@ -68,9 +68,22 @@ def materialize(bundle: bytes, commit: str, dest: Path) -> Path:
     return repo
 
 
+def _valid(branch: str) -> bool:
+    return BRANCH.fullmatch(branch) is not None and ".." not in branch and not branch.endswith((".", ".lock"))
+
+
+def has_branch(repo: Path, branch: str) -> bool:
+    """Whether ``refs/heads/<branch>`` exists (the backend removes an agent's branch with no commits)."""
+    try:
+        git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")
+    except GitError:
+        return False
+    return True
+
+
 def result_bundle(repo: Path, branch: str, base: str) -> bytes | None:
     """The agent's commits on ``branch`` after ``base`` as a bundle (``None``: no new commits)."""
-    if not BRANCH.match(branch):
+    if not _valid(branch):
         msg = f"unexpected branch name {branch!r}"
         raise GitError(msg, hint="agents' branches are named kwaak/<slug>-<id8>")
     ahead = int(git(repo, "rev-list", "--count", f"{base}..refs/heads/{branch}").decode().strip() or "0")
@@ -88,7 +101,7 @@ def fetch_result(repo: Path, branch: str, bundle: bytes | None, base: str) -> st
     Raises:
         GitError: a bad branch name, an existing branch, or a bundle git refuses.
     """
-    if not BRANCH.match(branch):
+    if not _valid(branch):
         msg = f"a worker returned an unexpected branch name {branch!r}"
         raise GitError(msg, hint="agents' branches are named kwaak/<slug>-<id8>")
     ref = f"refs/heads/{branch}"

@@ -101,6 +101,8 @@ def run_task(bundle: bytes, spec: TaskSpec, sink: Any) -> TaskOutcome:
             config, repo, persist=False, index=spec.index, listeners=[forward], origin="batch", warn=lambda _t: None
         )
         (finished,) = asyncio.run(runner.run([job]))
+        if finished.branch and not bundles.has_branch(repo, finished.branch):
+            finished = dataclasses.replace(finished, branch=None)  # nothing committed, nothing to fetch
         result = bundles.result_bundle(repo, finished.branch, spec.start_commit) if finished.branch else None
         with contextlib.suppress(Exception):  # a lost sink costs events, never the task's result
             ray.get(sink.ping.remote(), timeout=60)  # every event of this task reached the sink first
