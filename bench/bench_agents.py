@@ -4,7 +4,10 @@
 2. Overhead per step with an instant model and a cheap read-only tool, with and without the
    after-completion commit hook (target <= 10 ms local).
 
-Usage: ``.venv/bin/python bench/bench_agents.py [--quick] [--json FILE]``
+3. Memory: peak RSS growth of this process per extra agent (``ru_maxrss`` after the many-agent
+   run minus after the one-agent run, divided by the extra agents; target <= 5 MB).
+
+Usage: ``.venv/bin/python bench/bench_agents.py [--quick] [--agents N] [--steps N] [--json FILE]``
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -103,13 +107,19 @@ async def main(argv: list[str]) -> int:
     """Run the benchmarks and print a table."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="4 agents x 8 steps")
+    parser.add_argument("--agents", type=int, help="agents in the parallel run (default 8, --quick 4)")
+    parser.add_argument("--steps", type=int, help="steps per agent (default 20, --quick 8)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     agents, steps = (4, 8) if args.quick else (8, 20)
+    agents, steps = args.agents or agents, args.steps or steps
     with tempfile.TemporaryDirectory() as tmp:
         repo = make_repo(Path(tmp))
         one = await run_agents(repo, agents=1, steps=steps, delay=0.5)
+        rss_one = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         many = await run_agents(repo, agents=agents, steps=steps, delay=0.5)
+        rss_many = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss_per_agent = (rss_many - rss_one) / max(agents - 1, 1)
         with_commits = await step_overhead(repo, steps=50, commits=True)
         without_commits = await step_overhead(repo, steps=50, commits=False)
     ratio = many / one
@@ -117,6 +127,11 @@ async def main(argv: list[str]) -> int:
         ("1 agent x steps (500 ms model)", f"{one:.2f} s", ""),
         (f"{agents} agents x {steps} steps in parallel", f"{many:.2f} s", ""),
         ("parallel ratio (target <= 1.25)", f"{ratio:.3f}", "PASS" if ratio <= 1.25 else "FAIL"),
+        (
+            "peak RSS growth per extra agent (target <= 5)",
+            f"{rss_per_agent:.2f} MB",
+            "PASS" if rss_per_agent <= 5 else "FAIL",
+        ),
         ("overhead per step, commit hook on", f"{with_commits:.1f} ms", ""),
         (
             "overhead per step, no commit hook (target <= 10)",
@@ -136,6 +151,9 @@ async def main(argv: list[str]) -> int:
                     "one_s": one,
                     "many_s": many,
                     "parallel_ratio": ratio,
+                    "rss_one_mb": rss_one,
+                    "rss_many_mb": rss_many,
+                    "rss_per_extra_agent_mb": rss_per_agent,
                     "step_overhead_ms_commits": with_commits,
                     "step_overhead_ms": without_commits,
                 },
