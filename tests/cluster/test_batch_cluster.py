@@ -229,12 +229,44 @@ def _cmdline(proc_dir: Path) -> bytes:
 
 
 def test_task_without_commits_reports_done_and_fetches_nothing(ray_cluster: LocalCluster, tmp_git_repo: Path) -> None:
+    """Also: text output (lines prefixed per task, the summary's node column) and `--cluster auto`."""
     config = write_scripted_config(tmp_git_repo, [tool("shell_command", cmd="echo look only"), tool("stop")])
     tasks = _tasks(tmp_git_repo, 2)
-    args = (str(tasks), "-s", "--cluster", ray_cluster.address, "--output", "jsonl")
-    lines, code, stderr = _stream_batch(tmp_git_repo, config, *args, env=ray_cluster.env)
-    assert code == 0, stderr[-2000:]
-    finished = [r for _, r in lines if r["type"] == "task_finished"]
-    assert [r["status"] for r in finished] == ["done", "done"]
-    branches = git(tmp_git_repo, "branch", "--list", "kwaak/*")
-    assert all(r["branch"] is None or r["branch"] in branches for r in finished)
+    out = subprocess.run(
+        [sys.executable, "-m", "kwaak", "-c", str(config), "batch", str(tasks), "-s", "--cluster", "auto"],
+        cwd=tmp_git_repo,
+        env=ray_cluster.env,  # RAY_ADDRESS names the cluster
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "[t0]" in out.stdout and "[t1] finished: done" in out.stdout
+    header = next(line for line in out.stdout.splitlines() if line.startswith("task "))
+    assert header.split()[-1] == "node" and "2/2 tasks completed" in out.stdout
+    assert "127.0.0." in out.stdout.split(header)[1]
+    assert "on the Ray cluster at auto" in out.stderr
+
+
+def test_cluster_usage_errors_are_one_line(tmp_git_repo: Path, monkeypatch: Any) -> None:
+    from kwaak.cluster.driver import import_ray
+    from kwaak.errors import KwaakError
+
+    config = write_scripted_config(tmp_git_repo, [tool("stop")])
+    tasks = tmp_git_repo.parent / "pr.toml"
+    tasks.write_text('[[task]]\nprompt = "x"\npull_request = true\n')
+    out = subprocess.run(
+        [sys.executable, "-m", "kwaak", "-c", str(config), "batch", str(tasks), "--cluster", "auto"],
+        cwd=tmp_git_repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2 and "pull_request" in out.stderr and "Traceback" not in out.stderr
+    monkeypatch.setitem(sys.modules, "ray", None)
+    try:
+        import_ray()
+    except KwaakError as exc:
+        assert "kwaak[ray]" in (exc.hint or "")
+    else:
+        raise AssertionError("no error without ray")

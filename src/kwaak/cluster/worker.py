@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from kwaak import protocol as p
 from kwaak.cluster import bundles
 from kwaak.cluster.portable import worker_config
 from kwaak.headless.runner import AgentJob, HeadlessRunner
+
+log = logging.getLogger(__name__)  # on a worker: in Ray's worker log of the node
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +101,7 @@ def run_task(bundle: bytes, spec: TaskSpec, sink: Any) -> TaskOutcome:
         if isinstance(job.op, p.Chat):
             job = dataclasses.replace(job, op=dataclasses.replace(job.op, start_from="head"))
         runner = HeadlessRunner(
-            config, repo, persist=False, index=spec.index, listeners=[forward], origin="batch", warn=lambda _t: None
+            config, repo, persist=False, index=spec.index, listeners=[forward], origin="batch", warn=log.warning
         )
         (finished,) = asyncio.run(runner.run([job]))
         if finished.branch and not bundles.has_branch(repo, finished.branch):
