@@ -35,6 +35,8 @@ class LocalCluster:
     address: str
     env: dict[str, str]
     temp_dir: Path
+    client_address: str = ""
+    """``ray://HEAD:PORT`` (Ray Client)."""
 
     def nodes(self) -> list[dict[str, object]]:
         """``ray.nodes()``-like facts from ``ray list nodes``-free code: node ids and liveness."""
@@ -89,15 +91,21 @@ def ray_cluster() -> Iterator[LocalCluster]:
     """A head (2 CPUs) and a second node (2 CPUs), both bound to 127.0.0.1; stopped at teardown."""
     temp_dir = Path(tempfile.mkdtemp(prefix="kr"))  # short: Ray's unix socket paths must stay short
     env = {**os.environ, **LOOPBACK_ENV}
-    port = _free_port()
+    port, client_port = _free_port(), _free_port()
     address = f"{HEAD_IP}:{port}"
-    cluster = LocalCluster(address=address, env={**env, "RAY_ADDRESS": address}, temp_dir=temp_dir)
+    cluster = LocalCluster(
+        address=address,
+        env={**env, "RAY_ADDRESS": address},
+        temp_dir=temp_dir,
+        client_address=f"ray://{HEAD_IP}:{client_port}",
+    )
     head = [
         RAY,
         "start",
         "--head",
         f"--node-ip-address={HEAD_IP}",
         f"--port={port}",
+        f"--ray-client-server-port={client_port}",
         "--num-cpus=2",
         "--include-dashboard=false",
         "--disable-usage-stats",
