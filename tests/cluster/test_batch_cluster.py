@@ -84,6 +84,22 @@ def test_batch_of_six_runs_on_both_nodes_and_fetches_every_branch(
     assert {name for name in leaked if not name.startswith("runtime_env_agent")} == set()
 
 
+def test_batch_through_ray_client(ray_cluster: LocalCluster, tmp_git_repo: Path) -> None:
+    """``--cluster ray://HEAD:PORT``: the driver talks to the cluster through Ray Client only."""
+    script = [tool("write_file", file_name="out/client.txt", content="via ray client\n"), tool("stop")]
+    config = write_scripted_config(tmp_git_repo, script)
+    tasks = _tasks(tmp_git_repo, 2)
+    env = {k: v for k, v in ray_cluster.env.items() if k != "RAY_ADDRESS"}
+    args = (str(tasks), "-s", "--cluster", ray_cluster.client_address, "--output", "jsonl")
+    lines, code, stderr = _stream_batch(tmp_git_repo, config, *args, env=env)
+    assert code == 0, stderr[-3000:]
+    finished = [r for _, r in lines if r["type"] == "task_finished"]
+    assert [r["status"] for r in finished] == ["done", "done"]
+    assert any("node_id" in r for _, r in lines)
+    for record in finished:
+        assert git(tmp_git_repo, "show", f"{record['branch']}:out/client.txt") == "via ray client"
+
+
 def test_task_arguments_carry_no_secret(tmp_git_repo: Path) -> None:
     """What Ray stores and may log for a task (its pickled arguments) has `env:` names, never values."""
     import pickle
@@ -270,19 +286,3 @@ def test_cluster_usage_errors_are_one_line(tmp_git_repo: Path, monkeypatch: Any)
         assert "kwaak[ray]" in (exc.hint or "")
     else:
         raise AssertionError("no error without ray")
-
-
-def test_batch_through_ray_client(ray_cluster: LocalCluster, tmp_git_repo: Path) -> None:
-    """``--cluster ray://HEAD:PORT``: the driver talks to the cluster through Ray Client only."""
-    script = [tool("write_file", file_name="out/client.txt", content="via ray client\n"), tool("stop")]
-    config = write_scripted_config(tmp_git_repo, script)
-    tasks = _tasks(tmp_git_repo, 2)
-    env = {k: v for k, v in ray_cluster.env.items() if k != "RAY_ADDRESS"}
-    args = (str(tasks), "-s", "--cluster", ray_cluster.client_address, "--output", "jsonl")
-    lines, code, stderr = _stream_batch(tmp_git_repo, config, *args, env=env)
-    assert code == 0, stderr[-3000:]
-    finished = [r for _, r in lines if r["type"] == "task_finished"]
-    assert [r["status"] for r in finished] == ["done", "done"]
-    assert any("node_id" in r for _, r in lines)
-    for record in finished:
-        assert git(tmp_git_repo, "show", f"{record['branch']}:out/client.txt") == "via ray client"

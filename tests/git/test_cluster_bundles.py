@@ -80,3 +80,21 @@ def test_no_commits_means_no_bundle_and_a_branch_at_the_base(tmp_git_repo: Path,
         subprocess.run(["git", "rev-parse", "kwaak/idle-22222222"], cwd=tmp_git_repo, capture_output=True).returncode
         == 0
     )
+
+
+def test_scratch_of_dead_workers_is_swept_live_ones_kept(tmp_path: Path) -> None:
+    import os
+
+    from kwaak.cluster.worker import SCRATCH_PREFIX, sweep_scratch
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = tmp_path / f"{SCRATCH_PREFIX}{gone.pid}-abc"
+    live = tmp_path / f"{SCRATCH_PREFIX}{os.getpid()}-def"
+    for path in (dead, live):
+        (path / "repo").mkdir(parents=True)
+    (tmp_path / "victim").mkdir()
+    link = tmp_path / f"{SCRATCH_PREFIX}{gone.pid}-link"
+    link.symlink_to(tmp_path / "victim")  # never followed
+    assert sweep_scratch(tmp_path) == [dead]
+    assert live.is_dir() and (tmp_path / "victim").is_dir() and not dead.exists()

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -71,6 +72,32 @@ class EventSink:
         return True
 
 
+SCRATCH_PREFIX = "kwaak-ray-task-"
+
+
+def sweep_scratch(root: Path) -> list[Path]:
+    """Remove the scratch dirs of tasks whose worker process is gone (their node was killed, or the
+    driver's job ended with them); the dirs of live workers stay. Returns what was removed."""
+    removed: list[Path] = []
+    for path in root.glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = path.name.removeprefix(SCRATCH_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)) or path.is_symlink():
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
 def node_identity() -> tuple[str, str]:
     """``(node id, node ip)`` of the node this code runs on."""
     import ray
@@ -89,7 +116,8 @@ def run_task(bundle: bytes, spec: TaskSpec, sink: Any) -> TaskOutcome:
     import ray
 
     node_id, node_ip = node_identity()
-    scratch = Path(tempfile.mkdtemp(prefix="kwaak-ray-task-"))
+    sweep_scratch(Path(tempfile.gettempdir()))
+    scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
 
     def forward(event: p.Event) -> None:
         sink.put.remote(node_id, node_ip, event)
