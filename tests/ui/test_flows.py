@@ -150,6 +150,19 @@ async def test_ctrl_q_stops_agents_and_removes_worktrees(make_app: AppFactory, t
     assert len(git(tmp_git_repo, "worktree", "list").splitlines()) == 1
 
 
+async def test_quit_question_closes_itself_when_the_last_agent_finishes(make_app: AppFactory) -> None:
+    """ctrl-q asked because an agent worked; once it finishes nothing can be lost, so kwaak quits as asked."""
+    app, _ = make_app(ScriptedModel([call("shell_command", cmd="sleep 2"), call("stop")]))
+    async with app.run_test(size=SIZE) as pilot:
+        await send(pilot, "sleep a little")
+        await wait_for(pilot, lambda: app.current_chat.status == "running")
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmQuit))
+        assert "1 agent is still working" in str(app.screen.query_one("#confirm-question").render())
+        await wait_for(pilot, lambda: app.return_code is not None, timeout=20)
+    assert app.return_code == 0
+
+
 @dataclass
 class Ctx:
     config: Config

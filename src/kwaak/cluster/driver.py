@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from kwaak import protocol as p
 from kwaak.cluster import bundles
@@ -75,15 +75,33 @@ class ClusterBatch:
         ray = import_ray()
         starts = self._start_refs(jobs)
         data, env = portable_config(self.config, extra_env=self.config.cluster.secret_env)
-        try:
-            ray.init(address=self.address, runtime_env={"env_vars": env}, log_to_driver=False, logging_level="ERROR")
-        except Exception as exc:  # Ray raises many types for an unreachable cluster
-            msg = f"cannot connect to the Ray cluster at {self.address!r}: {str(exc).splitlines()[0][:200]}"
-            raise KwaakError(msg, hint="check `ray status` on the head node, or use --cluster auto") from None
+        self._connect(ray, env)
         try:
             return self._run(ray, jobs, starts, data)
         finally:
             ray.shutdown()
+
+    def _connect(self, ray: Any, env: dict[str, str]) -> None:
+        """``ray.init``; a Ray Client handshake that the busy head refused is tried again (3 tries in all)."""
+        attempts = 3 if self.address.startswith("ray://") else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                ray.init(
+                    address=self.address, runtime_env={"env_vars": env}, log_to_driver=False, logging_level="ERROR"
+                )
+                return
+            except ConnectionAbortedError as exc:  # the client server's per-client server did not come up
+                ray.shutdown()
+                if attempt == attempts:
+                    self._unreachable(exc)
+                print(f"warning: the Ray Client handshake failed ({attempt}/{attempts}), trying again", file=sys.stderr)
+                time.sleep(2.0 * attempt)
+            except Exception as exc:  # Ray raises many types for an unreachable cluster
+                self._unreachable(exc)
+
+    def _unreachable(self, exc: Exception) -> NoReturn:
+        msg = f"cannot connect to the Ray cluster at {self.address!r}: {_reason(exc)}"
+        raise KwaakError(msg, hint="check `ray status` on the head node, or use --cluster auto") from None
 
     def _start_refs(self, jobs: Sequence[AgentJob]) -> dict[p.SessionId, str]:
         config = self.config
@@ -233,3 +251,10 @@ def _signals_recorded(batch: ClusterBatch) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _reason(exc: Exception) -> str:
+    """Ray's first line, plus the last line of a server-side traceback (Ray Client sends one)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+    reason = lines[0][:200]
+    return reason if len(lines) == 1 else f"{reason} {lines[-1][:300]}"

@@ -27,6 +27,7 @@ from kwaak.ui.chat_log import ChatLog, retry_text
 from kwaak.ui.chrome import ChatList, ChatStrip, HeaderBar, HelpPanel, Mode, StatusBar
 from kwaak.ui.composer import ChatInput, CommandMenu, Composer
 from kwaak.ui.deck import ChatDeck
+from kwaak.ui.dialogs import ConfirmQuit
 from kwaak.ui.forks import ForkGroups
 from kwaak.ui.keys import KeyActions
 from kwaak.ui.logs import LogsView, UILogHandler
@@ -242,6 +243,8 @@ class KwaakApp(KeyActions):
             for event in message.events:
                 self._apply(event)
             self._refresh_chrome()
+            if isinstance(self.screen, ConfirmQuit):
+                self.screen.update_working([chat.name for chat in self.chats if chat.busy])
         self.batches_applied += 1
         self.events_applied += len(message.events)
 

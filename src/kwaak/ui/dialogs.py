@@ -24,15 +24,28 @@ class ConfirmQuit(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         """The question, who is working, and the two buttons."""
-        count = len(self.working)
-        names = ", ".join(self.working[:3]) + (" ..." if count > 3 else "")
-        agents = "1 agent is" if count == 1 else f"{count} agents are"
         with Vertical(id="confirm-box"):
-            yield Static(f"{agents} still working ({names}).", id="confirm-question")
+            yield Static(self._question(), id="confirm-question")
             yield Static("Quit anyway? Their work so far is committed to their branches.")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Quit (y)", variant="error", id="quit-yes")
                 yield Button("Keep working (n)", variant="primary", id="quit-no")
+
+    def _question(self) -> str:
+        count = len(self.working)
+        names = ", ".join(self.working[:3]) + (" ..." if count > 3 else "")
+        agents = "1 agent is" if count == 1 else f"{count} agents are"
+        return f"{agents} still working ({names})."
+
+    def update_working(self, working: list[str]) -> None:
+        """Agents finished while the question is open: once none works, quit as asked (nothing is lost)."""
+        if working == self.working:
+            return
+        self.working = working
+        if not working:
+            self.dismiss(True)
+            return
+        self.query_one("#confirm-question", Static).update(self._question())
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """A click on a button answers."""
