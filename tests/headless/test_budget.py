@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from kwaak.agent.budget import Meter, remaining_wall_time, reserve_step, wall_time_exceeded
+from kwaak.agent.budget import Meter, remaining_wall_time, reserve_request, reserve_step, wall_time_exceeded
 from kwaak.config.model import Budget
 from kwaak.errors import BudgetExceeded
 
@@ -20,6 +20,25 @@ def test_reserve_step_counts_nothing_when_a_scope_is_full() -> None:
     team.steps = 1
     reserve_step(scopes)
     assert (agent.steps, team.steps) == (1, 2)
+
+
+def test_requests_in_flight_count_against_token_and_cost_limits_until_released() -> None:
+    agent, team = Meter(), Meter()
+    scopes = [(agent, Budget(), "agent"), (team, Budget(max_tokens=1000, max_cost_usd=1.0), "team")]
+    release = reserve_request(scopes, tokens=600, cost=0.1)
+    assert (agent.in_flight_tokens, team.in_flight_tokens, team.steps) == (600, 600, 1)
+    second = reserve_request(scopes, tokens=600, cost=0.1)  # 600 < 1000: may start
+    with pytest.raises(BudgetExceeded, match=r"tokens limit of 1000 tokens reached \(1200 used or in flight"):
+        reserve_request(scopes, tokens=600, cost=0.1)
+    assert (team.in_flight_tokens, team.steps) == (1200, 2)  # the refused request reserved nothing
+    release()
+    release()  # idempotent
+    second()
+    assert (agent.in_flight_tokens, team.in_flight_tokens, team.in_flight_cost) == (0, 0, 0.0)
+    release = reserve_request(scopes, tokens=10, cost=1.0)
+    with pytest.raises(BudgetExceeded, match="cost limit"):
+        reserve_request(scopes, tokens=10, cost=0.1)
+    release()
 
 
 def test_team_wall_clock_runs_while_any_turn_runs() -> None:

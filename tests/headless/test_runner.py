@@ -109,3 +109,38 @@ async def test_chat_model_option_is_priced_and_used(make_config, tmp_git_repo: P
     (result,) = await runner.run([job])
     assert result.ok, result
     assert result.cost_usd > 0, "only the agent's own model ('premium') costs anything"
+
+
+async def _team_usage_with_four_agents(make_config, tmp_git_repo: Path, team: dict[str, float]) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    limits = {"max_parallel_agents": 4, "team": team}
+    config = make_config(endless_mode=True, limits=limits, prices={"scripted": {"input": 1.0, "output": 1.0}})
+    query = _Counting(_busy, delay=0.3, price=config.prices["scripted"])
+    models = Models(indexing=ScriptedModel(prompt_reply="busy"), query=query)
+    runner = HeadlessRunner(config, tmp_git_repo, models=models, index=False, persist=False)
+    jobs = [AgentJob(session_id=f"t{i}", op=p.Chat(message=f"task {i}")) for i in range(4)]
+    results = await runner.run(jobs)
+    assert [r.status for r in results] == ["budget_exhausted"] * 4
+    return sum(r.input_tokens + r.output_tokens for r in results), sum(r.cost_usd for r in results)
+
+
+async def test_parallel_agents_overshoot_a_team_token_or_cost_limit_by_one_request_at_most(
+    make_config, tmp_git_repo: Path
+) -> None:
+    """Requests in flight hold their estimated size: 4 agents cannot all start on the budget's last bit."""
+    # One request of one agent, alone: its size R (tokens) and cost C.
+    config = make_config(endless_mode=True, prices={"scripted": {"input": 1.0, "output": 1.0}})
+    probe = _Counting(_busy, price=config.prices["scripted"])
+    models = Models(indexing=probe, query=probe)
+    runner = HeadlessRunner(config, tmp_git_repo, models=models, index=False, persist=False)
+    job = AgentJob(session_id="probe", op=p.Chat(message="task 0", budget=p.AgentBudget(max_steps=1)))
+    (one,) = await runner.run([job])
+    request_tokens, request_cost = one.input_tokens + one.output_tokens, one.cost_usd
+    assert request_tokens > 0 and request_cost > 0
+
+    # Team limit of 1.5 requests: without reservations all 4 agents start their first request (4 R).
+    max_tokens = int(1.5 * request_tokens)
+    tokens, _ = await _team_usage_with_four_agents(make_config, tmp_git_repo, {"max_tokens": max_tokens})
+    assert tokens <= max_tokens + request_tokens * 1.1, (tokens, request_tokens)
+    max_cost = 1.5 * request_cost
+    _, cost = await _team_usage_with_four_agents(make_config, tmp_git_repo, {"max_cost_usd": max_cost})
+    assert cost <= max_cost + request_cost * 1.1, (cost, request_cost)

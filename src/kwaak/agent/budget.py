@@ -1,7 +1,11 @@
 """Usage accounting and budgets (steps, tokens, dollars, wall time) per agent and per team.
 
 Budgets hold before spending: a step is *reserved* against every scope (agent and team) in one
-synchronous call, so N agents in parallel cannot overshoot a shared step limit; the remaining wall
+synchronous call, so N agents in parallel cannot overshoot a shared step limit. Each request also
+reserves its estimated input tokens (and their cost) while it is in flight: a request only starts
+when what is spent plus what other requests have in flight is still under the token and cost
+limits, so N parallel agents overshoot a shared token or cost limit by at most one request, as a
+single agent does (a request's size is only known when it returns). The remaining wall
 time bounds the whole turn (a running tool call is cancelled when it runs out); a cost limit needs
 a price for every model that can spend (:func:`require_prices`).
 """
@@ -27,6 +31,9 @@ class Meter:
     steps: int = 0
     active_seconds: float = 0.0
     """Wall time spent in turns (closed intervals)."""
+    in_flight_tokens: int = 0
+    """Estimated input tokens of requests that have started and not returned yet."""
+    in_flight_cost: float = 0.0
     _turn_started: float | None = None
     _running: int = 0
 
@@ -62,14 +69,16 @@ def check_budget(meter: Meter, budget: Budget, *, scope: str) -> None:
     """
     checks: tuple[tuple[str, float | None, float, str], ...] = (
         ("steps", budget.max_steps, meter.steps, "steps"),
-        ("tokens", budget.max_tokens, meter.usage.total_tokens, "tokens"),
-        ("cost", budget.max_cost_usd, meter.usage.cost_usd, "USD"),
+        ("tokens", budget.max_tokens, meter.usage.total_tokens + meter.in_flight_tokens, "tokens"),
+        ("cost", budget.max_cost_usd, meter.usage.cost_usd + meter.in_flight_cost, "USD"),
         ("wall_time", budget.max_wall_time_sec, meter.wall_seconds, "seconds"),
     )
     for limit, maximum, value, unit in checks:
         if maximum is not None and value >= maximum:
             shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-            msg = f"{scope} budget exhausted: {limit} limit of {maximum:g} {unit} reached ({shown} used)"
+            pending = limit in ("tokens", "cost") and (meter.in_flight_tokens or meter.in_flight_cost)
+            used = "used or in flight in parallel requests" if pending else "used"
+            msg = f"{scope} budget exhausted: {limit} limit of {maximum:g} {unit} reached ({shown} {used})"
             raise BudgetExceeded(
                 msg, hint=f"raise `limits.{scope}.max_{_key(limit)}` in kwaak.toml or the CLI flag", limit=limit
             )
@@ -93,6 +102,34 @@ def reserve_step(scopes: Sequence[Scope]) -> None:
         check_budget(meter, budget, scope=scope)
     for meter, _, _ in scopes:
         meter.steps += 1
+
+
+def reserve_request(scopes: Sequence[Scope], *, tokens: int, cost: float) -> Callable[[], None]:
+    """Reserve a step, then hold ``tokens``/``cost`` in flight in every scope until the release is called.
+
+    The check (:func:`reserve_step`) counts the other requests in flight, not this one: a lone agent
+    behaves as before, and parallel agents cannot all start on the last bit of a shared budget.
+
+    Raises:
+        BudgetExceeded: a scope has reached a limit; nothing was reserved.
+    """
+    reserve_step(scopes)
+    meters = [meter for meter, _, _ in scopes]
+    for meter in meters:
+        meter.in_flight_tokens += tokens
+        meter.in_flight_cost += cost
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        if released:
+            return
+        released = True
+        for meter in meters:
+            meter.in_flight_tokens -= tokens
+            meter.in_flight_cost -= cost
+
+    return release
 
 
 def remaining_wall_time(scopes: Sequence[Scope]) -> float | None:

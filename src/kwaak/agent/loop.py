@@ -10,7 +10,7 @@ import asyncio
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -110,6 +110,10 @@ class LoopSettings:
     """Text-only replies in a row before pausing anyway (the model is not using tools)."""
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass(kw_only=True)
 class AgentLoop:
     """Runs one agent until it stops or pauses."""
@@ -120,8 +124,9 @@ class AgentLoop:
     hooks: AgentHooks
     listener: LoopListener
     settings: LoopSettings = LoopSettings()
-    reserve_step: Callable[[], None] = lambda: None
-    """Counts a step against the budgets before the request (raises when a limit is reached)."""
+    reserve_step: Callable[[Sequence[Message]], Callable[[], None]] = lambda _history: _nothing
+    """Counts a step against the budgets before the request (raises when a limit is reached) and
+    holds the request's estimated size in flight; returns the release, called when it returns."""
     context: ContextGuard | None = None
     """Compacts the conversation near the context window and recovers overflow errors once."""
 
@@ -134,8 +139,11 @@ class AgentLoop:
         """
         idle_replies = 0
         while True:
-            self.reserve_step()
-            response = await self._complete_fitting(state)
+            release = self.reserve_step(state.history)
+            try:
+                response = await self._complete_fitting(state)
+            finally:
+                release()
             message = response.message
             if await self._handle_cut(state, response):
                 continue

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from kwaak import protocol as p
 from kwaak import telemetry
-from kwaak.agent.budget import Meter, MeteredModel, Scope, remaining_wall_time, reserve_step, wall_time_exceeded
+from kwaak.agent.budget import Meter, MeteredModel, Scope, remaining_wall_time, reserve_request, wall_time_exceeded
 from kwaak.agent.compaction import Compactor, ContextUsage
 from kwaak.agent.loop import AgentLoop, AgentState, LoopSettings, TurnOutcome
 from kwaak.agent.prompts import clean_title, read_instructions, render, system_prompt
@@ -45,7 +46,8 @@ from kwaak.git.workspace import (
     restore_workspace,
 )
 from kwaak.llm.base import Model
-from kwaak.messages import AssistantMessage, SystemMessage, Usage, UserMessage
+from kwaak.llm.pricing import cost_usd, price_for
+from kwaak.messages import AssistantMessage, Message, SystemMessage, Usage, UserMessage
 from kwaak.tools.base import ToolContext, ToolRegistry, WorkspaceInfo
 
 log = logging.getLogger(__name__)
@@ -588,8 +590,11 @@ class Session:
         limits = self.runtime.config.limits
         return [(self.meter, self.budget or limits.agent, "agent"), (self.runtime.team, limits.team, "team")]
 
-    def _reserve_step(self) -> None:
-        reserve_step(self.budget_scopes())
+    def _reserve_step(self, history: Sequence[Message]) -> Callable[[], None]:
+        tokens = self.model.counter.count(history)  # cached per message: cheap on every step
+        price = price_for(self.model.name, self.runtime.config.prices)
+        cost = cost_usd(price, input_tokens=tokens, output_tokens=0)
+        return reserve_request(self.budget_scopes(), tokens=tokens, cost=cost)
 
     async def _run_within_wall_time(self, state: AgentState) -> TurnOutcome:
         """Run the loop; the wall-time limit cancels whatever runs (a tool call included)."""

@@ -255,9 +255,11 @@ class Budget(_Model):
     max_steps: int | None = Field(default=None, gt=0)
     """Model requests of the agent loop (reserved before each request: parallel agents never overshoot)."""
     max_tokens: int | None = Field(default=None, gt=0)
-    """Input plus output tokens."""
+    """Input plus output tokens (each request holds its estimated input while in flight: parallel agents
+    overshoot by one request at most, as one agent does)."""
     max_cost_usd: float | None = Field(default=None, gt=0)
-    """Cost in US dollars; every model call counts. A model without a price (``[prices]``) is an error."""
+    """Cost in US dollars; every model call counts. A model without a price (``[prices]``) is an error.
+    Requests in flight hold their estimated input cost, as for ``max_tokens``."""
     max_wall_time_sec: float | None = Field(default=None, gt=0)
     """Wall-clock time of the agent's turns; a running tool call is cancelled when it runs out."""
 
