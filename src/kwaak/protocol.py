@@ -459,7 +459,28 @@ class IndexProgress:
     done: int
     total: int
     message: str
+    phase: Literal["", "scanning", "chunking", "qa", "embedding", "done"] = ""
+    """What ``done``/``total`` count: files (``scanning``, ``chunking``), chunks (``qa``, ``embedding``)."""
     kind: Literal["index_progress"] = "index_progress"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexUpdated:
+    """An index update finished (``IndexRepository``): what it did and what failed."""
+
+    files_total: int
+    chunks_total: int
+    files_indexed: int
+    files_removed: int
+    embedded: int
+    vectors_reused: int
+    pending_embeddings: int
+    lexical_ready_sec: float
+    total_sec: float
+    errors: tuple[str, ...] = ()
+    """Files that could not be indexed and embedding failures (the first 100)."""
+    error_count: int = 0
+    kind: Literal["index_updated"] = "index_updated"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -695,6 +716,7 @@ EventMsg = (
     | UsageUpdated
     | Committed
     | IndexProgress
+    | IndexUpdated
     | ApprovalRequested
     | ReviewShown
     | Landed
@@ -819,6 +841,7 @@ _EVENT_TYPES: dict[str, type[Any]] = {
         UsageUpdated,
         Committed,
         IndexProgress,
+        IndexUpdated,
         ApprovalRequested,
         ReviewShown,
         Landed,

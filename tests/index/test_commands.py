@@ -66,3 +66,23 @@ def test_format_hits_and_summary() -> None:
     assert summary(stats) == (
         "2 files, 5 chunks; 1 (re)indexed, 0 removed; 5 without embeddings; keyword search ready in 0.0s, done in 1.0s"
     )
+
+
+def test_index_runs_through_the_backend_with_qa_metadata_metered(cli_repo: Path) -> None:
+    """``kwaak index`` submits the backend's ``IndexRepository`` op: `[index] qa_metadata` asks the
+    indexing model (metered) for each chunk's questions, as in the TUI and headless runs."""
+    config = cli_repo / "kwaak.toml"
+    config.write_text(config.read_text() + "\n[index]\nqa_metadata = true\n")
+    indexed = run_kwaak("index", cwd=cli_repo)
+    assert indexed.returncode == 0, indexed.stderr
+    assert "9 (re)indexed" in indexed.stdout
+    found = run_kwaak("search", "Kwek", "--json", "-k", "1", "-s", cwd=cli_repo)  # the Scripted model's Q&A text
+    assert found.returncode == 0, found.stderr
+
+
+def test_index_failure_is_one_clear_error(cli_repo: Path) -> None:
+    (cli_repo.parent / "cache").write_text("a file where the cache directory should be\n")
+    proc = run_kwaak("index", cwd=cli_repo)
+    assert proc.returncode != 0
+    assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr, proc.stderr
+    assert "hint: " in proc.stderr

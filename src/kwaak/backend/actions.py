@@ -6,11 +6,11 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, assert_never
 
 from kwaak import protocol as p
-from kwaak import telemetry
+from kwaak.backend.indexing import index_repository
 from kwaak.backend.modelctx import model_for
 from kwaak.backend.runtime import usage_info
 from kwaak.config.model import Budget
-from kwaak.errors import IndexingError, KwaakError, SessionError, SessionInUse
+from kwaak.errors import KwaakError, SessionError, SessionInUse
 
 if TYPE_CHECKING:
     from kwaak.backend.backend import Backend
@@ -40,7 +40,7 @@ async def dispatch(backend: Backend, sid: p.SessionId, op: p.Op) -> None:
         case p.Exec(cmd=cmd):
             await _exec(await backend.require_ready(sid), cmd)
         case p.IndexRepository():
-            await index_repository(backend, sid)
+            await index_repository(backend.runtime, sid)
         case p.ShowConfig() | p.Stats():
             _report(backend, sid, op)
         case p.ListSessions() | p.OpenSession() | p.DeleteSession():
@@ -238,41 +238,6 @@ async def _exec(session: Session, cmd: str) -> None:
     timeout = session.runtime.config.limits.tool_timeout_sec
     why = f"was stopped after {timeout:g} seconds" if result.timed_out else f"exited with code {result.exit_code}"
     raise CommandFailed(f"`{cmd}` {why}", hint=None)
-
-
-async def index_repository(backend: Backend, sid: p.SessionId) -> None:
-    """Open the index if needed and update it incrementally, reporting progress."""
-    from kwaak.index import CodeIndex
-
-    rt = backend.runtime
-    if rt.index is None:
-        rt.index = await CodeIndex.open(rt.config, rt.repo_root, embedder=rt.models.embedder)
-
-    def progress(update: object) -> None:
-        done, total = getattr(update, "done", 0), getattr(update, "total", 0)
-        message = getattr(update, "message", None) or f"Indexing a bit of code {done}/{total}"
-        rt.emit(sid, p.IndexProgress(done=int(done), total=int(total), message=str(message)))
-        rt.emit(sid, p.Activity(text=str(message)))
-
-    try:
-        with telemetry.span("index.update") as span:
-            stats = await rt.index.update(progress)
-            span.set_attribute("index.chunks", int(getattr(stats, "chunks", 0)))
-    except KwaakError:
-        raise
-    except OSError as exc:
-        msg = f"indexing failed: {exc}"
-        raise IndexingError(msg, hint="check the cache dir is writable, or run `kwaak clear-cache`") from exc
-    embedding = [error for error in stats.errors if error.startswith("embedding stopped")]
-    if embedding:
-        rt.emit(
-            sid,
-            p.SystemMessage(
-                text=f"Semantic code search is off: {embedding[0]}. Keyword search works.",
-                level="warning",
-                hint="fix the `[llm.embedding]` endpoint, then run /index_repository to try again",
-            ),
-        )
 
 
 async def _stored_sessions_op(

@@ -140,7 +140,66 @@ async def update_with_progress(index: CodeIndex, *, console: Console, quiet: boo
         return await index.update(bar)
 
 
-def summary(stats: IndexStats) -> str:
+class EventProgressBar(ProgressBar):
+    """The same bars fed by the backend's ``index_progress`` events (``kwaak index``)."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(console)
+        self._started = False
+
+    def show(self, update: _ProgressEvent) -> None:
+        """Show one event: files while scanning/chunking, chunks while embedding."""
+        if not update.total or update.phase not in ("scanning", "chunking", "embedding"):
+            return
+        if not self._started:
+            self.progress.start()
+            self._started = True
+        if update.phase == "embedding":
+            if self._embed is None:
+                self._embed = self.progress.add_task("embeddings", total=update.total, detail="")
+            self.progress.update(self._embed, completed=update.done, detail=self._rate(self._embed, "chunks"))
+            return
+        if self._files is None:
+            self._files = self.progress.add_task("files", total=update.total, detail="")
+        self.progress.update(self._files, completed=update.done, detail=self._rate(self._files))
+
+    def stop(self) -> None:
+        """Leave the bars as they ended."""
+        if self._started:
+            self.progress.stop()
+
+
+class _ProgressEvent(Protocol):
+    @property
+    def done(self) -> int: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def phase(self) -> str: ...
+
+
+class _UpdateCounts(Protocol):
+    @property
+    def files_total(self) -> int: ...
+    @property
+    def chunks_total(self) -> int: ...
+    @property
+    def files_indexed(self) -> int: ...
+    @property
+    def files_removed(self) -> int: ...
+    @property
+    def embedded(self) -> int: ...
+    @property
+    def vectors_reused(self) -> int: ...
+    @property
+    def pending_embeddings(self) -> int: ...
+    @property
+    def lexical_ready_sec(self) -> float: ...
+    @property
+    def total_sec(self) -> float: ...
+
+
+def summary(stats: _UpdateCounts) -> str:
     """One line about an update."""
     parts = [
         f"{stats.files_total} files, {stats.chunks_total} chunks",

@@ -1,0 +1,46 @@
+"""The ``IndexRepository`` op: what every front end indexes through."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kwaak import protocol as p
+from kwaak.backend import Backend, Models
+from kwaak.llm.testing import HashEmbedder, ScriptedModel
+
+
+async def test_index_op_reports_its_result_and_meters_qa_metadata(make_config, tmp_git_repo: Path) -> None:
+    """`[index] qa_metadata` works through the op (the TUI's and headless indexing), its model calls count
+    against the team meter, and the op ends with an ``index_updated`` record."""
+    indexing = ScriptedModel(prompt_reply="- How are two numbers added?")
+    config = make_config(index={"qa_metadata": True})
+    models = Models(indexing=indexing, query=ScriptedModel(), embedder=HashEmbedder())
+    events: list[p.Event] = []
+    async with Backend(config, tmp_git_repo, models=models, buffer_events=False, persist=False) as backend:
+        completed = await backend.run_op(p.SYSTEM_SESSION, p.IndexRepository(), collect=events)
+        assert completed.ok, completed
+        team = backend.runtime.team.usage
+    (updated,) = [e.msg for e in events if isinstance(e.msg, p.IndexUpdated)]
+    assert updated.files_indexed == updated.files_total > 0 and updated.error_count == 0
+    assert updated.chunks_total > 0 and updated.embedded == updated.chunks_total
+    assert len(indexing.requests) == updated.chunks_total  # one Q&A request per chunk
+    assert team.requests == len(indexing.requests) and team.input_tokens > 0
+    usage = [e.msg for e in events if isinstance(e.msg, p.UsageUpdated)]
+    assert usage and usage[-1].team.input_tokens == team.input_tokens
+    phases = {e.msg.phase for e in events if isinstance(e.msg, p.IndexProgress)}
+    assert {"chunking", "embedding"} <= phases
+
+
+def test_errors_reported_through_the_protocol_keep_their_exit_code() -> None:
+    from kwaak.errors import error_of_kind
+
+    locked = error_of_kind("index_locked", "index in use by another kwaak (pid 7)", "wait for it")
+    assert (locked.kind, locked.exit_code, locked.message, locked.hint) == (
+        "index_locked",
+        1,
+        "index in use by another kwaak (pid 7)",
+        "wait for it",
+    )
+    assert error_of_kind("config", "bad").exit_code == 2
+    assert error_of_kind("budget_exhausted", "spent").exit_code == 3
+    assert (error_of_kind(None, "?").kind, error_of_kind("no-such-kind", "?").exit_code) == ("error", 1)
