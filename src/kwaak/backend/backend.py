@@ -61,6 +61,8 @@ class Backend:
             index=index,
             interactive=interactive,
         )
+        self._owns_index = index is None
+        """A given index belongs to the caller, who closes it; one the backend opened, it closes."""
         self._sessions: dict[p.SessionId, Session] = {}
         self.persist = persist
         """Store sessions under the cache dir so that they survive restarts."""
@@ -338,7 +340,7 @@ class Backend:
         for session in self._sessions.values():
             if session.store is not None:
                 session.store.release()  # only after its worktree is gone: then another process may open it
-        if self.runtime.index is not None:
+        if self.runtime.index is not None and self._owns_index:
             await self.runtime.index.close()
         await self.runtime.models.aclose()
         for extra in self.runtime.extra_models.values():

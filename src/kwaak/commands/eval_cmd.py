@@ -67,13 +67,14 @@ def run_ragas(
 async def _ragas(app: App, records: list[Any], *, record_ground_truth: bool) -> list[Any]:
     from rich.console import Console
 
+    from kwaak.commands.index_op import open_index
     from kwaak.evals.ragas import answer_all
-    from kwaak.index.cli_support import load_embedder, load_model, open_for_cli
+    from kwaak.index.cli_support import load_embedder, load_model
 
     model = load_model(app.config, "query")
     embedder, _ = load_embedder(app.config)
     try:
-        index = await open_for_cli(app, embedder=embedder, refresh=not app.skip_indexing, console=Console(stderr=True))
+        index = await open_index(app, embedder=embedder, refresh=not app.skip_indexing, console=Console(stderr=True))
         try:
             return await answer_all(
                 records, index=index, model=model, config=app.config, record_ground_truth=record_ground_truth

@@ -8,7 +8,8 @@ import sys
 from rich.console import Console
 
 from kwaak.agent.budget import Meter, MeteredModel
-from kwaak.index.cli_support import AppLike, load_embedder, load_model, open_for_cli
+from kwaak.commands.index_op import open_index
+from kwaak.index.cli_support import AppLike, load_embedder, load_model
 from kwaak.index.query import answer_question, strip_markdown_fence
 from kwaak.textsafe import escape_controls
 
@@ -38,7 +39,7 @@ async def _answer(app: AppLike, query: str, meter: Meter) -> str:
     embedder, _ = load_embedder(app.config)
     refresh = not getattr(app, "skip_indexing", False)
     try:
-        index = await open_for_cli(app, embedder=embedder, refresh=refresh, console=console)
+        index = await open_index(app, embedder=embedder, refresh=refresh, console=console)
         try:
             answer = await answer_question(query, index=index, model=model, config=app.config)
         finally:

@@ -8,8 +8,9 @@ from dataclasses import asdict
 
 from rich.console import Console
 
+from kwaak.commands.index_op import open_index
 from kwaak.errors import KwaakError
-from kwaak.index.cli_support import AppLike, load_embedder, load_model, open_for_cli
+from kwaak.index.cli_support import AppLike, load_embedder, load_model
 from kwaak.index.results import Hit
 from kwaak.textsafe import escape_controls
 
@@ -42,7 +43,7 @@ async def _search(app: AppLike, query: str, *, k: int, files: bool) -> list[Hit]
         except KwaakError as exc:
             console.print(f"[yellow]not reranking: {escape_controls(exc.message)}[/yellow]")
     try:
-        index = await open_for_cli(app, embedder=embedder, refresh=refresh, console=console, reranker=reranker)
+        index = await open_index(app, embedder=embedder, refresh=refresh, console=console, reranker=reranker)
         try:
             return await index.search(query, k=k, files=files)
         finally:

@@ -12,7 +12,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from kwaak.config import Config
 from kwaak.errors import ConfigError, IndexLocked, ProviderError
 from kwaak.index.code_index import CodeIndex
-from kwaak.index.results import IndexProgress, IndexStats
 from kwaak.llm.base import Embedder, Model
 
 log = logging.getLogger(__name__)
@@ -66,32 +65,24 @@ async def open_for_cli(
     app: AppLike,
     *,
     embedder: Embedder | None,
-    refresh: bool,
     console: Console,
     model: Model | None = None,
     reranker: Model | None = None,
 ) -> CodeIndex:
-    """Open the index for a verb: as the writer (updating it when ``refresh``), else read-only.
+    """Open the index for a verb as the writer, else (another kwaak indexes) read-only.
 
     Raises:
         IndexingError: the index is locked by another kwaak and has never been built.
     """
     try:
-        index = await CodeIndex.open(app.config, app.repo_root, embedder=embedder, model=model, reranker=reranker)
+        return await CodeIndex.open(app.config, app.repo_root, embedder=embedder, model=model, reranker=reranker)
     except IndexLocked as exc:
         console.print(f"[yellow]{exc.message}; searching the index read-only[/yellow]")
         return await CodeIndex.open(app.config, app.repo_root, embedder=embedder, readonly=True, reranker=reranker)
-    if refresh:
-        try:
-            await update_with_progress(index, console=console, quiet=True)
-        except BaseException:
-            await index.close()
-            raise
-    return index
 
 
 class ProgressBar:
-    """A rich progress bar fed by :class:`IndexProgress` updates."""
+    """Rich progress bars fed by the backend's ``index_progress`` events: files, then embeddings."""
 
     def __init__(self, console: Console) -> None:
         self.progress = Progress(
@@ -105,46 +96,6 @@ class ProgressBar:
         )
         self._files: TaskID | None = None
         self._embed: TaskID | None = None
-
-    def __enter__(self) -> ProgressBar:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def __call__(self, update: IndexProgress) -> None:
-        """Show one update."""
-        if update.phase in ("scanning", "chunking") and update.files_total:
-            if self._files is None:
-                self._files = self.progress.add_task("files", total=update.files_total, detail="")
-            rate = self._rate(self._files)
-            detail = f"{update.chunks} chunks{rate}" + (" · keyword search ready" if update.lexical_ready else "")
-            self.progress.update(self._files, completed=update.files_done, detail=detail)
-        elif update.phase == "embedding" and update.to_embed:
-            if self._embed is None:
-                self._embed = self.progress.add_task("embeddings", total=update.to_embed, detail="")
-            self.progress.update(self._embed, completed=update.embedded, detail=self._rate(self._embed, "chunks"))
-
-    def _rate(self, task_id: TaskID, unit: str = "files") -> str:
-        task = self.progress.tasks[task_id]
-        speed = task.speed
-        return f" · {speed:.0f} {unit}/s" if speed else ""
-
-
-async def update_with_progress(index: CodeIndex, *, console: Console, quiet: bool) -> IndexStats:
-    """Run an update, showing a progress bar unless ``quiet`` or the console is not a terminal."""
-    if quiet or not console.is_terminal:
-        return await index.update()
-    with ProgressBar(console) as bar:
-        return await index.update(bar)
-
-
-class EventProgressBar(ProgressBar):
-    """The same bars fed by the backend's ``index_progress`` events (``kwaak index``)."""
-
-    def __init__(self, console: Console) -> None:
-        super().__init__(console)
         self._started = False
 
     def show(self, update: _ProgressEvent) -> None:
@@ -167,6 +118,11 @@ class EventProgressBar(ProgressBar):
         """Leave the bars as they ended."""
         if self._started:
             self.progress.stop()
+
+    def _rate(self, task_id: TaskID, unit: str = "files") -> str:
+        task = self.progress.tasks[task_id]
+        speed = task.speed
+        return f" · {speed:.0f} {unit}/s" if speed else ""
 
 
 class _ProgressEvent(Protocol):
