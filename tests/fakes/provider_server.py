@@ -236,6 +236,7 @@ def _handler_for(server: FakeProviderServer) -> type[BaseHTTPRequestHandler]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # as real API servers: no 40 ms delayed-ACK stall between small writes
     fake: FakeProviderServer
 
     def handle(self) -> None:

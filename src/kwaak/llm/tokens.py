@@ -40,7 +40,9 @@ MESSAGE_OVERHEAD = 4
 """Tokens a chat template adds around each message (role markers, separators)."""
 REQUEST_OVERHEAD = 8
 """Tokens a chat template adds once per request (assistant priming)."""
-_CACHE_SIZE = 4096
+_CACHE_SIZE = 1 << 17
+"""Counted messages remembered per model, keyed by their text's length and hash (no reference to the
+message is kept): enough for 32 agents' long conversations, about 15 MB at most."""
 _PIECE = 150_000
 _CL100K_PREFIXES = ("gpt-4-", "gpt-4", "gpt-3.5", "text-embedding-")
 _O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
@@ -142,7 +144,7 @@ class TokenCounter:
     _encode: Encode | None = field(default=None, init=False, repr=False)
     _pending: bool = field(default=False, init=False, repr=False)
     _last_raw_exact: bool = field(default=True, init=False, repr=False)
-    _cache: OrderedDict[Message, int] = field(default_factory=OrderedDict, init=False, repr=False)
+    _cache: OrderedDict[tuple[int, int], int] = field(default_factory=OrderedDict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -182,17 +184,19 @@ class TokenCounter:
 
     def message(self, message: Message) -> int:
         """Raw tokens of one message including its template overhead (cached once exact)."""
+        text = _message_text(message)
+        key = (len(text), hash(text))  # a str caches its hash: cheap for the messages already seen
         with self._lock:
-            cached = self._cache.get(message)
+            cached = self._cache.get(key)
             if cached is not None:
-                self._cache.move_to_end(message)
+                self._cache.move_to_end(key)
                 return cached
         exact = self.exact
-        count = MESSAGE_OVERHEAD + self.text(_message_text(message))
+        count = MESSAGE_OVERHEAD + self.text(text)
         if not exact:
             return count
         with self._lock:
-            self._cache[message] = count
+            self._cache[key] = count
             if len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
         return count

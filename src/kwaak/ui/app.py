@@ -17,6 +17,7 @@ from collections.abc import Callable
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import ContentSwitcher
 
 from kwaak import __version__
@@ -315,7 +316,11 @@ class KwaakApp(KeyActions):
 
     def _refresh_chrome(self) -> None:
         chat = self.current_chat
-        self.query_one(ChatList).show(self.chats, self.current, self.frame)
+        try:
+            chat_list = self.query_one(ChatList)
+        except NoMatches:  # events still arriving while the app closes: nothing left to paint
+            return
+        chat_list.show(self.chats, self.current, self.frame)
         self.query_one(ChatStrip).show(self.chats, self.current, self.frame)
         self.query_one(StatusBar).show(chat, self.team_usage)
         self.input.border_title = chat.throbber(self.frame) if chat.busy else None
