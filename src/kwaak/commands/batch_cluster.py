@@ -13,9 +13,9 @@ from kwaak import protocol as p
 from kwaak.commands.batch_cmd import _overlaps, _Router
 from kwaak.config import Config
 from kwaak.errors import UsageError
-from kwaak.headless.batch import BatchTask, batch_jobs, summary_table
+from kwaak.headless.batch import BatchTask, batch_jobs
 from kwaak.headless.printer import OutputFormat
-from kwaak.textsafe import escape_controls, json_safe
+from kwaak.textsafe import json_safe
 
 
 def run_cluster(
@@ -68,11 +68,5 @@ def run_cluster(
     code = batch.exit_code(results)
     overlaps = asyncio.run(_overlaps(repo_root, results))
     seconds = round(time.monotonic() - started, 2)
-    if output == "jsonl":
-        record = p.BatchFinished(exit_code=code, seconds=seconds, results=tuple(results), overlaps=tuple(overlaps))
-        router.fallback.record(record)
-    else:
-        print("\n" + escape_controls(summary_table(results)))
-        for line in overlaps:
-            print(f"warning: {escape_controls(line)}")
+    router.report(code, seconds, results, overlaps)
     return code

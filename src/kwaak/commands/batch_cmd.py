@@ -109,6 +109,16 @@ class _Router:
             state = "done" if result.ok else f"{result.status}: {result.error or result.reason}"
             print(escape_controls(f"[{result.name}] finished: {state}"), flush=True)
 
+    def report(self, code: int, seconds: float, results: list[p.AgentFinished], overlaps: list[str]) -> None:
+        """The batch's end: a ``batch_finished`` record, or the summary table and overlap warnings."""
+        if self.output == "jsonl":
+            record = p.BatchFinished(exit_code=code, seconds=seconds, results=tuple(results), overlaps=tuple(overlaps))
+            self.fallback.record(record)
+            return
+        print("\n" + escape_controls(summary_table(results)))
+        for line in overlaps:
+            print(f"warning: {escape_controls(line)}")
+
 
 def _run(
     config: Config,
@@ -147,13 +157,8 @@ def _run(
         task_codes = [best_of.best_exit_code(rs, runner.exit_code(rs)) for rs in per_task]
         code = runner.exit_signal_code or max(task_codes, default=0)
     seconds = round(time.monotonic() - started, 2)
-    if output == "jsonl":
-        record = p.BatchFinished(exit_code=code, seconds=seconds, results=tuple(results), overlaps=tuple(overlaps))
-        router.fallback.record(record)
-    else:
-        print("\n" + escape_controls(summary_table(results)))
-        for line in overlaps:
-            print(f"warning: {escape_controls(line)}")
+    router.report(code, seconds, results, overlaps)
+    if output == "text":
         for task, comparison in zip(tasks, comparisons, strict=False):
             print(
                 escape_controls(
