@@ -65,20 +65,6 @@ class KwaakError(Exception):
         return self.message
 
 
-def error_of_kind(kind: str | None, message: str, hint: str | None = None) -> KwaakError:
-    """An error reported through the protocol (``CommandCompleted.error_kind``) as a raisable error
-    with its kind's exit code."""
-    error = KwaakError(message, hint=hint)
-    pending: list[type[KwaakError]] = [KwaakError]
-    while pending:
-        cls = pending.pop()
-        if cls.kind == kind:
-            error.kind, error.exit_code = cls.kind, cls.exit_code
-            break
-        pending.extend(cls.__subclasses__())
-    return error
-
-
 class ConfigError(KwaakError):
     """The configuration is missing, malformed or inconsistent."""
 

@@ -29,18 +29,3 @@ async def test_index_op_reports_its_result_and_meters_qa_metadata(make_config, t
     assert usage and usage[-1].team.input_tokens == team.input_tokens
     phases = {e.msg.phase for e in events if isinstance(e.msg, p.IndexProgress)}
     assert {"chunking", "embedding"} <= phases
-
-
-def test_errors_reported_through_the_protocol_keep_their_exit_code() -> None:
-    from kwaak.errors import error_of_kind
-
-    locked = error_of_kind("index_locked", "index in use by another kwaak (pid 7)", "wait for it")
-    assert (locked.kind, locked.exit_code, locked.message, locked.hint) == (
-        "index_locked",
-        1,
-        "index in use by another kwaak (pid 7)",
-        "wait for it",
-    )
-    assert error_of_kind("config", "bad").exit_code == 2
-    assert error_of_kind("budget_exhausted", "spent").exit_code == 3
-    assert (error_of_kind(None, "?").kind, error_of_kind("no-such-kind", "?").exit_code) == ("error", 1)

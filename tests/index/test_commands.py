@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,21 @@ def test_index_runs_through_the_backend_with_qa_metadata_metered(cli_repo: Path)
 def test_index_failure_is_one_clear_error(cli_repo: Path) -> None:
     (cli_repo.parent / "cache").write_text("a file where the cache directory should be\n")
     proc = run_kwaak("index", cwd=cli_repo)
-    assert proc.returncode != 0
+    assert proc.returncode == 2  # the configuration's cache_dir is unusable
     assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr, proc.stderr
     assert "hint: " in proc.stderr
+
+
+async def test_index_op_failure_keeps_its_message_hint_and_exit_code(cli_repo: Path) -> None:
+    """The op's failure (here: another kwaak holds the index) comes back as the CLI's error and exit code."""
+    from kwaak.config.loader import load_config
+    from kwaak.index.code_index import CodeIndex
+
+    holder = await CodeIndex.open(load_config(cli_repo), cli_repo, embedder=None)  # this process writes now
+    try:
+        proc = run_kwaak("index", cwd=cli_repo)
+    finally:
+        await holder.close()
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: index in use by another kwaak (pid {os.getpid()})"), proc.stderr
+    assert "hint: " in proc.stderr and "Traceback" not in proc.stderr

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from kwaak import protocol as p
-from kwaak.errors import error_of_kind
+from kwaak.errors import KwaakError
+from kwaak.headless.exit_codes import command_exit_code
 from kwaak.index.cli_support import AppLike, ProgressBar, load_model, open_for_cli
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ async def run_index_op(
     """Submit ``IndexRepository`` to a backend of this repository; its result.
 
     Raises:
-        KwaakError: the update failed (the error the backend reported, with its exit code).
+        KwaakError: the update failed (the error the backend reported; exit code by its kind).
     """
     from kwaak.backend import Backend, Models
 
@@ -52,7 +53,9 @@ async def run_index_op(
             bar.stop()
         await backend.aclose()  # a given index stays open: the caller owns it
     if not completed.ok or not updates:
-        raise error_of_kind(completed.error_kind, completed.error or "indexing failed", completed.hint)
+        error = KwaakError(completed.error or "indexing failed", hint=completed.hint)
+        error.exit_code = command_exit_code(completed)  # the table every op-running verb uses
+        raise error
     return updates[-1]
 
 
