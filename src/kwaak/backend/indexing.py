@@ -32,7 +32,7 @@ async def index_repository(rt: Runtime, sid: p.SessionId) -> None:
 
     if rt.index is None:
         meter = Meter()  # the index's own usage (Q&A metadata), for as long as the index stays open
-        model = MeteredModel(rt.models.indexing, lambda usage: _count(rt, sid, meter, usage))
+        model = MeteredModel(rt.models.indexing, lambda usage: _count(rt, meter, usage))
         qa_model = model if rt.config.index.qa_metadata else None
         rt.index = await CodeIndex.open(rt.config, rt.repo_root, embedder=rt.models.embedder, model=qa_model)
 
@@ -80,7 +80,8 @@ def updated(stats: IndexStats) -> p.IndexUpdated:
     )
 
 
-def _count(rt: Runtime, sid: p.SessionId, meter: Meter, usage: Usage) -> None:
+def _count(rt: Runtime, meter: Meter, usage: Usage) -> None:
+    """The index's usage is the system's, never a chat's (the op may have come from a chat's /index_repository)."""
     meter.add(usage)
     rt.team.add(usage)
-    rt.emit(sid, p.UsageUpdated(session=usage_info(meter), team=usage_info(rt.team)))
+    rt.emit(p.SYSTEM_SESSION, p.UsageUpdated(session=usage_info(meter), team=usage_info(rt.team)))
