@@ -6,6 +6,10 @@ checks that the file is up to date.
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
+import textwrap
 import types
 import typing
 from collections.abc import Iterator
@@ -104,6 +108,42 @@ def _default(name: str, info: Any) -> str:
     return f"`{value}`"
 
 
+@functools.cache
+def _class_docstrings(cls: type) -> dict[str, str]:
+    """The docstrings written under ``cls``'s own annotated attributes.
+
+    The models do not ask pydantic for them (``use_attribute_docstrings`` parses every model's
+    source at import: ~25 ms of every kwaak start); only this generator needs them.
+    """
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):
+        return {}
+    body = next((n.body for n in ast.parse(source).body if isinstance(n, ast.ClassDef)), [])
+    docs: dict[str, str] = {}
+    for node, after in zip(body, body[1:], strict=False):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[node.target.id] = inspect.cleandoc(after.value.value)
+    return docs
+
+
+def field_description(model: type[BaseModel], name: str) -> str:
+    """A field's description: ``Field(description=...)``, else the docstring under it (own or inherited)."""
+    info = model.model_fields[name]
+    if info.description:
+        return info.description
+    for cls in model.__mro__:
+        if issubclass(cls, BaseModel) and name in (docs := _class_docstrings(cls)):
+            return docs[name]
+    return ""
+
+
 def _table(model: type[BaseModel], *, skip: tuple[str, ...] = ()) -> Iterator[str]:
     yield "| Key | Type | Default | Description |"
     yield "|---|---|---|---|"
@@ -111,7 +151,7 @@ def _table(model: type[BaseModel], *, skip: tuple[str, ...] = ()) -> Iterator[st
         if name in skip:
             continue
         key = info.alias or name
-        description = (info.description or "").replace("\n", " ").replace("|", "\\|").replace("``", "`")
+        description = field_description(model, name).replace("\n", " ").replace("|", "\\|").replace("``", "`")
         yield f"| `{key}` | {_type_name(info.annotation)} | {_default(name, info)} | {description} |"
 
 

@@ -13,20 +13,21 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from kwaak import __version__
 from kwaak.tools.base import Tool, ToolContext, ToolError, string_params
 from kwaak.tools.netguard import NetworkPolicy, pinned_request
 from kwaak.tools.templates import render
 
 if TYPE_CHECKING:
+    import httpx  # imported where used: ~50 ms that an agent without web tool calls never pays
+
     from kwaak.config import Config
 
 MAX_FETCH_BYTES = 2 * 1024 * 1024
-FETCH_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+FETCH_TIMEOUT_SEC = 20.0
 MAX_REDIRECTS = 10
-SEARCH_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+SEARCH_TIMEOUT_SEC = 60.0
+CONNECT_TIMEOUT_SEC = 10.0
 MIN_SEARCH_SCORE = 0.5
 DROPPED_TAGS = ("script", "style", "img", "video", "audio", "embed", "noscript", "svg", "canvas")
 _USER_AGENT = f"Mozilla/5.0 (compatible; kwaak-py/{__version__})"
@@ -57,8 +58,11 @@ async def tavily_search(config: Config, query: str, *, transport: httpx.AsyncBas
     }
     headers = {"Authorization": f"Bearer {config.tavily_api_key.reveal()}", "User-Agent": _USER_AGENT}
     url = config.tavily.base_url.rstrip("/") + "/search"
+    import httpx
+
     try:
-        async with httpx.AsyncClient(timeout=SEARCH_TIMEOUT, transport=transport) as client:
+        timeout = httpx.Timeout(SEARCH_TIMEOUT_SEC, connect=CONNECT_TIMEOUT_SEC)
+        async with httpx.AsyncClient(timeout=timeout, transport=transport) as client:
             response = await client.post(url, json=payload, headers=headers)
     except httpx.HTTPError as exc:
         msg = f"Web search failed: {_describe_http_error(exc)}"
@@ -145,9 +149,12 @@ async def fetch_url(
         msg = f"Failed to fetch url: {url!r} is not an http(s) URL"
         raise ToolError(msg)
     policy = policy or NetworkPolicy()
+    import httpx
+
+    timeout = httpx.Timeout(FETCH_TIMEOUT_SEC, connect=CONNECT_TIMEOUT_SEC)
     try:
         async with httpx.AsyncClient(
-            follow_redirects=False, timeout=FETCH_TIMEOUT, headers={"User-Agent": _USER_AGENT}, transport=transport
+            follow_redirects=False, timeout=timeout, headers={"User-Agent": _USER_AGENT}, transport=transport
         ) as client:
             response = await _follow(client, httpx.URL(url), policy)
             try:
@@ -171,6 +178,8 @@ async def fetch_url(
 
 async def _follow(client: httpx.AsyncClient, url: httpx.URL, policy: NetworkPolicy) -> httpx.Response:
     """Send the GET, following up to :data:`MAX_REDIRECTS` redirects, each hop checked and pinned."""
+    import httpx
+
     for _ in range(MAX_REDIRECTS + 1):
         request = await pinned_request(client, url, policy)
         response = await client.send(request, stream=True)
@@ -240,6 +249,8 @@ def truncate(text: str, max_chars: int) -> str:
 
 
 def _describe_http_error(exc: httpx.HTTPError) -> str:
+    import httpx
+
     if isinstance(exc, httpx.TooManyRedirects):
         return f"too many redirects (more than {MAX_REDIRECTS})"
     if isinstance(exc, httpx.TimeoutException):
@@ -250,6 +261,8 @@ def _describe_http_error(exc: httpx.HTTPError) -> str:
 
 
 def _transport(ctx: ToolContext) -> httpx.AsyncBaseTransport | None:
+    import httpx
+
     transport = ctx.services.get("http_transport")
     return transport if isinstance(transport, httpx.AsyncBaseTransport) else None
 
