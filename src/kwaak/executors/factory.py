@@ -15,14 +15,12 @@ from pathlib import Path
 from kwaak.config.model import Config
 from kwaak.errors import ExecutorUnavailable
 from kwaak.executors.base import Executor, ExecutorKind
-from kwaak.executors.docker import DockerExecutor
 from kwaak.executors.docker_cli import LogFn
 from kwaak.executors.envfilter import agent_environment
 from kwaak.executors.fileworker import FileLimits
 from kwaak.executors.hostenv import without_own_virtualenv
 from kwaak.executors.local import LocalExecutor
 from kwaak.executors.rlimits import ResourceLimits
-from kwaak.executors.sandbox import SandboxExecutor
 from kwaak.git.commit import agent_identity_env
 
 CHAINS: dict[ExecutorKind, tuple[ExecutorKind, ...]] = {
@@ -81,6 +79,8 @@ async def _start(
     identity = agent_identity_env(config)
     timeout = config.limits.tool_timeout_sec
     if kind == "docker":
+        from kwaak.executors.docker import DockerExecutor
+
         return await DockerExecutor.start(
             config, workspace_path, session_id=session_id, repo_root=repo_root, extra_env=identity, on_log=on_log
         )
@@ -90,6 +90,8 @@ async def _start(
     # kwaak's own virtualenv is not the project's either: agents' `python3` must not be kwaak's.
     env = agent_environment(config, without_own_virtualenv(os.environ, repo_root=repo_root))
     if kind == "sandbox":
+        from kwaak.executors.sandbox import SandboxExecutor
+
         return await SandboxExecutor.create(
             workspace_path,
             network=config.sandbox.network,

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from kwaak.config.model import Config
 from kwaak.errors import GitError, GitHubError
-from kwaak.git.github_app import github_token
 from kwaak.git.push import has_remote, push_branch
 from kwaak.git.reword import CommitMessages, Done
 from kwaak.git.trusted import AgentGit, agent_git, stage_pathspec
@@ -205,6 +204,8 @@ async def _push(layout: AgentGit, config: Config) -> tuple[bool, str | None]:
     branch = (await layout.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)).stdout.strip()
     if not branch:
         return False, "not pushed: the worktree is not on a branch (detached HEAD)"
+    from kwaak.git.github_app import github_token  # httpx: only when pushing
+
     try:
         token = await github_token(config)
     except GitHubError as exc:
