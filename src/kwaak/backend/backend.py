@@ -8,6 +8,7 @@ carry its submission id (a context variable follows the task and the tasks it st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import logging
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _submission: contextvars.ContextVar[str | None] = contextvars.ContextVar("kwaak_submission", default=None)
 EventListenerFn = Callable[[p.Event], None]
+
+
+CONTAINER_CLEANUP_WAIT_SEC = 30.0
+"""How long closing waits for the start-up's removal of dead runs' containers."""
 
 
 class Backend:
@@ -76,6 +81,7 @@ class Backend:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = asyncio.Event()
         self._shutdown: asyncio.Task[None] | None = None
+        self._container_cleanup: asyncio.Task[list[str]] | None = None
 
     @property
     def config(self) -> Config:
@@ -164,9 +170,13 @@ class Backend:
             for s in (self.restore_sessions() if restore and self.persist else [])
         ]
         stored = all_session_ids(self.config.cache_dir) | set(self._sessions)
-        from kwaak.executors.cleanup import cleanup_leftovers
+        from kwaak.executors.cleanup import cleanup_containers, cleanup_leftovers
 
-        await cleanup_leftovers(self.config.project_name, self.runtime.repo_root, self.config.cache_dir, stored)
+        project = self.config.project_name
+        await cleanup_leftovers(project, self.runtime.repo_root, self.config.cache_dir, stored, containers=False)
+        # Dead runs' containers go in the background: `docker ps` (tens of ms, seconds on a busy
+        # daemon) never delays the first turn; a container of this process is never theirs.
+        self._container_cleanup = asyncio.create_task(cleanup_containers(project), name="cleanup-containers")
         return restored
 
     def stored_sessions(self) -> list[SessionEntry]:
@@ -334,6 +344,9 @@ class Backend:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._container_cleanup is not None:  # let it finish: cancelled at every exit, it would never end
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._container_cleanup, CONTAINER_CLEANUP_WAIT_SEC)
         await asyncio.gather(
             *(s.aclose(delete_workspace=True) for s in self._sessions.values()), return_exceptions=True
         )

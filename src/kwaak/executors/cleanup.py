@@ -93,7 +93,7 @@ async def cleanup_containers(
 
 
 async def cleanup_leftovers(
-    project: str, repo_root: Path, cache_dir: Path, keep: Set[str] = frozenset()
+    project: str, repo_root: Path, cache_dir: Path, keep: Set[str] = frozenset(), *, containers: bool = True
 ) -> CleanupReport:
     """Remove what dead kwaak processes of ``project`` left behind (call at start-up).
 
@@ -107,17 +107,18 @@ async def cleanup_leftovers(
         repo_root: The user's repository.
         cache_dir: ``config.cache_dir`` (worktrees live in ``<cache_dir>/worktrees``).
         keep: Session ids whose worktrees must survive.
+        containers: Also remove containers (the backend does that in the background instead).
     """
     kill_orphaned_processes()
-    containers = await cleanup_containers(project)
+    removed = await cleanup_containers(project) if containers else []
     try:
         worktrees = await cleanup_orphans(repo_root, default_worktrees_dir(cache_dir), set(keep))
     except (KwaakError, OSError) as exc:
         log.warning("worktree cleanup failed: %s", exc)
         worktrees = []
-    if containers or worktrees:
-        log.info("removed leftovers: containers %s, worktrees %s", containers, [str(p) for p in worktrees])
-    return CleanupReport(containers=containers, worktrees=worktrees)
+    if removed or worktrees:
+        log.info("removed leftovers: containers %s, worktrees %s", removed, [str(p) for p in worktrees])
+    return CleanupReport(containers=removed, worktrees=worktrees)
 
 
 def kill_orphaned_processes(proc_root: Path = Path("/proc")) -> list[int]:
