@@ -8,7 +8,21 @@ from pathlib import Path
 
 from tests.reliability.headless import write_config
 
-HEAVY = ("textual", "duckdb", "tantivy", "mcp", "numpy", "torch", "openai", "anthropic", "tree_sitter")
+HEAVY = (
+    "textual",
+    "duckdb",
+    "tantivy",
+    "mcp",
+    "numpy",
+    "torch",
+    "openai",
+    "anthropic",
+    "tree_sitter",
+    "httpx",
+    "rich",
+    "kwaak.executors.sandbox",
+    "kwaak.git.github_app",
+)
 PROGRAM = """
 import atexit, sys
 HEAVY = {heavy!r}
