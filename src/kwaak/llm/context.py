@@ -173,7 +173,9 @@ async def probe_context_window(base_url: str, model: str, *, ollama: bool = Fals
 
     Never raises: a server without these endpoints (or a network error) just gives no answer.
     """
-    import httpx
+    import json
+
+    from kwaak.llm.http import HTTPClient, HTTPError
 
     root = _root(base_url)
     probes: list[tuple[str, str, Any, Any]] = []
@@ -184,19 +186,23 @@ async def probe_context_window(base_url: str, model: str, *, ollama: bool = Fals
         ("GET", f"{root}/v1/models", None, lambda b: window_from_models(b, model)),
         ("GET", f"{root}/api/v0/models", None, lambda b: window_from_models(b, model)),
     ]
+    client = HTTPClient()
+    headers = {"Accept": "application/json", "Content-Type": "application/json"}
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
-            for method, url, body, parse in probes:
-                try:
-                    response = await client.request(method, url, json=body)
-                    if response.status_code != 200:
-                        continue
-                    window = parse(response.json())
-                except (httpx.HTTPError, ValueError):
+        for method, url, body, parse in probes:
+            data = None if body is None else json.dumps(body).encode()
+            try:
+                response = await client.request(method, url, headers=headers, body=data, timeout=timeout)
+                if response.status_code != 200:
                     continue
-                if window:
-                    log.info("context window of %s reported by %s: %d tokens", model, url, window)
-                    return int(window)
+                window = parse(response.json())
+            except (HTTPError, ValueError):
+                continue
+            if window:
+                log.info("context window of %s reported by %s: %d tokens", model, url, window)
+                return int(window)
     except Exception as exc:  # never let a probe break the agent
         log.info("context window probe of %s failed: %s", base_url, exc)
+    finally:
+        await client.aclose()
     return None

@@ -19,17 +19,14 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kwaak.errors import ProviderError
 from kwaak.llm.base import Embedder
 from kwaak.llm.errors import map_provider_error
-from kwaak.llm.lazy import LazyClient
-from kwaak.llm.openai_adapter import OpenAIClientSpec, build_openai_client
+from kwaak.llm.http import BadResponse, HTTPClient
+from kwaak.llm.openai_adapter import OpenAIClientSpec, encode_json
 from kwaak.llm.retry import RetryPolicy, with_retries
-
-if TYPE_CHECKING:
-    from openai import AsyncOpenAI
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +70,8 @@ class OpenAIEmbedder(Embedder):
         self.provider = provider
         self._spec = spec
         self._policy = policy or RetryPolicy()
-        self._client: LazyClient[AsyncOpenAI] = LazyClient(functools.partial(build_openai_client, spec))
+        self._http = HTTPClient()
+        self._url = spec.url("/embeddings", model)
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Embed ``texts`` in batches of ``batch_size``, one request per batch.
@@ -88,19 +86,22 @@ class OpenAIEmbedder(Embedder):
         return vectors
 
     async def warm_up(self) -> None:
-        """Import the SDK and build the client in a worker thread."""
-        await self._client.get()
+        """Open the connection to the provider ahead of the first request."""
+        await self._http.warm_up(self._url)
 
     async def _request(self, batch: list[str]) -> list[list[float]]:
-        client = await self._client.get()
+        body = encode_json({"model": self.name, "input": batch})
         try:
-            response = await client.embeddings.create(model=self.name, input=batch)
+            response = await self._http.request(
+                "POST", self._url, headers=self._spec.request_headers(), body=body, timeout=self._spec.timeout
+            )
+            await response.raise_for_status()
+            vectors = _vectors(response.json())
         except Exception as exc:
             mapped = map_provider_error(exc, provider=self.provider)
             if mapped is None or mapped is exc:
                 raise
             raise mapped from exc
-        vectors = [list(d.embedding) for d in sorted(response.data, key=lambda d: d.index)]
         self._check(vectors, len(batch))
         return vectors
 
@@ -116,8 +117,20 @@ class OpenAIEmbedder(Embedder):
             raise ProviderError(msg, hint="set the embedding model's vector size to match (e.g. `vector_size`)")
 
     async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._client.aclose()
+        """Close the idle connections."""
+        await self._http.aclose()
+
+
+def _vectors(body: object) -> list[list[float]]:
+    """The vectors of an ``/embeddings`` reply, in input order."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+        raise BadResponse("the embeddings reply has no `data` list")
+    try:
+        ordered = sorted(data, key=lambda d: int(d.get("index", 0)))
+        return [[float(x) for x in d["embedding"]] for d in ordered]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadResponse(f"an embedding in the reply is not a list of numbers: {exc}") from exc
 
 
 def local_embeddings_available(model: str = BUNDLED_LOCAL_MODEL) -> bool:

@@ -1,8 +1,10 @@
-"""Translate provider SDK and transport failures into :mod:`kwaak.errors`.
+"""Translate provider and transport failures into :mod:`kwaak.errors`.
 
-``map_provider_error(exc, provider=...)`` is the one place that knows the SDKs' exception types
-(OpenAI and Anthropic both raise ``APIStatusError`` / ``APIConnectionError`` / ``APITimeoutError``
-on top of ``httpx2``). Mapping, by HTTP status and body:
+``map_provider_error(exc, provider=...)`` is the one place that knows the exception types: kwaak's
+own HTTP client's (:mod:`kwaak.llm.http_errors`: ``HTTPStatusError``, ``StreamErrorEvent``,
+``ConnectError``, timeouts, protocol errors) and the SDKs' (``APIStatusError`` /
+``APIConnectionError`` / ``APITimeoutError`` on top of ``httpx2``) where one is still used.
+Mapping, by HTTP status and body:
 
 * 401, 403 → :class:`~kwaak.errors.AuthError`
 * 429 → :class:`~kwaak.errors.RateLimited` (``retry_after`` from the ``retry-after`` header)
@@ -20,15 +22,15 @@ is configured (never "OpenAI" for a local server). The mapped error remembers it
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 import socket
-import ssl
+import sys
 import time
 from collections.abc import Iterator, Mapping
 
 from kwaak.errors import AuthError, BadRequest, ContextTooLong, ProviderError, RateLimited, Transient, Unreachable
+from kwaak.llm.http_errors import BadResponse, HTTPError, StreamErrorEvent
 
 _CONTEXT_PATTERNS = re.compile(
     r"context[_ ]length|context window|maximum context|prompt is too long|too many tokens|"
@@ -66,6 +68,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return max(0.0, float(value))
     except ValueError:
         pass
+    import email.utils  # only for an HTTP-date retry-after (rare; importing email costs milliseconds)
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -150,13 +154,14 @@ def _map(exc: BaseException, *, provider: str) -> ProviderError | None:
         return exc
     body = getattr(exc, "body", None)
     status = getattr(exc, "status_code", None)
-    if (not isinstance(status, int) or status < 400) and type(exc).__module__.split(".")[0] in _SDKS:
+    stream_error = isinstance(exc, StreamErrorEvent) or type(exc).__module__.split(".")[0] in _SDKS
+    if (not isinstance(status, int) or status < 400) and stream_error:
         # An error event inside a stream: HTTP 200 was already sent, the body says what failed.
         status = _status_from_body(body)
     if isinstance(status, int) and status >= 400:
         code = _error_code(body)
-        response = getattr(exc, "response", None)
-        headers = {k.lower(): v for k, v in getattr(response, "headers", {}).items()}
+        raw_headers = getattr(exc, "headers", None) or getattr(getattr(exc, "response", None), "headers", {})
+        headers = {k.lower(): v for k, v in raw_headers.items()}
         return from_status(
             status,
             error_detail(body, str(exc)),
@@ -223,12 +228,16 @@ def _map_transport(exc: BaseException, *, provider: str) -> ProviderError | None
         return Transient(f"{provider} sent text that is not valid UTF-8 ({where})", hint=hint)
     if isinstance(exc, json.JSONDecodeError) or name == "APIResponseValidationError":
         return Transient(f"{provider} sent a response that is not valid JSON: {exc}", hint=hint)
+    if isinstance(exc, BadResponse):
+        return Transient(f"{provider} sent an unexpected response: {exc}", hint=hint)
     unreachable = _unreachable_reason(exc) if provider.startswith(("http://", "https://")) else None
     if unreachable is not None:
         return Unreachable(
             f"cannot connect to {provider}: {unreachable}",
             hint=f"is the server at `base_url` {provider} running and reachable? (check `base_url` in kwaak.toml)",
         )
+    if isinstance(exc, HTTPError):
+        return Transient(f"connection to {provider} failed: {exc}", hint=hint)
     module = type(exc).__module__.split(".")[0]
     if name in ("APIConnectionError", "APIError") or (
         module in ("httpx2", "httpx", "httpcore2", "httpcore") and _is_transport(exc)
@@ -274,6 +283,7 @@ def _unreachable_reason(exc: BaseException) -> str | None:
             return "connection refused"
         if isinstance(error, socket.gaierror) or any(s in text for s in _NO_HOST):
             return "unknown host name"
-        if isinstance(error, ssl.SSLError) or any(s in text for s in _TLS):
+        ssl = sys.modules.get("ssl")  # loaded whenever a TLS error can exist
+        if (ssl is not None and isinstance(error, ssl.SSLError)) or any(s in text for s in _TLS):
             return f"TLS error ({str(error).strip() or type(error).__name__})"
     return None

@@ -1,31 +1,32 @@
-"""Chat models on the official ``openai`` SDK: OpenAI, Azure OpenAI, OpenRouter, Ollama, any compatible server.
+"""Chat models on OpenAI's chat-completions wire: OpenAI, Azure OpenAI, OpenRouter, Ollama, any compatible server.
 
-The SDK is imported lazily (on the first request) so importing :mod:`kwaak.llm` stays cheap. The
-SDK's own retries are off (``max_retries=0``); :mod:`kwaak.llm.retry` owns the policy.
+kwaak speaks the HTTP wire itself (:mod:`kwaak.llm.http`): the request body is the JSON kwaak builds
+(:mod:`kwaak.llm.openai_wire`), checked against the ``openai`` SDK's request types in the tests;
+replies are parsed from JSON or SSE. No SDK is imported (it cost ~0.25 s at start-up and its request
+transform was the largest CPU cost of a step). :mod:`kwaak.llm.retry` owns the retry policy.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
+import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
+from urllib.parse import quote, urlencode
 
+from kwaak import __version__
 from kwaak.errors import ContextTooLong, Transient
+from kwaak.llm import sse
 from kwaak.llm.base import Model, ModelResponse, TextDeltaCallback
 from kwaak.llm.errors import map_provider_error
-from kwaak.llm.lazy import LazyClient
+from kwaak.llm.http import BadResponse, HTTPClient, Response, StreamErrorEvent
 from kwaak.llm.openai_wire import OpenAITools, ToolCallAssembler, clean_arguments, to_openai_messages, to_openai_tools
 from kwaak.llm.pricing import PriceLike, cost_usd
 from kwaak.llm.retry import RetryPolicy, with_retries
 from kwaak.messages import AssistantMessage, Message, ToolCall, ToolSpec, Usage
-
-if TYPE_CHECKING:
-    from openai import AsyncOpenAI
-    from openai.types.chat import ChatCompletion
-    from openai.types.completion_usage import CompletionUsage
 
 # o-series reasoning models reject `parallel_tool_calls` (kwaak omitted it for o3-mini).
 _NO_PARALLEL_TOOL_CALLS = re.compile(r"^(?:.*/)?o\d")
@@ -35,28 +36,13 @@ CUT_STREAM_OVERFLOW_FRACTION = 0.7
 """A stream cut before any finish, after a prompt this close to the window, is taken as an overflow."""
 
 
-PASSED_AS_IS = ("messages", "tools")
-"""Request fields that are JSON already and go to the SDK in ``extra_body``."""
-
-
-def sdk_arguments(request: dict[str, Any]) -> dict[str, Any]:
-    """``chat.completions.create`` arguments for a JSON-ready ``request``.
-
-    The SDK walks every message and tool schema through its ``TypedDict`` transform before sending
-    (~40,000 recursive calls, ~17 ms of CPU per request of a 20-step conversation: the largest cost
-    of a step). kwaak's messages and tools are plain JSON already (``openai_wire``), so they travel
-    in ``extra_body``, which the SDK merges into the body unchanged; the bodies on the wire are the
-    same (checked against the SDK's request types in ``tests/llm/test_sdk_request_types.py``).
-    """
-    args = {key: value for key, value in request.items() if key not in PASSED_AS_IS}
-    args["messages"] = []  # a required argument; replaced by extra_body's
-    args["extra_body"] = {key: request[key] for key in PASSED_AS_IS if key in request}
-    return args
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+"""Where requests go without ``base_url`` (or ``OPENAI_BASE_URL``), as the SDK did."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpenAIClientSpec:
-    """How to build the SDK client; holds the resolved key, so never log it."""
+    """Where and how to send requests; holds the resolved key, so never log it."""
 
     kind: Literal["openai", "azure"] = "openai"
     api_key: str = field(repr=False)
@@ -66,28 +52,48 @@ class OpenAIClientSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout: float = 300.0
 
+    def url(self, path: str, model: str) -> str:
+        """The URL of an endpoint (``/chat/completions``, ``/embeddings``), built as the SDK built it.
 
-def build_openai_client(spec: OpenAIClientSpec) -> AsyncOpenAI:
-    """Create an ``AsyncOpenAI`` / ``AsyncAzureOpenAI`` client without SDK retries."""
-    import openai
+        Azure: ``{base_url}/openai/deployments/{deployment}{path}?api-version=...`` (the deployment
+        defaults to the model's name); others: ``{base_url}{path}``, with ``OPENAI_BASE_URL`` or the
+        public API when no ``base_url`` is configured.
+        """
+        if self.kind == "azure":
+            endpoint = (self.base_url or os.environ.get("AZURE_OPENAI_ENDPOINT") or "").rstrip("/")
+            deployment = quote(self.deployment or model, safe="")
+            version = self.api_version or os.environ.get("OPENAI_API_VERSION") or ""
+            return f"{endpoint}/openai/deployments/{deployment}{path}?{urlencode({'api-version': version})}"
+        return (self.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/") + path
 
-    if spec.kind == "azure":
-        return openai.AsyncAzureOpenAI(
-            azure_endpoint=spec.base_url or "",
-            azure_deployment=spec.deployment,
-            api_version=spec.api_version,
-            api_key=spec.api_key,
-            max_retries=0,
-            timeout=spec.timeout,
-            default_headers=dict(spec.headers),
-        )
-    return openai.AsyncOpenAI(
-        api_key=spec.api_key,
-        base_url=spec.base_url,
-        max_retries=0,
-        timeout=spec.timeout,
-        default_headers=dict(spec.headers),
-    )
+    def request_headers(self) -> dict[str, str]:
+        """Headers of every request: JSON, the key (``api-key`` on Azure, else a bearer token), org and project."""
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "User-Agent": f"kwaak/{__version__}",
+        }
+        if self.kind == "azure":
+            headers["api-key"] = self.api_key
+        else:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        for header, variable in (("OpenAI-Organization", "OPENAI_ORG_ID"), ("OpenAI-Project", "OPENAI_PROJECT_ID")):
+            if os.environ.get(variable):
+                headers[header] = os.environ[variable]
+        return headers | dict(self.headers)
+
+
+def encode_json(body: object) -> bytes:
+    """A request body: compact UTF-8 JSON."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def supports_parallel_tool_calls(model: str) -> bool:
@@ -125,14 +131,16 @@ class OpenAIChatModel(Model):
         self._spec = spec
         self._policy = policy or RetryPolicy()
         self._price = price
-        self._client: LazyClient[AsyncOpenAI] = LazyClient(functools.partial(build_openai_client, spec))
+        self._http = HTTPClient()
+
+    @property
+    def url(self) -> str:
+        """Where chat requests go."""
+        return self._spec.url("/chat/completions", self.name)
 
     async def warm_up(self) -> None:
-        """Import the SDK and build the client in a worker thread (the import takes a second or more)."""
-        await self._client.get()
-
-    async def _ready(self) -> AsyncOpenAI:
-        return await self._client.get()
+        """Open the connection to the provider (TCP and TLS) ahead of the first request."""
+        await self._http.warm_up(self.url)
 
     async def complete(
         self,
@@ -145,15 +153,23 @@ class OpenAIChatModel(Model):
         wire_tools = to_openai_tools(tools)
         request = self._request(messages, wire_tools)
         request[output_limit_field(self.name, self._spec)] = await self.output_limit()
-        request = sdk_arguments(request)
+        if on_text_delta is not None:
+            request["stream"] = True
+            request["stream_options"] = {"include_usage": True}
+        body = encode_json(request)
+        url = self.url
 
         async def attempt() -> ModelResponse:
             try:
-                if on_text_delta is not None:
-                    response = await self._stream(request, wire_tools, on_text_delta)
-                else:
-                    client = await self._ready()
-                    response = self._parse(await client.chat.completions.create(**request), wire_tools)
+                async with self._http.stream(
+                    "POST", url, headers=self._spec.request_headers(), body=body, timeout=self._spec.timeout
+                ) as reply:
+                    await reply.raise_for_status()
+                    if on_text_delta is not None:
+                        response = await self._stream(reply, wire_tools, on_text_delta)
+                    else:
+                        await reply.aread()
+                        response = self._parse(reply.json(), wire_tools)
                 return self._with_usage(response, messages, tools)
             except Exception as exc:
                 mapped = map_provider_error(exc, provider=self.provider)
@@ -188,66 +204,85 @@ class OpenAIChatModel(Model):
             )
         return dataclasses.replace(response, usage=usage)
 
-    def _parse(self, completion: ChatCompletion, tools: OpenAITools) -> ModelResponse:
-        if not completion.choices:
+    def _parse(self, completion: object, tools: OpenAITools) -> ModelResponse:
+        if not isinstance(completion, dict):
+            raise BadResponse("the reply is not a chat completion object")
+        if completion.get("error"):
+            raise StreamErrorEvent(completion)
+        choices = completion.get("choices")
+        if not choices or not isinstance(choices, list):
             raise Transient(f"{self.provider} returned no choices", hint="try again; this is usually temporary")
-        choice = completion.choices[0]
-        calls = tuple(
-            ToolCall(
-                id=c.id,
-                name=c.function.name,
-                arguments=clean_arguments(c.function.arguments, tools.optional.get(c.function.name)),
+        choice = _dict(choices[0])
+        message = _dict(choice.get("message"))
+        calls: list[ToolCall] = []
+        for call in message.get("tool_calls") or []:
+            function = _dict(_dict(call).get("function"))
+            if _dict(call).get("type", "function") != "function" or not isinstance(function.get("name"), str):
+                continue
+            arguments = function.get("arguments")
+            calls.append(
+                ToolCall(
+                    id=str(call.get("id") or f"call_{len(calls)}"),
+                    name=function["name"],
+                    arguments=clean_arguments(
+                        arguments if isinstance(arguments, str) else "", tools.optional.get(function["name"])
+                    ),
+                )
             )
-            for c in choice.message.tool_calls or []
-            if c.type == "function"
-        )
+        content = message.get("content")
+        finish = choice.get("finish_reason")
         return ModelResponse(
-            message=AssistantMessage(content=choice.message.content or None, tool_calls=calls),
-            usage=self._usage(completion.usage),
-            model=completion.model or self.name,
-            finish_reason=choice.finish_reason,
+            message=AssistantMessage(
+                content=content if isinstance(content, str) and content else None, tool_calls=tuple(calls)
+            ),
+            usage=self._usage(completion.get("usage")),
+            model=str(completion.get("model") or self.name),
+            finish_reason=finish if isinstance(finish, str) else None,
         )
 
-    async def _stream(
-        self,
-        request: dict[str, Any],
-        tools: OpenAITools,
-        on_delta: TextDeltaCallback,
-    ) -> ModelResponse:
-        client = await self._ready()
-        stream = await client.chat.completions.create(**request, stream=True, stream_options={"include_usage": True})
+    async def _stream(self, reply: Response, tools: OpenAITools, on_delta: TextDeltaCallback) -> ModelResponse:
         text: list[str] = []
         assembler = ToolCallAssembler()
         finish: str | None = None
-        usage: CompletionUsage | None = None
+        usage: object = None
         model = self.name
-        try:
-            async for chunk in stream:
-                model = chunk.model or model
-                usage = chunk.usage or usage
-                for choice in chunk.choices[:1]:
-                    delta = choice.delta
-                    if delta.content:
-                        text.append(delta.content)
-                        on_delta(delta.content)
-                    for call in delta.tool_calls or []:
-                        fn = call.function
-                        assembler.add(
-                            call.index,
-                            call_id=call.id,
-                            name=fn.name if fn else None,
-                            arguments=fn.arguments if fn else None,
-                        )
-                    finish = choice.finish_reason or finish
-        finally:
-            await stream.close()
+        done = False
+        async for event in sse.events(reply):
+            if done or event.data.startswith("[DONE]"):
+                done = True  # read on to the end of the body, so the connection can be reused
+                continue
+            chunk = json.loads(event.data)
+            if not isinstance(chunk, dict):
+                continue
+            if chunk.get("error") or event.event == "error":
+                raise StreamErrorEvent(chunk)
+            model = chunk.get("model") or model
+            usage = chunk.get("usage") or usage
+            choices = chunk.get("choices")
+            for choice in (choices if isinstance(choices, list) else [])[:1]:
+                delta = _dict(_dict(choice).get("delta"))
+                content = delta.get("content")
+                if isinstance(content, str) and content:
+                    text.append(content)
+                    on_delta(content)
+                for call in delta.get("tool_calls") or []:
+                    call = _dict(call)
+                    fn = _dict(call.get("function"))
+                    index = call.get("index")
+                    assembler.add(
+                        index if isinstance(index, int) else 0,
+                        call_id=_text(call.get("id")),
+                        name=_text(fn.get("name")),
+                        arguments=_text(fn.get("arguments")),
+                    )
+                finish = _text(_dict(choice).get("finish_reason")) or finish
         if finish is None:
             raise Transient(
                 f"the {self.provider} stream ended before the reply was complete",
                 hint="the connection was cut; kwaak retries automatically",
             )
         message = AssistantMessage(content="".join(text) or None, tool_calls=assembler.calls(tools.optional))
-        return ModelResponse(message=message, usage=self._usage(usage), model=model, finish_reason=finish)
+        return ModelResponse(message=message, usage=self._usage(usage), model=str(model), finish_reason=finish)
 
     async def _overflow_if_long(self, messages: Sequence[Message], tools: Sequence[ToolSpec]) -> None:
         """A stream cut after a prompt near the window is taken as an overflow.
@@ -266,24 +301,25 @@ class OpenAIChatModel(Model):
             )
             raise ContextTooLong(msg, hint="kwaak compacts the conversation and retries once")
 
-    def _usage(self, usage: CompletionUsage | None) -> Usage:
-        if usage is None:
+    def _usage(self, raw: object) -> Usage:
+        usage = _dict(raw)
+        if not usage:
             return Usage(requests=1)
-        details = usage.prompt_tokens_details
-        cached = (details.cached_tokens or 0) if details is not None else 0
+        prompt = _count(usage.get("prompt_tokens"))
+        completion = _count(usage.get("completion_tokens"))
+        cached = _count(_dict(usage.get("prompt_tokens_details")).get("cached_tokens"))
         return Usage(
-            input_tokens=usage.prompt_tokens,
-            output_tokens=usage.completion_tokens,
+            input_tokens=prompt,
+            output_tokens=completion,
             cached_tokens=cached,
-            cost_usd=cost_usd(
-                self._price,
-                input_tokens=usage.prompt_tokens,
-                output_tokens=usage.completion_tokens,
-                cached_tokens=cached,
-            ),
+            cost_usd=cost_usd(self._price, input_tokens=prompt, output_tokens=completion, cached_tokens=cached),
             requests=1,
         )
 
     async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._client.aclose()
+        """Close the idle connections."""
+        await self._http.aclose()
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
