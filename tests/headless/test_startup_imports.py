@@ -45,13 +45,11 @@ def test_run_agent_skip_indexing_with_scripted_models_imports_nothing_heavy(tmp_
     assert heavy == ["HEAVY="], proc.stderr[-2000:]
 
 
-# httpx itself is still imported by kwaak.git (GitHub client) on this path; the model path's own
-# imports (no httpx at all) are checked in tests/llm/test_import_cost.py.
-WIRE = ("openai", "anthropic", "httpx2", "httpcore", "httpcore2")
+WIRE = ("openai", "anthropic", "httpx", "httpx2", "httpcore", "httpcore2")
 
 
 def test_run_agent_against_an_openai_server_imports_no_sdk_and_no_httpx(tmp_git_repo: Path) -> None:
-    """kwaak speaks the provider wire itself: no SDK (and none of its HTTP stack) on the model path."""
+    """kwaak speaks the provider wire itself: no SDK and no httpx on the model path."""
     from tests.fakes.provider_server import FakeProviderServer, tool_call
 
     with FakeProviderServer() as srv:
