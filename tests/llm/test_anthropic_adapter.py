@@ -30,8 +30,8 @@ async def test_request_shape_with_system_tools_and_cache_markers(
     assert [c.name for c in response.message.tool_calls] == ["stop"]
     (request,) = provider_server.requests
     assert request.path == "/v1/messages"
-    assert request.headers["authorization"] == "Bearer sk-ant-test"
-    assert "anthropic-version" in request.headers
+    assert request.headers["x-api-key"] == "sk-ant-test" and "authorization" not in request.headers
+    assert request.headers["anthropic-version"] == "2023-06-01"
     body = request.body
     assert body["model"] == "claude-3-7-sonnet-latest"
     assert body["max_tokens"] == 16384

@@ -7,13 +7,13 @@ import socket
 import time
 from typing import Any
 
-import httpx
 import pytest
 
 from kwaak.config.model import BackoffConfig
 from kwaak.errors import RateLimited, Transient, Unreachable
 from kwaak.llm import make_embedder, make_model
 from kwaak.llm.errors import endpoint_label, map_provider_error
+from kwaak.llm.http import ConnectError, HTTPClient
 from kwaak.llm.retry import RetryNotice, RetryPolicy, retry_notices, with_retries
 from kwaak.messages import UserMessage
 from tests.fakes.provider_server import FakeProviderServer
@@ -65,10 +65,11 @@ async def test_unreachable_embedding_endpoint_fails_fast() -> None:
     assert time.monotonic() - started < 5
 
 
-def test_unknown_host_is_unreachable_but_only_for_a_configured_url() -> None:
-    request = httpx.Request("POST", "http://nowhere.invalid/v1/chat/completions")
-    error = httpx.ConnectError("[Errno -2] Name or service not known", request=request)
-    error.__cause__ = socket.gaierror(-2, "Name or service not known")
+async def test_unknown_host_is_unreachable_but_only_for_a_configured_url() -> None:
+    with pytest.raises(ConnectError) as info:  # .invalid never resolves (RFC 2606)
+        await HTTPClient().request("POST", "http://nowhere.invalid/v1/chat/completions", body=b"{}")
+    error = info.value
+    assert isinstance(error.__cause__, socket.gaierror)
     mapped = map_provider_error(error, provider="http://nowhere.invalid/v1")
     assert isinstance(mapped, Unreachable) and mapped.message.endswith("unknown host name")
     assert mapped.endpoint == "http://nowhere.invalid/v1"

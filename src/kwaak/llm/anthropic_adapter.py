@@ -1,48 +1,59 @@
-"""Chat model on the official ``anthropic`` SDK (messages API), with prompt caching.
+"""Chat model on Anthropic's messages API, with prompt caching.
 
-The SDK is imported lazily (on the first request). SDK retries are off; :mod:`kwaak.llm.retry`
-owns the policy.
+kwaak speaks the HTTP wire itself (:mod:`kwaak.llm.http`, SSE events in :mod:`kwaak.llm.sse`):
+``POST {base_url}/v1/messages`` with ``x-api-key`` and ``anthropic-version: 2023-06-01``, as the
+``anthropic`` SDK did (its request types check the bodies in the tests). :mod:`kwaak.llm.retry`
+owns the retry policy.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import warnings
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from kwaak import __version__
 from kwaak.errors import Transient
+from kwaak.llm import sse
 from kwaak.llm.anthropic_wire import to_anthropic, to_anthropic_tools
 from kwaak.llm.base import Model, ModelResponse, TextDeltaCallback
 from kwaak.llm.errors import map_provider_error
-from kwaak.llm.lazy import LazyClient
+from kwaak.llm.http import BadResponse, HTTPClient, Response, StreamErrorEvent
+from kwaak.llm.openai_adapter import encode_json
 from kwaak.llm.pricing import PriceLike, cost_usd
 from kwaak.llm.retry import RetryPolicy, with_retries
 from kwaak.messages import AssistantMessage, Message, ToolCall, ToolSpec, Usage
 
-if TYPE_CHECKING:
-    from anthropic import AsyncAnthropic
-    from anthropic.types import Message as WireMessage
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+"""Where requests go without ``base_url`` (or ``ANTHROPIC_BASE_URL``), as the SDK did."""
+API_VERSION = "2023-06-01"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AnthropicClientSpec:
-    """How to build the SDK client; holds the resolved key, so never log it."""
+    """Where and how to send requests; holds the resolved key, so never log it."""
 
     api_key: str = field(repr=False)
     base_url: str | None = None
     timeout: float = 300.0
 
+    @property
+    def url(self) -> str:
+        """The messages endpoint."""
+        base = self.base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL
+        return base.rstrip("/") + "/v1/messages"
 
-def build_anthropic_client(spec: AnthropicClientSpec) -> AsyncAnthropic:
-    """Create an ``AsyncAnthropic`` client without SDK retries (imports the SDK)."""
-    import anthropic
-
-    # The SDK warns about deprecated models on every request; kwaak reports errors, not warnings.
-    warnings.filterwarnings("ignore", message=r"The model .* is deprecated", category=DeprecationWarning)
-    return anthropic.AsyncAnthropic(api_key=spec.api_key, base_url=spec.base_url, max_retries=0, timeout=spec.timeout)
+    def request_headers(self) -> dict[str, str]:
+        """Headers of every request (the key in ``x-api-key``)."""
+        return {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "User-Agent": f"kwaak/{__version__}",
+            "x-api-key": self.api_key,
+            "anthropic-version": API_VERSION,
+        }
 
 
 @dataclass
@@ -52,16 +63,16 @@ class _UsageCounter:
     cache_read: int = 0
     cache_write: int = 0
 
-    def update(self, usage: Any) -> None:
-        """Take the non-null counters of an SDK usage object."""
+    def update(self, usage: object) -> None:
+        """Take the non-null counters of a ``usage`` object."""
         for attr, wire in (
             ("input_tokens", "input_tokens"),
             ("output_tokens", "output_tokens"),
             ("cache_read", "cache_read_input_tokens"),
             ("cache_write", "cache_creation_input_tokens"),
         ):
-            value = getattr(usage, wire, None)
-            if isinstance(value, int):
+            value = _dict(usage).get(wire)
+            if isinstance(value, int) and not isinstance(value, bool):
                 setattr(self, attr, value)
 
 
@@ -100,7 +111,7 @@ class AnthropicModel(Model):
         self._spec = spec
         self._policy = policy or RetryPolicy()
         self._price = price
-        self._client: LazyClient[AsyncAnthropic] = LazyClient(functools.partial(build_anthropic_client, spec))
+        self._http = HTTPClient()
 
     @property
     def label(self) -> str:
@@ -108,11 +119,8 @@ class AnthropicModel(Model):
         return f"{self.name} (thinking {self.thinking_budget:,} tokens)" if self.thinking_budget else self.name
 
     async def warm_up(self) -> None:
-        """Import the SDK and build the client in a worker thread (the import takes seconds)."""
-        await self._client.get()
-
-    async def _ready(self) -> AsyncAnthropic:
-        return await self._client.get()
+        """Open the connection to the provider (TCP and TLS) ahead of the first request."""
+        await self._http.warm_up(self._spec.url)
 
     async def complete(
         self,
@@ -129,13 +137,21 @@ class AnthropicModel(Model):
             request["thinking"] = {"type": "enabled", "budget_tokens": self.thinking_budget}
             request["max_tokens"] = max(request["max_tokens"], self.thinking_budget + MIN_ANSWER_TOKENS)
 
+        if on_text_delta is not None:
+            request["stream"] = True
+        body = encode_json(request)
+
         async def attempt() -> ModelResponse:
             try:
-                if on_text_delta is not None:
-                    response = await self._stream(request, on_text_delta)
-                else:
-                    client = await self._ready()
-                    response = self._parse(await client.messages.create(**request))
+                async with self._http.stream(
+                    "POST", self._spec.url, headers=self._spec.request_headers(), body=body, timeout=self._spec.timeout
+                ) as reply:
+                    await reply.raise_for_status()
+                    if on_text_delta is not None:
+                        response = await self._stream(reply, on_text_delta)
+                    else:
+                        await reply.aread()
+                        response = self._parse(reply.json())
                 self.estimate_usage(messages, tools, response.message, response.usage)
                 return response
             except Exception as exc:
@@ -156,36 +172,44 @@ class AnthropicModel(Model):
             request["tool_choice"] = {"type": "auto"}
         return request
 
-    def _parse(self, message: WireMessage) -> ModelResponse:
-        text = "".join(b.text for b in message.content if b.type == "text")
+    def _parse(self, message: object) -> ModelResponse:
+        if not isinstance(message, dict) or not isinstance(message.get("content"), list):
+            if isinstance(message, dict) and message.get("type") == "error":
+                raise StreamErrorEvent(message)
+            raise BadResponse("the reply is not a messages API message")
+        blocks = [_dict(b) for b in message["content"]]
+        text = "".join(str(b.get("text") or "") for b in blocks if b.get("type") == "text")
         calls = tuple(
-            ToolCall(id=b.id, name=b.name, arguments=json.dumps(b.input))
-            for b in message.content
-            if b.type == "tool_use"
+            ToolCall(id=str(b.get("id") or ""), name=str(b.get("name") or ""), arguments=json.dumps(b.get("input", {})))
+            for b in blocks
+            if b.get("type") == "tool_use"
         )
         reasoning = tuple(
-            ("thinking", b.thinking, b.signature) if b.type == "thinking" else ("redacted_thinking", b.data, "")
-            for b in message.content
-            if b.type in ("thinking", "redacted_thinking")
+            ("thinking", str(b.get("thinking") or ""), str(b.get("signature") or ""))
+            if b.get("type") == "thinking"
+            else ("redacted_thinking", str(b.get("data") or ""), "")
+            for b in blocks
+            if b.get("type") in ("thinking", "redacted_thinking")
         )
         counter = _UsageCounter()
-        counter.update(message.usage)
+        counter.update(message.get("usage"))
+        stop = message.get("stop_reason")
         return ModelResponse(
             message=AssistantMessage(content=text or None, tool_calls=calls, reasoning=reasoning),
             usage=self._usage(counter),
-            model=message.model or self.name,
-            finish_reason=message.stop_reason,
+            model=str(message.get("model") or self.name),
+            finish_reason=stop if isinstance(stop, str) else None,
         )
 
-    async def _stream(self, request: dict[str, Any], on_delta: TextDeltaCallback) -> ModelResponse:
-        client = await self._ready()
-        stream = await client.messages.create(**request, stream=True)
+    async def _stream(self, reply: Response, on_delta: TextDeltaCallback) -> ModelResponse:
         state = _StreamState(model=self.name)
-        try:
-            async for event in stream:
-                _apply_event(state, event, on_delta)
-        finally:
-            await stream.close()
+        async for event in sse.events(reply):
+            if state.done:
+                continue  # read on to the end of the body, so the connection can be reused
+            data = json.loads(event.data)
+            if event.event == "error" or _dict(data).get("type") == "error":
+                raise StreamErrorEvent(data)
+            _apply_event(state, _dict(data), on_delta)
         if not state.done:
             raise Transient(
                 "the Anthropic stream ended before the reply was complete",
@@ -222,34 +246,47 @@ class AnthropicModel(Model):
         )
 
     async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._client.aclose()
+        """Close the idle connections."""
+        await self._http.aclose()
 
 
-def _apply_event(state: _StreamState, event: Any, on_delta: TextDeltaCallback) -> None:
-    kind = event.type
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _apply_event(state: _StreamState, event: dict[str, Any], on_delta: TextDeltaCallback) -> None:
+    kind = event.get("type")
+    index = event.get("index")
     if kind == "message_start":
-        state.model = event.message.model or state.model
-        state.usage.update(event.message.usage)
-    elif kind == "content_block_start" and event.content_block.type == "tool_use":
-        state.calls[event.index] = (event.content_block.id, event.content_block.name, [])
-    elif kind == "content_block_start" and event.content_block.type == "thinking":
-        state.reasoning[event.index] = ("thinking", [], [])
-    elif kind == "content_block_start" and event.content_block.type == "redacted_thinking":
-        state.reasoning[event.index] = ("redacted_thinking", [event.content_block.data], [])
+        message = _dict(event.get("message"))
+        state.model = _str(message.get("model")) or state.model
+        state.usage.update(message.get("usage"))
+    elif kind == "content_block_start" and isinstance(index, int):
+        block = _dict(event.get("content_block"))
+        if block.get("type") == "tool_use":
+            state.calls[index] = (_str(block.get("id")), _str(block.get("name")), [])
+        elif block.get("type") == "thinking":
+            state.reasoning[index] = ("thinking", [], [])
+        elif block.get("type") == "redacted_thinking":
+            state.reasoning[index] = ("redacted_thinking", [_str(block.get("data"))], [])
     elif kind == "content_block_delta":
-        delta = event.delta
-        if delta.type == "text_delta" and delta.text:
-            state.text.append(delta.text)
-            on_delta(delta.text)
-        elif delta.type == "input_json_delta" and event.index in state.calls:
-            state.calls[event.index][2].append(delta.partial_json)
-        elif delta.type == "thinking_delta" and event.index in state.reasoning:
-            state.reasoning[event.index][1].append(delta.thinking)
-        elif delta.type == "signature_delta" and event.index in state.reasoning:
-            state.reasoning[event.index][2].append(delta.signature)
+        delta = _dict(event.get("delta"))
+        kind = delta.get("type")
+        if kind == "text_delta" and (text := _str(delta.get("text"))):
+            state.text.append(text)
+            on_delta(text)
+        elif kind == "input_json_delta" and index in state.calls:
+            state.calls[index][2].append(_str(delta.get("partial_json")))
+        elif kind == "thinking_delta" and index in state.reasoning:
+            state.reasoning[index][1].append(_str(delta.get("thinking")))
+        elif kind == "signature_delta" and index in state.reasoning:
+            state.reasoning[index][2].append(_str(delta.get("signature")))
     elif kind == "message_delta":
-        state.stop_reason = event.delta.stop_reason or state.stop_reason
-        state.usage.update(event.usage)
+        state.stop_reason = _str(_dict(event.get("delta")).get("stop_reason")) or state.stop_reason
+        state.usage.update(event.get("usage"))
     elif kind == "message_stop":
         state.done = True

@@ -1,10 +1,9 @@
 """Translate provider and transport failures into :mod:`kwaak.errors`.
 
-``map_provider_error(exc, provider=...)`` is the one place that knows the exception types: kwaak's
-own HTTP client's (:mod:`kwaak.llm.http_errors`: ``HTTPStatusError``, ``StreamErrorEvent``,
-``ConnectError``, timeouts, protocol errors) and the SDKs' (``APIStatusError`` /
-``APIConnectionError`` / ``APITimeoutError`` on top of ``httpx2``) where one is still used.
-Mapping, by HTTP status and body:
+``map_provider_error(exc, provider=...)`` is the one place that knows the exception types of
+kwaak's provider HTTP client (:mod:`kwaak.llm.http_errors`: ``HTTPStatusError``,
+``StreamErrorEvent``, ``ConnectError``, timeouts, protocol errors); no SDK is used. Mapping, by
+HTTP status and body:
 
 * 401, 403 → :class:`~kwaak.errors.AuthError`
 * 429 → :class:`~kwaak.errors.RateLimited` (``retry_after`` from the ``retry-after`` header)
@@ -39,7 +38,6 @@ _CONTEXT_PATTERNS = re.compile(
     re.IGNORECASE,
 )
 _TRANSIENT_STATUS = frozenset({408, 409, 425, 500, 502, 503, 504, 520, 522, 524, 529})
-_SDKS = ("openai", "anthropic")
 # Error types sent inside a stream (HTTP 200 already sent) mapped to the status they stand for.
 _ERROR_TYPE_STATUS = {
     "overloaded_error": 529,
@@ -137,7 +135,7 @@ def endpoint_label(provider: str, base_url: str | None) -> str:
 
 
 def map_provider_error(exc: BaseException, *, provider: str) -> ProviderError | None:
-    """Translate an SDK/transport exception to a :class:`ProviderError`; ``None`` when it is not one.
+    """Translate an HTTP/transport exception to a :class:`ProviderError`; ``None`` when it is not one.
 
     Args:
         exc: the exception raised while talking to the provider.
@@ -154,14 +152,12 @@ def _map(exc: BaseException, *, provider: str) -> ProviderError | None:
         return exc
     body = getattr(exc, "body", None)
     status = getattr(exc, "status_code", None)
-    stream_error = isinstance(exc, StreamErrorEvent) or type(exc).__module__.split(".")[0] in _SDKS
-    if (not isinstance(status, int) or status < 400) and stream_error:
+    if (not isinstance(status, int) or status < 400) and isinstance(exc, StreamErrorEvent):
         # An error event inside a stream: HTTP 200 was already sent, the body says what failed.
         status = _status_from_body(body)
     if isinstance(status, int) and status >= 400:
         code = _error_code(body)
-        raw_headers = getattr(exc, "headers", None) or getattr(getattr(exc, "response", None), "headers", {})
-        headers = {k.lower(): v for k, v in raw_headers.items()}
+        headers = {k.lower(): v for k, v in (getattr(exc, "headers", None) or {}).items()}
         return from_status(
             status,
             error_detail(body, str(exc)),
@@ -226,7 +222,7 @@ def _map_transport(exc: BaseException, *, provider: str) -> ProviderError | None
     if isinstance(exc, UnicodeDecodeError):  # before ValueError-based checks: it is one too
         where = f"byte {exc.start} of its response"
         return Transient(f"{provider} sent text that is not valid UTF-8 ({where})", hint=hint)
-    if isinstance(exc, json.JSONDecodeError) or name == "APIResponseValidationError":
+    if isinstance(exc, json.JSONDecodeError):
         return Transient(f"{provider} sent a response that is not valid JSON: {exc}", hint=hint)
     if isinstance(exc, BadResponse):
         return Transient(f"{provider} sent an unexpected response: {exc}", hint=hint)
@@ -238,18 +234,7 @@ def _map_transport(exc: BaseException, *, provider: str) -> ProviderError | None
         )
     if isinstance(exc, HTTPError):
         return Transient(f"connection to {provider} failed: {exc}", hint=hint)
-    module = type(exc).__module__.split(".")[0]
-    if name in ("APIConnectionError", "APIError") or (
-        module in ("httpx2", "httpx", "httpcore2", "httpcore") and _is_transport(exc)
-    ):
-        cause = exc.__cause__ or exc.__context__
-        detail = f": {cause}" if cause and str(cause) else ""
-        return Transient(f"connection to {provider} failed ({name}){detail}", hint=hint)
     return None
-
-
-def _is_transport(exc: BaseException) -> bool:
-    return any(cls.__name__ in ("TransportError", "RequestError", "StreamError") for cls in type(exc).__mro__)
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

@@ -60,9 +60,9 @@ class OpenAIClientSpec:
         public API when no ``base_url`` is configured.
         """
         if self.kind == "azure":
-            endpoint = (self.base_url or os.environ.get("AZURE_OPENAI_ENDPOINT") or "").rstrip("/")
+            endpoint = (self.base_url or "").rstrip("/")  # the factory requires base_url and api_version
             deployment = quote(self.deployment or model, safe="")
-            version = self.api_version or os.environ.get("OPENAI_API_VERSION") or ""
+            version = self.api_version or ""
             return f"{endpoint}/openai/deployments/{deployment}{path}?{urlencode({'api-version': version})}"
         return (self.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/") + path
 
