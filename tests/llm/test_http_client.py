@@ -309,3 +309,17 @@ async def test_a_giant_sse_line_fails_the_model_request_as_transient(no_retry: B
         model = make_model(openai_cfg(Url(), context_window=8192), backoff=no_retry)  # type: ignore[arg-type]
         with pytest.raises(Transient, match="event-stream line longer than 8 MiB"):
             await model.complete([UserMessage(content="hi")], on_text_delta=lambda _: None)
+
+
+async def test_an_http_1_0_response_without_keep_alive_is_not_reused() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
+        while True:
+            await read_request(reader)
+            writer.write(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")  # and keeps the socket open
+            await writer.drain()
+
+    async with RawServer(handler) as srv:
+        client = HTTPClient()
+        for _ in range(2):
+            assert (await client.request("GET", srv.url)).content == b"ok"
+    assert srv.connections == 2
