@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 
 from kwaak.errors import BadRequest
-from kwaak.llm.http_env import Origin, Proxy, proxy_for, split_url, ssl_context, tunnel
+from kwaak.llm.http_env import Origin, Proxy, proxy_for, split_url, ssl_context_off_loop, tunnel
 from kwaak.llm.http_errors import (
     BadResponse,
     ConnectError,
@@ -186,7 +186,7 @@ class HTTPClient:
         return Response(self, conn, status, headers, head=method == "HEAD", timeout=timeout, http10=http10)
 
     async def _open(self, origin: Origin, proxy: Proxy | None, key: object, timeout: float) -> Connection:
-        tls = ssl_context() if origin.scheme == "https" else None
+        tls = await ssl_context_off_loop() if origin.scheme == "https" else None
         where = f"{origin.host}:{origin.port}"
         limit = min(timeout, CONNECT_TIMEOUT)
         try:
@@ -230,8 +230,6 @@ class HTTPClient:
         """Open a connection to ``url``'s origin ahead of the first request (TCP and TLS); never raises."""
         try:
             origin, _, _ = split_url(url)
-            if origin.scheme == "https":
-                await asyncio.to_thread(ssl_context)  # loading the CA bundle takes tens of ms
             proxy = proxy_for(origin.scheme, origin.host, origin.port)
             key = (origin, proxy)
             conn = await self._open(origin, proxy, key, timeout)

@@ -14,7 +14,6 @@ keeps working:
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -123,11 +122,24 @@ def _looks_like_ip(host: str) -> bool:
 
 def ssl_context() -> ssl.SSLContext:
     """The verifying client TLS context (SNI and host name checks on), built once per trust store."""
-    return _ssl_context(os.environ.get("SSL_CERT_FILE") or None, os.environ.get("SSL_CERT_DIR") or None)
+    key = (os.environ.get("SSL_CERT_FILE") or None, os.environ.get("SSL_CERT_DIR") or None)
+    context = _SSL_CONTEXTS.get(key)
+    if context is None:
+        context = _SSL_CONTEXTS[key] = _build_ssl_context(*key)
+    return context
 
 
-@functools.cache
-def _ssl_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+async def ssl_context_off_loop() -> ssl.SSLContext:
+    """:func:`ssl_context`, loading the CA bundle (tens of ms) in a worker thread the first time."""
+    key = (os.environ.get("SSL_CERT_FILE") or None, os.environ.get("SSL_CERT_DIR") or None)
+    context = _SSL_CONTEXTS.get(key)
+    return context if context is not None else await asyncio.to_thread(ssl_context)
+
+
+_SSL_CONTEXTS: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
+
+
+def _build_ssl_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
     import ssl
 
     if cafile is None and capath is None:
