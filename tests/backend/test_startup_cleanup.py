@@ -24,8 +24,10 @@ exit 0
 
 
 async def _wait_for(path: Path, timeout: float = 20.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not path.exists():
+    async with asyncio.timeout(timeout):  # a file another process creates: nothing to await but time
+        for _ in iter(int, 1):
+            if path.exists():
+                return
             await asyncio.sleep(0.02)
 
 
