@@ -115,7 +115,9 @@ def test_agent_fixes_bug_in_worktree_while_checkout_still_fails(project: tuple[P
     repo, venv = project
     script = [
         tool("run_tests"),
-        tool("shell_command", cmd="sed -i 's/a - b/a + b/' src/calc/__init__.py"),
+        # A fix of another size: a same-size `sed -i` within the second of the first test run would
+        # leave Python trusting the old .pyc (mtime seconds + size); kwaak's own file tools avoid that.
+        tool("shell_command", cmd="sed -i 's/a - b/(a + b)/' src/calc/__init__.py"),
         tool("run_tests"),
         tool("shell_command", cmd='cat .env; echo "PATH=$PATH"; python3 -c "import calc; print(calc.__file__)"'),
         tool("stop", text="fixed"),
@@ -211,7 +213,7 @@ def test_python_venv_mode_makes_and_installs_a_worktree_venv(tmp_git_repo: Path)
     use_in_tree_backend(repo)
     script = [
         tool("run_tests"),
-        tool("shell_command", cmd="sed -i 's/a - b/a + b/' src/calc/__init__.py"),
+        tool("shell_command", cmd="sed -i 's/a - b/(a + b)/' src/calc/__init__.py"),
         tool("run_tests"),
         tool("shell_command", cmd='echo "VENV=$VIRTUAL_ENV"; python -c "import calc; print(calc.__file__)"'),
         tool("stop", text="fixed"),
@@ -236,7 +238,7 @@ def test_sandboxed_agent_sees_the_users_venv_and_imports_its_worktree(project: t
     target (the checkout) stays hidden, and the worktree's src/ is imported instead."""
     repo, venv = project
     script = [
-        tool("shell_command", cmd="sed -i 's/a - b/a + b/' src/calc/__init__.py"),
+        tool("shell_command", cmd="sed -i 's/a - b/(a + b)/' src/calc/__init__.py"),
         tool("run_tests"),
         tool("shell_command", cmd=f"ls {repo}/src 2>&1; touch {venv}/planted 2>&1; echo done"),
         tool("stop", text="fixed"),

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -194,3 +196,17 @@ def test_a3_11_agents_md_linking_to_a_host_secret_never_reaches_the_prompt(tree:
     (tree / "docs" / "agents.md").write_text("Use tabs.\n")
     (tree / "AGENTS.md").symlink_to("docs/agents.md")  # a link inside the project still works
     assert read_instructions(tree) == [("AGENTS.md", "Use tabs.")]
+
+
+def test_a_same_size_rewrite_in_the_same_second_is_never_hidden_by_a_stale_pyc(tmp_path: Path) -> None:
+    """An agent fixing ``a - b`` into ``a + b`` right after a test run must test the fix (issue 26 CI)."""
+    (tmp_path / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    program = "import calc; print(calc.add(2, 3))"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)}
+    while time.time() % 1 > 0.1:  # room for the import and the rewrite inside one second
+        time.sleep(0.05)
+    first = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True)
+    assert first.stdout.strip() == "-1" and list((tmp_path / "__pycache__").glob("calc.*.pyc"))
+    write_beneath(tmp_path, "calc.py", b"def add(a, b):\n    return a + b\n")
+    second = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True)
+    assert second.stdout.strip() == "5"

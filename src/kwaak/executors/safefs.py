@@ -141,19 +141,21 @@ def write_beneath(root: Path, path: str, data: bytes) -> None:
                 raise IsADirectoryError(errno.EISDIR, "is a directory", shown)
             if not stat.S_ISREG(existing.st_mode):
                 raise SpecialFileRefused(_special_message(shown, existing.st_mode))
-        _replace(dfd, name, data, None if existing is None else stat.S_IMODE(existing.st_mode))
+        _replace(dfd, name, data, existing)
 
 
-def _replace(dfd: int, name: str, data: bytes, mode: int | None) -> None:
+def _replace(dfd: int, name: str, data: bytes, existing: os.stat_result | None) -> None:
     tmp = f".{name[:200]}.kwaak-{os.getpid()}-{secrets.token_hex(4)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC, 0o666, dir_fd=dfd)
     try:
         try:
-            if mode is not None:
-                os.fchmod(fd, mode)
+            if existing is not None:
+                os.fchmod(fd, stat.S_IMODE(existing.st_mode))
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
+            if existing is not None:
+                _newer_second(fd, existing)
         finally:
             os.close(fd)
         os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
@@ -161,6 +163,18 @@ def _replace(dfd: int, name: str, data: bytes, mode: int | None) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=dfd)
         raise
+
+
+def _newer_second(fd: int, old: os.stat_result) -> None:
+    """Give a rewritten file a modification second after the old one's.
+
+    Python trusts a ``.pyc`` whose recorded source mtime (whole seconds) and size match: an edit that
+    keeps the size, in the same second as the last import (an agent fixing ``a - b`` into ``a + b``
+    right after a test run), would leave tests running the old code.
+    """
+    now = os.fstat(fd)
+    if int(now.st_mtime) == int(old.st_mtime):
+        os.utime(fd, ns=(now.st_atime_ns, (int(old.st_mtime) + 1) * 1_000_000_000))
 
 
 @contextlib.contextmanager
