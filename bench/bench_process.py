@@ -6,7 +6,11 @@ calls served by ``tests/fakes/provider_server.py`` on 127.0.0.1 (the real OpenAI
 
 Figures (median over ``--runs`` launches):
 
-- ``launch_to_first_request_s``: process start -> the first agent request arrives at the server;
+- ``launch_to_first_request_s``: process start -> the first model request of any kind arrives at
+  the server (the chat title, the branch name and, for a self-hosted ``base_url``, the one-off
+  tool-calling check go out first, concurrently);
+- ``launch_to_agent_request_s``: process start -> the agent's first turn request (the one offering
+  its tools) arrives: the figure the issue's target applies to here;
 - ``step_gap_ms``: median interval between consecutive agent requests minus the model latency
   (tool call, hooks, commit checks and request building: kwaak's own time per step);
 - ``run_s``: the whole run; ``peak_rss_mb``: the largest child's peak RSS;
@@ -98,25 +102,33 @@ def one_run(server: FakeProviderServer, repo: Path, cfg: Path, steps: list[Reply
     ended = time.monotonic()
     if proc.returncode != 0:
         raise SystemExit(f"run-agent failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    agent = [r.received_at for r in server.requests_to("openai") if r.body.get("tools")]
+    requests = server.requests_to("openai")
+    agent = [r.received_at for r in requests if _offers(r.body, "shell_command")]
     latency = statistics.median(s.delay for s in steps)
     gaps = [(b - a - latency) * 1000 for a, b in zip(agent, agent[1:], strict=False)]
     return {
-        "launch_to_first_request_s": agent[0] - started,
+        "launch_to_first_request_s": min(r.received_at for r in requests) - started,
+        "launch_to_agent_request_s": agent[0] - started,
         "step_gap_ms": statistics.median(gaps) if gaps else float("nan"),
         "run_s": ended - started,
     }
 
 
+def _offers(body: dict[str, Any], tool: str) -> bool:
+    return any(t.get("function", {}).get("name") == tool for t in body.get("tools") or [])
+
+
 def trajectory(steps: int, latency: float, *, edits: bool) -> list[Reply]:
-    """``steps`` tool calls (``true`` or a file write) and ``stop``, each reply after ``latency`` s."""
+    """The tool-calling check's ``ping``, then ``steps`` tool calls (``true`` or a file write) and
+    ``stop``, each reply after ``latency`` s."""
     calls = [
         tool_call("write_file", file_name=f"f{i}.txt", content=f"{i}\n")
         if edits
         else tool_call("shell_command", cmd="true")
         for i in range(steps)
     ]
-    return [Reply(text=c.text, tool_calls=c.tool_calls, delay=latency) for c in [*calls, tool_call("stop")]]
+    ping = tool_call("ping", reply="pong")
+    return [Reply(text=c.text, tool_calls=c.tool_calls, delay=latency) for c in [ping, *calls, tool_call("stop")]]
 
 
 def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -145,8 +157,9 @@ def main() -> int:
         figures.update(median_of(runs))
         figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"run-agent -s, {args.steps} x `true`, model latency {args.latency:g} s, median of {args.runs}:")
-        launch, gap = figures["launch_to_first_request_s"], figures["step_gap_ms"]
-        print(f"  launch -> first request  {launch:7.3f} s   (target <= {TARGET_LAUNCH_S} s)")
+        launch, gap = figures["launch_to_agent_request_s"], figures["step_gap_ms"]
+        print(f"  launch -> first request  {figures['launch_to_first_request_s']:7.3f} s   (title, branch name)")
+        print(f"  launch -> agent request  {launch:7.3f} s   (target <= {TARGET_LAUNCH_S} s)")
         print(f"  step gap                 {gap:7.1f} ms  (target <= {TARGET_GAP_MS:g} ms)")
         print(f"  whole run                {figures['run_s']:7.3f} s")
         print(f"  peak RSS (largest run)   {figures['peak_rss_mb']:7.1f} MB")
