@@ -42,3 +42,15 @@ async def test_tool_calling_check(make_config, tmp_git_repo: Path, probe: str, e
         assert warnings == []
     else:
         assert len(warnings) == 1 and expected in warnings[0] and "local-model" in warnings[0]
+
+
+async def test_the_check_never_delays_the_first_turn(make_config, tmp_git_repo: Path) -> None:
+    """A self-hosted model answers the check slowly: the agent's first request does not wait for it."""
+    with FakeProviderServer(tool_probe_delay=6.0) as srv:
+        srv.enqueue(tool_call("stop"), tool_call("stop"))
+        done, warnings = await _start(make_config, tmp_git_repo, srv)
+        first_turn = srv.requests_to("openai")[0].received_at
+        (checked,) = srv.tool_probe_times
+    assert done.ok, done
+    assert warnings == []
+    assert first_turn - checked < 4.0, "the first turn went out while the check was still waiting for its answer"

@@ -113,6 +113,7 @@ class FakeProviderServer:
         toolless_reply: Reply | None = None,
         token_scale: float = 1.0,
         tool_probe: Literal["call", "text", "refuse"] = "call",
+        tool_probe_delay: float = 0.0,
     ) -> None:
         """Args (beyond the port):
 
@@ -131,6 +132,7 @@ class FakeProviderServer:
         tool_probe: how kwaak's tool-calling check (a request whose only tool is ``ping``) is answered,
             without taking from the script: ``call`` the tool, answer with ``text``, or ``refuse``
             tools with HTTP 400 like llama.cpp without ``--jinja``.
+        tool_probe_delay: seconds before a ``call`` answer to that check.
         """
         self.embedding_dimensions = embedding_dimensions
         self.embedding_latency = embedding_latency
@@ -143,6 +145,9 @@ class FakeProviderServer:
         self.toolless_reply = toolless_reply
         self.token_scale = token_scale
         self.tool_probe = tool_probe
+        self.tool_probe_delay = tool_probe_delay
+        self.tool_probe_times: list[float] = []
+        """``time.monotonic()`` when each tool-calling check arrived."""
         self.probes: list[str] = []
         """Paths of context-window probes (``/props``, ``/api/show``, ``/v1/models``) in order."""
         self.tool_probes: list[dict[str, Any]] = []
@@ -282,6 +287,7 @@ class _Handler(BaseHTTPRequestHandler):
         probe = self._probe_answer(body) if isinstance(body, dict) else None
         if probe is not None:  # kwaak's tool-calling check: recorded apart, so scripts and counts are unaffected
             self.fake.tool_probes.append(body)
+            self.fake.tool_probe_times.append(time.monotonic())
             if isinstance(probe, Fault):
                 self._fault(api, probe, body)
             else:
@@ -332,7 +338,8 @@ class _Handler(BaseHTTPRequestHandler):
             return Fault.http(400, "tools param requires --jinja flag")
         if self.fake.tool_probe == "text":
             return reply("pong")
-        return tool_call("ping", reply="pong")
+        answer = tool_call("ping", reply="pong")
+        return Reply(text=answer.text, tool_calls=answer.tool_calls, delay=self.fake.tool_probe_delay)
 
     def _ollama_show(self) -> None:
         window = self.fake.context_window

@@ -54,6 +54,10 @@ log = logging.getLogger(__name__)
 OVERVIEW_CMD = "find . -maxdepth 2 -not -path './.git' -not -path './.git/*' | sort | head -n 400"
 
 
+TOOL_CHECK_GRACE_SEC = 1.0
+"""How long closing waits for a running tool-calling check (then it is cancelled)."""
+
+
 @dataclass(eq=False)
 class Session:
     """An agent and everything it owns."""
@@ -73,6 +77,8 @@ class Session:
     command: asyncio.Task[ExecResult] | None = None
     starting: asyncio.Task[None] | None = None
     naming: asyncio.Task[None] | None = None
+    tool_check: asyncio.Task[None] | None = None
+    """The one-off tool-calling check of a self-hosted model, running beside the first turn."""
     """Names the chat and its branch while the first turn already runs (awaited at the turn's end)."""
     """The start-up in progress (worktree, ``[workspace] setup``...): a stop cancels it too."""
     """A user's ``/exec`` command while it runs (stopped like a turn)."""
@@ -265,17 +271,13 @@ class Session:
         names = asyncio.gather(
             self._ask(render("title", query=first_message)), self._ask(render("branch", query=first_message))
         )
+        # So does the one-off tool-calling check of a self-hosted model: a whole model round trip.
+        self.tool_check = asyncio.create_task(self._check_tools(), name=f"tool-check-{self.id[:8]}")
         try:
-            workspace, rag, tools_warning = await asyncio.gather(
-                self._create_workspace(provisional),
-                self._rag_context(first_message),
-                check_tool_calling(rt, self.model, self.count_usage),
-            )
+            workspace, rag = await asyncio.gather(self._create_workspace(provisional), self._rag_context(first_message))
         except BaseException:
             names.cancel()
             raise
-        if tools_warning:
-            self._warn(tools_warning)
         self.workspace = workspace
         self.title = first_message[:60]
         self.naming = asyncio.create_task(self._name(names, first_message), name=f"naming-{self.id[:8]}")
@@ -291,6 +293,11 @@ class Session:
         if setup_note:
             self.state.history.append(UserMessage(content=setup_note))
         self._setup_planner()
+
+    async def _check_tools(self) -> None:
+        warning = await check_tool_calling(self.runtime, self.model, self.count_usage)
+        if warning:
+            self._warn(warning)
 
     async def _name(self, names: asyncio.Future[tuple[str, str]], first_message: str) -> None:
         """Title the chat and rename its branch once the small model answered (commits wait meanwhile)."""
@@ -653,6 +660,10 @@ class Session:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.naming
             self.naming = None
+        if self.tool_check is not None:  # a tiny request: its warning still reaches the chat
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.tool_check, TOOL_CHECK_GRACE_SEC)
+            self.tool_check = None
         await self._resources.aclose()
         self._resources = AsyncExitStack()
         self.registry = self.ctx = self.executor = None
