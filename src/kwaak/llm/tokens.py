@@ -10,10 +10,12 @@ Either way the counter calibrates itself: every reply whose usage the server rep
 real prompt size, and the ratio between that and our count scales later counts (bounded, smoothed),
 so a Qwen or Claude tokenizer's differences are learned after the first request.
 
-Loading the BPE takes ~0.4 s of start-up (``bpe_openai`` builds its registry on import). A model's
-counter (``background=True``) therefore loads it in a thread on first use and estimates until it is
-ready: the load overlaps the first model request instead of delaying it. Estimated counts are not
-cached and never calibrate the counter.
+Loading the BPE costs ~0.4 s of CPU and ~135 MB (``bpe_openai`` builds its registry on import),
+and a thread doing that slows every step of the agent it runs beside (the GIL). A model's counter
+(``background=True``) therefore estimates until a request reaches :data:`BPE_FROM_TOKENS`, where
+precision starts to matter against context windows and budgets, then loads the BPE in a thread and
+estimates until it is ready (a BPE another counter already loaded is used at once). Estimated
+counts are not cached and never calibrate the counter.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ _CACHE_SIZE = 1 << 17
 """Counted messages remembered per model, keyed by their text's length and hash (no reference to the
 message is kept): enough for 32 agents' long conversations, about 15 MB at most."""
 _PIECE = 150_000
+BPE_FROM_TOKENS = 8_000
+"""Estimated request size from which a model's counter loads the real BPE (see the module doc)."""
 _CL100K_PREFIXES = ("gpt-4-", "gpt-4", "gpt-3.5", "text-embedding-")
 _O200K_PREFIXES = ("gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4", "chatgpt-4o")
 
@@ -82,8 +86,8 @@ _loading: dict[str, threading.Thread] = {}
 _loading_lock = threading.Lock()
 
 
-def _bpe_nowait(encoding: str) -> tuple[bool, Encode | None]:
-    """``(ready, encoder)`` without blocking; the first call starts loading the BPE in a thread."""
+def _bpe_nowait(encoding: str, *, start: bool = True) -> tuple[bool, Encode | None]:
+    """``(ready, encoder)`` without blocking; with ``start``, the first call loads the BPE in a thread."""
     if encoding in _ready:
         return True, _ready[encoding]
     with _loading_lock:
@@ -92,7 +96,7 @@ def _bpe_nowait(encoding: str) -> tuple[bool, Encode | None]:
         if importlib.util.find_spec("bpe_openai") is None:
             _ready[encoding] = None
             return True, None
-        if encoding not in _loading:
+        if start and encoding not in _loading:
 
             def load() -> None:
                 _ready[encoding] = _bpe(encoding)
@@ -143,6 +147,8 @@ class TokenCounter:
     """Load the BPE in a thread and estimate until it is ready (a model's counter: fast start-up)."""
     _encode: Encode | None = field(default=None, init=False, repr=False)
     _pending: bool = field(default=False, init=False, repr=False)
+    _wanted: bool = field(default=False, init=False, repr=False)
+    """A request reached :data:`BPE_FROM_TOKENS`: the pending BPE may load."""
     _last_raw_exact: bool = field(default=True, init=False, repr=False)
     _cache: OrderedDict[tuple[int, int], int] = field(default_factory=OrderedDict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -155,7 +161,7 @@ class TokenCounter:
 
     def _encoder(self) -> Encode | None:
         if self._pending:
-            ready, encode = _bpe_nowait(encoding_for(self.model))
+            ready, encode = _bpe_nowait(encoding_for(self.model), start=self._wanted)
             if ready:
                 self._encode, self._pending = encode, False
         return self._encode
@@ -207,6 +213,9 @@ class TokenCounter:
         total = REQUEST_OVERHEAD + sum(self.message(m) for m in messages)
         if tools:
             total += self.text(json.dumps([_spec_dict(t) for t in tools]))
+        if self._pending and not self._wanted and total >= BPE_FROM_TOKENS:
+            self._wanted = True
+            self._encoder()  # starts the load
         self._last_raw_exact = exact and self.exact
         return total
 
