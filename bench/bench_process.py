@@ -7,8 +7,7 @@ calls served by ``tests/fakes/provider_server.py`` on 127.0.0.1 (the real OpenAI
 Figures (median over ``--runs`` launches):
 
 - ``launch_to_first_request_s``: process start -> the first model request of any kind arrives at
-  the server (the chat title, the branch name and, for a self-hosted ``base_url``, the one-off
-  tool-calling check go out first, concurrently);
+  the server (the chat title and the branch name go out first, concurrently with the start);
 - ``launch_to_agent_request_s``: process start -> the agent's first turn request (the one offering
   its tools) arrives: the figure the issue's target applies to here;
 - ``step_gap_ms``: median interval between consecutive agent requests minus the model latency
@@ -119,16 +118,15 @@ def _offers(body: dict[str, Any], tool: str) -> bool:
 
 
 def trajectory(steps: int, latency: float, *, edits: bool) -> list[Reply]:
-    """The tool-calling check's ``ping``, then ``steps`` tool calls (``true`` or a file write) and
-    ``stop``, each reply after ``latency`` s."""
+    """``steps`` tool calls (``true`` or a file write) and ``stop``, each reply after ``latency`` s
+    (the fake server answers kwaak's one-off tool-calling check apart from this script)."""
     calls = [
         tool_call("write_file", file_name=f"f{i}.txt", content=f"{i}\n")
         if edits
         else tool_call("shell_command", cmd="true")
         for i in range(steps)
     ]
-    ping = tool_call("ping", reply="pong")
-    return [Reply(text=c.text, tool_calls=c.tool_calls, delay=latency) for c in [ping, *calls, tool_call("stop")]]
+    return [Reply(text=c.text, tool_calls=c.tool_calls, delay=latency) for c in [*calls, tool_call("stop")]]
 
 
 def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -146,7 +144,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     figures: dict[str, Any] = {"runs": args.runs, "steps": args.steps, "latency_s": args.latency}
-    with tempfile.TemporaryDirectory(prefix="kwaak-bench-proc-") as tmp, FakeProviderServer(validate=False) as server:
+    server = FakeProviderServer(validate=False, tool_probe_delay=args.latency)
+    with tempfile.TemporaryDirectory(prefix="kwaak-bench-proc-") as tmp, server:
         base = Path(tmp)
         server.toolless_reply = Reply(text="Run true", delay=args.latency)
         repo = make_repo(base)
