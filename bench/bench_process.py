@@ -141,6 +141,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per model reply")
     parser.add_argument("--edits", action="store_true", help="also compare generated vs fixed commit messages")
+    parser.add_argument("--edit-latency", type=float, help="model latency of the --edits runs (default: --latency)")
+    parser.add_argument("--edit-runs", type=int, help="runs per --edits configuration (default: --runs)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     figures: dict[str, Any] = {"runs": args.runs, "steps": args.steps, "latency_s": args.latency}
@@ -163,19 +165,22 @@ def main() -> int:
         print(f"  whole run                {figures['run_s']:7.3f} s")
         print(f"  peak RSS (largest run)   {figures['peak_rss_mb']:7.1f} MB")
         if args.edits:
+            latency = args.latency if args.edit_latency is None else args.edit_latency
+            server.toolless_reply = Reply(text="Write the files", delay=latency)
+            server.tool_probe_delay = latency
+            figures["edit_latency_s"] = latency
             for label, cfg in (("fixed", fixed), ("generated", generated)):
                 trips = [
-                    one_run(server, repo, cfg, trajectory(args.steps, args.latency, edits=True))
-                    for _ in range(args.runs)
+                    one_run(server, repo, cfg, trajectory(args.steps, latency, edits=True))
+                    for _ in range(args.edit_runs or args.runs)
                 ]
                 figures[f"edit_step_{label}_ms"] = statistics.median(r["step_gap_ms"] for r in trips)
-            ratio = (args.latency * 1000 + figures["edit_step_generated_ms"]) / (
-                args.latency * 1000 + figures["edit_step_fixed_ms"]
-            )
+            fixed_ms, generated_ms = figures["edit_step_fixed_ms"], figures["edit_step_generated_ms"]
+            ratio = (latency * 1000 + generated_ms) / (latency * 1000 + fixed_ms)
             figures["edit_step_ratio"] = ratio
             print(
-                f"  editing step gap: fixed message {figures['edit_step_fixed_ms']:.1f} ms, generated "
-                f"{figures['edit_step_generated_ms']:.1f} ms -> step time ratio {ratio:.3f} (target <= 1.10)"
+                f"  editing steps, {latency:g} s model: gap with a fixed message {fixed_ms:.1f} ms, "
+                f"generated {generated_ms:.1f} ms -> step time ratio {ratio:.3f} (target <= 1.10)"
             )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

@@ -106,6 +106,53 @@ def agents(d: dict[str, Any]) -> list[Figure]:
     ]
 
 
+def agents_scale(d: dict[str, Any]) -> list[Figure]:
+    ratio, rss = d["parallel_ratio"], d["rss_per_extra_agent_mb"]
+    return [
+        Figure(
+            f"{d['agents']} agents × {d['steps']} steps (500 ms model): wall / one agent's",
+            ratio,
+            "×",
+            "≤ 1.25",
+            ratio <= 1.25,
+        ),
+        Figure("  peak RSS per extra agent", rss, "MB", "≤ 5", rss <= 5),
+    ]
+
+
+def process(d: dict[str, Any]) -> list[Figure]:
+    launch, gap, ratio = d["launch_to_agent_request_s"], d["step_gap_ms"], d.get("edit_step_ratio")
+    figures = [
+        Figure("`run-agent` launch → the agent's first request (median of 5)", launch, "s", "≤ 0.3", launch <= 0.3),
+        Figure("  launch → first request of any kind (title, branch name)", d["launch_to_first_request_s"], "s"),
+        Figure(f"step gap, {d['steps']} × `true`, instant model", gap, "ms", "≤ 20", gap <= 20),
+        Figure("  peak RSS of one `run-agent` process", d["peak_rss_mb"], "MB"),
+    ]
+    if ratio is not None:
+        title = f"editing step time, generated ÷ fixed commit message ({d['edit_latency_s']:g} s model)"
+        figures.append(Figure(title, ratio, "×", "≤ 1.10", ratio <= 1.10))
+    return figures
+
+
+def prompt(d: dict[str, Any]) -> list[Figure]:
+    return [
+        Figure(
+            f"fixed prefix, {label}: system prompt + {row['tools']} tool schemas ({d['tokenizer']})",
+            row["total_tokens"],
+            "tokens",
+            peer=f"{row['system_tokens']} + {row['tools_tokens']}; identical across builds: {row['stable']}",
+        )
+        for label, row in d.items()
+        if isinstance(row, dict)
+    ]
+
+
+def tui_keys(d: dict[str, Any]) -> list[Figure]:
+    value = p95(d["keystroke_ms"])
+    busy = f"{d.get('busy_agents', '?')}/{d['agents']} agents busy, {d.get('events_per_s', 0):.0f} events/s rendered"
+    return [Figure(f"keystroke latency p95, {d['agents']} agents streaming", value, "ms", "≤ 50", value <= 50, busy)]
+
+
 def executors(d: dict[str, Any]) -> list[Figure]:
     figures = []
     for name, row in d["executors"].items():
@@ -209,6 +256,18 @@ BENCHES = [
     # Not --quick: a p95 over its 30 keystrokes is the second-worst sample, too noisy to judge.
     Bench("tui", "bench_tui.py", (), 420, tui, "first frame, keystrokes with 10 agents"),
     Bench("startup", "bench_startup.py", ("--runs", "5"), 180, startup, "`kwaak --help`"),
+    # Issue 26: start-up, step gap and scale against a native CLI.
+    Bench(
+        "process",
+        "bench_process.py",
+        ("--runs", "5", "--steps", "20", "--edits", "--edit-latency", "0.5", "--edit-runs", "3"),
+        420,
+        process,
+        "`run-agent` as a process against the fake OpenAI server",
+    ),
+    Bench("prompt", "bench_prompt.py", (), 120, prompt, "fixed prefix tokens"),
+    Bench("agents32", "bench_agents.py", ("--agents", "32"), 420, agents_scale, "32 agents in one backend"),
+    Bench("tui32", "bench_tui.py", ("--agents", "32", "--keys-only"), 420, tui_keys, "keystrokes with 32 agents"),
     Bench("mcp", "mcp_calls.py", ("100",), 180, mcp, "MCP start and call latency"),
     Bench("patch", "patch_apply.py", (), 180, patch, "patch engine on a 20k-line file"),
     Bench("retrieval", "retrieval_eval/run_eval.py", (), 420, retrieval, "R@k vs whole-file BM25"),
