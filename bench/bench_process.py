@@ -2,7 +2,7 @@
 
 Reproduces the first rows of issue 26's side-by-side table from the repository: a fresh
 ``python -m kwaak run-agent -s`` (local executor) plays a trajectory of ``shell_command true``
-calls served by ``tests/fakes/provider_server.py`` on 127.0.0.1 (the real OpenAI SDK on the wire).
+calls served by ``tests/fakes/provider_server.py`` on 127.0.0.1 (kwaak's own HTTP client on the wire).
 
 Figures (median over ``--runs`` launches):
 

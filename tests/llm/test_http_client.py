@@ -10,7 +10,7 @@ import tracemalloc
 import pytest
 
 from kwaak.config.model import BackoffConfig
-from kwaak.errors import Transient
+from kwaak.errors import BadRequest, Transient
 from kwaak.llm import make_model
 from kwaak.llm.errors import map_provider_error
 from kwaak.llm.http import HTTPClient, ProtocolError, ReadTimeout
@@ -323,3 +323,13 @@ async def test_an_http_1_0_response_without_keep_alive_is_not_reused() -> None:
         for _ in range(2):
             assert (await client.request("GET", srv.url)).content == b"ok"
     assert srv.connections == 2
+
+
+@pytest.mark.parametrize(
+    "headers", [{"X-Key": "k\r\nX-Injected: 1"}, {"Authorization": "Bearer ключ"}, {"Bad:Name": "v"}]
+)
+async def test_headers_that_http_cannot_carry_are_refused_before_sending(headers: dict[str, str]) -> None:
+    async with RawServer(keep_alive(b"{}")) as srv:
+        with pytest.raises(BadRequest):
+            await HTTPClient().request("GET", srv.url, headers=headers)
+    assert srv.connections == 0
