@@ -1,4 +1,4 @@
-"""A fake LLM provider on 127.0.0.1 that the official SDKs talk to as if it were the real thing.
+"""A fake LLM provider on 127.0.0.1 that kwaak talks to as if it were the real thing (the official SDKs can too).
 
 It speaks OpenAI chat completions (``/v1/chat/completions``, Azure
 ``/openai/deployments/{d}/chat/completions?api-version=``, OpenRouter ``/api/v1/chat/completions``;

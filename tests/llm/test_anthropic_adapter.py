@@ -140,3 +140,14 @@ async def test_unanswered_tool_use_is_a_bad_request(
     assert "toolu_x" in info.value.message
     assert info.value.hint
     assert len(provider_server.requests) == 1
+
+
+async def test_anthropic_base_url_from_the_environment_when_none_is_configured(
+    provider_server: FakeProviderServer, fast_backoff: BackoffConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", provider_server.url)
+    provider_server.enqueue(reply("from env"))
+    cfg = anthropic_cfg(provider_server).model_copy(update={"base_url": None})
+    model = make_model(cfg, backoff=fast_backoff)
+    assert await model.prompt("hello") == "from env"
+    assert provider_server.requests[0].path == "/v1/messages"

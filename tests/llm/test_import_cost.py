@@ -17,7 +17,7 @@ print(",".join(heavy))
 
 MODEL_PATH = """
 import asyncio, json, sys
-from kwaak.config.model import BackoffConfig, OpenAIConfig
+from kwaak.config.model import AnthropicConfig, BackoffConfig, OpenAIConfig
 from kwaak.config.secrets import ApiKey
 from kwaak.llm import make_embedder, make_model
 from kwaak.messages import ToolSpec, UserMessage
@@ -31,6 +31,9 @@ async def main():
                                     on_text_delta=lambda _: None)
     plain = await model.prompt("name this chat")
     vectors = await make_embedder(cfg, backoff=BackoffConfig()).embed(["code"])
+    claude = make_model(AnthropicConfig(provider="Anthropic", api_key=ApiKey("sk-ant"), base_url={url!r},
+                                        prompt_model="claude-3-5-haiku-latest"), backoff=BackoffConfig())
+    assert (await claude.complete([UserMessage(content="hi")], on_text_delta=lambda _: None)).message.content
     heavy = [m for m in {heavy!r} if m in sys.modules]
     print(json.dumps([streamed.message.tool_calls[0].name, plain, len(vectors), heavy, await model.context_window()]))
 
@@ -45,8 +48,8 @@ def test_import_kwaak_llm_is_light() -> None:
     assert out.stdout.strip() == ""
 
 
-def test_the_openai_model_path_imports_no_sdk_no_httpx_and_no_ca_bundle_for_http() -> None:
-    """Probe, stream, prompt and embed against a real server: only the stdlib's cheap modules are loaded."""
+def test_the_model_path_imports_no_sdk_no_httpx_and_no_ca_bundle_for_http() -> None:
+    """Probe, stream, prompt, embed, and an Anthropic stream against a real server: no SDK, no httpx."""
     with FakeProviderServer(context_window=8192, reports_window="llamacpp", embedding_dimensions=1536) as srv:
         srv.enqueue(tool_call("stop"), reply("A title"))
         code = MODEL_PATH.format(url=srv.url, heavy=WIRE_MODULES)
