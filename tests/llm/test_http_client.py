@@ -333,3 +333,12 @@ async def test_headers_that_http_cannot_carry_are_refused_before_sending(headers
         with pytest.raises(BadRequest):
             await HTTPClient().request("GET", srv.url, headers=headers)
     assert srv.connections == 0
+
+
+def test_a_model_used_by_two_event_loops_opens_a_connection_per_loop() -> None:
+    """``asyncio.run`` twice with one model: the first loop's idle connection is never reused."""
+    with FakeProviderServer() as srv:
+        srv.enqueue(reply("one"), reply("two"))
+        model = make_model(openai_cfg(srv, context_window=8192), backoff=BackoffConfig())
+        assert asyncio.run(model.prompt("a")) == "one"
+        assert asyncio.run(model.prompt("b")) == "two"

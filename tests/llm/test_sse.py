@@ -9,7 +9,7 @@ from kwaak.llm.sse import MAX_EVENT_BYTES, Event, SSEDecoder
 
 STREAM = (
     b": keep-alive comment\n\n"
-    b"event: message_start\ndata: {\"a\": 1}\n\n"
+    b'event: message_start\ndata: {"a": 1}\n\n'
     b"data: line one\r\ndata: line two\r\n\r\n"
     b"data:no-space\rid: 7\rretry: 100\r\r"
     b"event: ping\n\n"

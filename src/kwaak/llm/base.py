@@ -144,7 +144,7 @@ class Model(abc.ABC):
         return response.message.content or ""
 
     async def warm_up(self) -> None:  # noqa: B027 - optional hook
-        """Prepare expensive resources (SDK import, client) ahead of the first request; optional."""
+        """Prepare expensive resources (e.g. open the provider connection) ahead of the first request; optional."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release HTTP clients."""
@@ -166,7 +166,7 @@ class Embedder(abc.ABC):
         """
 
     async def warm_up(self) -> None:  # noqa: B027 - optional hook
-        """Load expensive resources (a local model, an SDK) ahead of the first call; optional."""
+        """Load expensive resources (a local model, a connection) ahead of the first call; optional."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release clients."""

@@ -1,6 +1,6 @@
 """Build models and embedders from ``[llm.*]`` config tables.
 
-Adapters and SDKs are imported inside the functions: importing :mod:`kwaak.llm` must stay cheap
+Adapters are imported inside the functions: importing :mod:`kwaak.llm` must stay cheap
 (``kwaak --help`` and the TUI's first frame do not wait for them).
 """
 
@@ -47,7 +47,7 @@ def _key(cfg: LLMConfig, key: ApiKey | None) -> str:
 def _openai_spec(cfg: OpenAIConfig, timeout: float) -> OpenAIClientSpec:
     from kwaak.llm.openai_adapter import OpenAIClientSpec
 
-    # Self-hosted OpenAI-compatible servers often need no key; the SDK still wants a string.
+    # Self-hosted OpenAI-compatible servers often need no key; a placeholder bearer token is sent (as the SDK did).
     key = "not-needed" if cfg.api_key is None and cfg.base_url else _key(cfg, cfg.api_key)
     return OpenAIClientSpec(api_key=key, base_url=cfg.base_url, timeout=timeout)
 

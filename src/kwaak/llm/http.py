@@ -242,5 +242,6 @@ class HTTPClient:
         self._closed = True
         for idle in self._idle.values():
             for conn in idle:
-                conn.writer.close()
+                with contextlib.suppress(RuntimeError):  # a connection of a closed event loop
+                    conn.writer.close()
         self._idle.clear()

@@ -48,21 +48,26 @@ async def guard(awaitable: Awaitable[T], timeout: float, what: str) -> T:
 class Connection:
     """One open connection of the pool."""
 
-    __slots__ = ("idle_since", "key", "reader", "reused", "writer")
+    __slots__ = ("idle_since", "key", "loop", "reader", "reused", "writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, key: object) -> None:
         self.reader = reader
         self.writer = writer
         self.key = key
+        self.loop = asyncio.get_running_loop()
         self.idle_since = 0.0
         self.reused = False
 
     def usable(self) -> bool:
+        """Fresh, still open, and on the running event loop (a model may outlive an ``asyncio.run``)."""
         fresh = time.monotonic() - self.idle_since < IDLE_SECONDS
-        return fresh and not self.reader.at_eof() and not self.writer.transport.is_closing()
+        same_loop = self.loop is asyncio.get_running_loop()
+        return fresh and same_loop and not self.reader.at_eof() and not self.writer.transport.is_closing()
 
     def abort(self) -> None:
-        self.writer.transport.abort()
+        """Close at once (no TLS close_notify); a connection of a closed event loop is just dropped."""
+        with contextlib.suppress(RuntimeError):  # "Event loop is closed"
+            self.writer.transport.abort()
 
 
 class Response:

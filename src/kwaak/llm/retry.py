@@ -3,8 +3,9 @@
 Only :class:`~kwaak.errors.RateLimited` and :class:`~kwaak.errors.Transient` are retried. The wait
 before retry *n* (0-based) is ``initial * multiplier**n``, randomized by ±``randomization_factor``;
 a ``retry-after`` from the provider replaces it. Retrying stops when the next wait would end after
-``max_elapsed_time_sec`` (measured from the first attempt); the last error is then raised. The SDKs
-run with ``max_retries=0`` so this is the only retry policy.
+``max_elapsed_time_sec`` (measured from the first attempt); the last error is then raised. The HTTP
+client never retries by itself (except a request on a dropped idle connection), so this is the only
+retry policy.
 
 Before each wait, the :data:`retry_notices` callback of the current context (if any) gets a
 :class:`RetryNotice`; the backend sets one per submitted op, so retries show up in the chat.
