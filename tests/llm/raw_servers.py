@@ -93,6 +93,8 @@ class ConnectProxy:
 
     lines: list[str] = field(default_factory=list)
     auth: list[str | None] = field(default_factory=list)
+    refuse: bytes | None = None
+    """A status line to answer CONNECT with instead of tunnelling."""
     server: RawServer | None = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
@@ -106,6 +108,10 @@ class ConnectProxy:
         self.lines.append(line)
         self.auth.append(headers.get("proxy-authorization"))
         method, target, _ = line.split(" ", 2)
+        if method == "CONNECT" and self.refuse is not None:
+            writer.write(self.refuse + b"\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+            return
         if method == "CONNECT":
             host, _, port = target.rpartition(":")
             up_reader, up_writer = await asyncio.open_connection(host, int(port))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from pathlib import Path
 
@@ -105,10 +106,25 @@ async def test_https_through_a_connect_proxy_with_credentials(
 async def test_http_through_a_proxy_uses_the_absolute_form(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str] = []
     async with ConnectProxy() as proxy, RawServer(keep_alive(b"{}", requests=seen)) as srv:
-        monkeypatch.setenv("http_proxy", proxy.url)
+        monkeypatch.setenv("http_proxy", proxy.url.replace("http://", "http://kw:secret@"))
         await HTTPClient().request("POST", srv.url + "/v1/embeddings", body=b"{}")
     assert seen == [f"POST http://127.0.0.1:{srv.port}/v1/embeddings HTTP/1.1"]
     assert proxy.lines == seen
+    assert proxy.auth == ["Basic " + base64.b64encode(b"kw:secret").decode()]
+
+
+async def test_a_proxy_refusing_the_tunnel_is_unreachable_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    slow = BackoffConfig()  # 15 s, 30 s, 60 s: a retried failure would take minutes
+    async with ConnectProxy(refuse=b"HTTP/1.1 407 Proxy Authentication Required") as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        model = make_model(openai_cfg(At("https://llm.example.com"), context_window=8192), backoff=slow)  # type: ignore[arg-type]
+        with pytest.raises(Unreachable) as info:
+            await asyncio.wait_for(model.complete([UserMessage(content="hi")]), 10)
+    assert info.value.message.endswith(
+        "refused the tunnel to llm.example.com:443: HTTP/1.1 407 Proxy Authentication Required"
+    )
+    assert info.value.hint is not None and "credentials" in info.value.hint
+    assert proxy.lines == ["CONNECT llm.example.com:443 HTTP/1.1"]
 
 
 async def test_no_proxy_bypasses_the_proxy(monkeypatch: pytest.MonkeyPatch, fast_backoff: BackoffConfig) -> None:

@@ -185,7 +185,12 @@ def split_url(url: str) -> tuple[Origin, str, str]:
 
 
 async def tunnel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, origin: Origin, proxy: Proxy) -> None:
-    """Ask an http proxy for a CONNECT tunnel to ``origin``; raises ``OSError`` when it refuses."""
+    """Ask an http proxy for a CONNECT tunnel to ``origin``.
+
+    Raises:
+        OSError: the proxy broke the exchange.
+        Unreachable: the proxy answered, but not with 200 (e.g. 407: credentials missing or wrong).
+    """
     target = f"[{origin.host}]:{origin.port}" if ":" in origin.host else f"{origin.host}:{origin.port}"
     lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}"]
     if proxy.authorization:
@@ -204,4 +209,7 @@ async def tunnel(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ori
     parts = first.split(None, 2)
     if len(parts) < 2 or parts[1] != b"200":
         shown = first.decode("latin-1", errors="replace").strip()[:100]
-        raise OSError(f"the proxy refused the tunnel to {target}: {shown}")
+        raise Unreachable(  # a configuration problem (credentials, ACLs): retrying does not help
+            f"the proxy {proxy.host}:{proxy.port} refused the tunnel to {target}: {shown}",
+            hint="check the proxy and its credentials in HTTPS_PROXY/ALL_PROXY, or list the host in NO_PROXY",
+        )
