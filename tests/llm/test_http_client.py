@@ -342,3 +342,18 @@ def test_a_model_used_by_two_event_loops_opens_a_connection_per_loop() -> None:
         model = make_model(openai_cfg(srv, context_window=8192), backoff=BackoffConfig())
         assert asyncio.run(model.prompt("a")) == "one"
         assert asyncio.run(model.prompt("b")) == "two"
+
+
+async def test_a_closed_model_still_works_and_pools_again(fast_backoff: BackoffConfig) -> None:
+    """``aclose`` drops idle connections; a shared model used afterwards keeps reusing connections."""
+    async with RawServer(keep_alive(b'{"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]}')) as srv:
+
+        class Url:
+            url = srv.url
+
+        model = make_model(openai_cfg(Url(), context_window=8192), backoff=fast_backoff)  # type: ignore[arg-type]
+        assert await model.prompt("a") == "ok"
+        await model.aclose()
+        for _ in range(3):
+            assert await model.prompt("b") == "ok"
+    assert srv.connections == 2

@@ -72,7 +72,6 @@ class HTTPClient:
 
     def __init__(self) -> None:
         self._idle: dict[object, list[Connection]] = {}
-        self._closed = False
 
     async def request(
         self,
@@ -221,7 +220,7 @@ class HTTPClient:
     def _release(self, conn: Connection, *, reusable: bool) -> None:
         idle = self._idle.setdefault(conn.key, [])
         conn.idle_since = time.monotonic()
-        if not reusable or self._closed or len(idle) >= MAX_IDLE_PER_ORIGIN or not conn.usable():
+        if not reusable or len(idle) >= MAX_IDLE_PER_ORIGIN or not conn.usable():
             conn.abort()
             return
         idle.append(conn)
@@ -238,8 +237,7 @@ class HTTPClient:
         self._release(conn, reusable=True)
 
     async def aclose(self) -> None:
-        """Close every idle connection; connections in use close when their response is done."""
-        self._closed = True
+        """Close every idle connection (the client stays usable: a later request connects anew)."""
         for idle in self._idle.values():
             for conn in idle:
                 with contextlib.suppress(RuntimeError):  # a connection of a closed event loop
