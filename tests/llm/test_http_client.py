@@ -13,7 +13,7 @@ from kwaak.config.model import BackoffConfig
 from kwaak.errors import BadRequest, Transient
 from kwaak.llm import make_model
 from kwaak.llm.errors import map_provider_error
-from kwaak.llm.http import HTTPClient, ProtocolError, ReadTimeout
+from kwaak.llm.http import ConnectTimeout, HTTPClient, ProtocolError, ReadTimeout
 from kwaak.messages import UserMessage
 from tests.fakes.provider_server import FakeProviderServer, reply
 from tests.llm.helpers import openai_cfg
@@ -357,3 +357,15 @@ async def test_a_closed_model_still_works_and_pools_again(fast_backoff: BackoffC
         for _ in range(3):
             assert await model.prompt("b") == "ok"
     assert srv.connections == 2
+
+
+async def test_a_stalled_tls_handshake_is_a_connect_timeout() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
+        await asyncio.sleep(30)  # accepts TCP, never answers the TLS ClientHello
+
+    async with RawServer(handler) as srv:
+        started = time.monotonic()
+        with pytest.raises(ConnectTimeout) as info:
+            await HTTPClient().request("GET", srv.url.replace("http://", "https://"), timeout=0.5)
+    assert time.monotonic() - started < 5
+    assert "did not answer in time" in _transient(info.value)
