@@ -102,7 +102,10 @@ async def test_each_fault_maps_to_its_error_class(
     no_retry: BackoffConfig,
 ) -> None:
     provider_server.enqueue(fault)
-    model = make_model(build(provider_server), backoff=no_retry)
+    # A configured window: no context-window probe, so the request goes out on a fresh connection (a
+    # reset before any response byte on a reused keep-alive connection is sent once more, like a
+    # dropped idle connection: tests/llm/test_http_client.py).
+    model = make_model(build(provider_server, context_window=128_000), backoff=no_retry)
     with pytest.raises(expected) as info:
         await model.complete([UserMessage(content="x")], on_text_delta=lambda _: None)
     assert type(info.value) is expected and info.value.retryable

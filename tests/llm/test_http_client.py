@@ -369,3 +369,21 @@ async def test_a_stalled_tls_handshake_is_a_connect_timeout() -> None:
             await HTTPClient().request("GET", srv.url.replace("http://", "https://"), timeout=0.5)
     assert time.monotonic() - started < 5
     assert "did not answer in time" in _transient(info.value)
+
+
+async def test_the_context_window_probe_and_the_first_request_share_one_connection(
+    fast_backoff: BackoffConfig,
+) -> None:
+    seen: list[str] = []
+    choices = b'"choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}]'
+    body = b'{"default_generation_settings": {"n_ctx": 8192}, ' + choices + b"}"  # /props and a chat reply at once
+    async with RawServer(keep_alive(body, requests=seen)) as srv:
+
+        class Url:
+            url = srv.url
+
+        model = make_model(openai_cfg(Url(), prompt_model="local"), backoff=fast_backoff)  # type: ignore[arg-type]
+        assert await model.prompt("hi") == "ok"
+        assert await model.context_window() == 8192
+    assert seen == ["GET /props HTTP/1.1", "POST /v1/chat/completions HTTP/1.1"]
+    assert srv.connections == 1

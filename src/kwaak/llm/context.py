@@ -15,10 +15,13 @@ a quarter of the window (a looping local model stops after a bounded reply).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from kwaak.llm.pricing import normalize_model
+
+if TYPE_CHECKING:
+    from kwaak.llm.http import HTTPClient
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +171,13 @@ def window_from_models(body: Any, model: str) -> int | None:
     return None
 
 
-async def probe_context_window(base_url: str, model: str, *, ollama: bool = False, timeout: float = 5.0) -> int | None:
+async def probe_context_window(
+    base_url: str, model: str, *, ollama: bool = False, timeout: float = 5.0, client: HTTPClient | None = None
+) -> int | None:
     """Ask a self-hosted server for the context window of ``model``; ``None`` when it does not say.
 
     Never raises: a server without these endpoints (or a network error) just gives no answer.
+    ``client``: the model's own HTTP client, so its first request reuses the probe's connection.
     """
     import json
 
@@ -186,7 +192,8 @@ async def probe_context_window(base_url: str, model: str, *, ollama: bool = Fals
         ("GET", f"{root}/v1/models", None, lambda b: window_from_models(b, model)),
         ("GET", f"{root}/api/v0/models", None, lambda b: window_from_models(b, model)),
     ]
-    client = HTTPClient()
+    own = client is None
+    client = client or HTTPClient()
     headers = {"Accept": "application/json", "Content-Type": "application/json"}
     try:
         for method, url, body, parse in probes:
@@ -204,5 +211,6 @@ async def probe_context_window(base_url: str, model: str, *, ollama: bool = Fals
     except Exception as exc:  # never let a probe break the agent
         log.info("context window probe of %s failed: %s", base_url, exc)
     finally:
-        await client.aclose()
+        if own:
+            await client.aclose()
     return None

@@ -100,7 +100,9 @@ def make_model(
         cfg = switched
     model = _build_model(cfg, backoff=backoff, prices=prices, timeout=timeout)
     if isinstance(cfg, cm.ChatModelLimits):
-        model.limits = ContextLimits(window=cfg.context_window, max_output=cfg.max_output_tokens, probe=_probe(cfg))
+        model.limits = ContextLimits(
+            window=cfg.context_window, max_output=cfg.max_output_tokens, probe=_probe(cfg, model)
+        )
     if isinstance(cfg, cm.OpenAIConfig | cm.AzureOpenAIConfig | cm.OpenRouterConfig):
         model.reasoning_effort = cfg.reasoning_effort
     from kwaak.llm.anthropic_adapter import AnthropicModel
@@ -110,15 +112,20 @@ def make_model(
     return model
 
 
-def _probe(cfg: LLMConfig) -> Callable[[], Awaitable[int | None]] | None:
-    """How to ask a self-hosted server for its context window (``None`` for hosted APIs)."""
+def _probe(cfg: LLMConfig, model: Model) -> Callable[[], Awaitable[int | None]] | None:
+    """How to ask a self-hosted server for its context window (``None`` for hosted APIs).
+
+    The probe uses the model's HTTP client: its first request reuses the probe's connection.
+    """
     from kwaak.config import model as cm
     from kwaak.llm.context import probe_context_window
+    from kwaak.llm.openai_adapter import OpenAIChatModel
 
+    client = model.http_client if isinstance(model, OpenAIChatModel) else None
     if isinstance(cfg, cm.OllamaConfig) and cfg.prompt_model:
-        return functools.partial(probe_context_window, cfg.base_url, cfg.prompt_model, ollama=True)
+        return functools.partial(probe_context_window, cfg.base_url, cfg.prompt_model, ollama=True, client=client)
     if isinstance(cfg, cm.OpenAIConfig) and cfg.base_url:
-        return functools.partial(probe_context_window, cfg.base_url, cfg.prompt_model)
+        return functools.partial(probe_context_window, cfg.base_url, cfg.prompt_model, client=client)
     return None
 
 

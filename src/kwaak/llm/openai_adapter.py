@@ -134,6 +134,11 @@ class OpenAIChatModel(Model):
         self._http = HTTPClient()
 
     @property
+    def http_client(self) -> HTTPClient:
+        """The keep-alive client of this model (shared by its concurrent requests)."""
+        return self._http
+
+    @property
     def url(self) -> str:
         """Where chat requests go."""
         return self._spec.url("/chat/completions", self.name)
