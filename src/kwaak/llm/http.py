@@ -150,8 +150,8 @@ class HTTPClient:
     async def _exchange(self, conn: Connection, request: bytes, method: str, timeout: float) -> Response:
         try:
             conn.writer.write(request)
-            await guard(conn.writer.drain(), timeout, "request")
-            first = await guard(conn.reader.readuntil(b"\n"), timeout, "response head")
+            await guard(conn.writer.drain(), timeout, "sending the request")
+            first = await guard(conn.reader.readuntil(b"\n"), timeout, "reading the response head")
         except ProtocolError as exc:
             nothing = isinstance(exc.__cause__, OSError | asyncio.IncompleteReadError) and not getattr(
                 exc.__cause__, "partial", b""

@@ -31,18 +31,21 @@ MAX_HEADERS = 256
 
 
 async def guard(awaitable: Awaitable[T], timeout: float, what: str) -> T:
-    """Await one read; translate timeouts, early closes and socket errors into :class:`HTTPError`."""
+    """Await one read or write; translate timeouts, early closes and socket errors into :class:`HTTPError`.
+
+    ``what`` completes "while ...": "sending the request", "reading the response head", ...
+    """
     try:
         async with asyncio.timeout(timeout):
             return await awaitable
     except TimeoutError as exc:  # before OSError: TimeoutError is one
-        raise ReadTimeout(f"the server sent nothing for {timeout:g} s ({what})") from exc
+        raise ReadTimeout(f"no progress for {timeout:g} s while {what}") from exc
     except asyncio.IncompleteReadError as exc:
-        raise ProtocolError(f"the server closed the connection in the middle of the {what}") from exc
+        raise ProtocolError(f"the server closed the connection while {what}") from exc
     except asyncio.LimitOverrunError as exc:
-        raise ProtocolError(f"the server sent a {what} line longer than {MAX_HEADER_BYTES} bytes") from exc
+        raise ProtocolError(f"the server sent a line longer than {MAX_HEADER_BYTES} bytes while {what}") from exc
     except OSError as exc:
-        raise ProtocolError(f"the connection broke while reading the {what}: {exc}") from exc
+        raise ProtocolError(f"the connection broke while {what}: {exc}") from exc
 
 
 class Connection:
@@ -142,7 +145,7 @@ class Response:
         if self._length is not None:
             remaining = self._length
             while remaining:
-                data = await guard(reader.read(min(remaining, READ_SIZE)), self._timeout, "response body")
+                data = await guard(reader.read(min(remaining, READ_SIZE)), self._timeout, "reading the response body")
                 if not data:
                     raise ProtocolError("the server closed the connection in the middle of the response body")
                 remaining -= len(data)
@@ -151,13 +154,13 @@ class Response:
             async for data in self._chunks(reader):
                 yield data
         else:
-            while data := await guard(reader.read(READ_SIZE), self._timeout, "response body"):
+            while data := await guard(reader.read(READ_SIZE), self._timeout, "reading the response body"):
                 yield data
         self._complete = True
 
     async def _chunks(self, reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
         while True:
-            line = await guard(reader.readuntil(b"\n"), self._timeout, "chunk size")
+            line = await guard(reader.readuntil(b"\n"), self._timeout, "reading a chunk size")
             size_text = line.split(b";", 1)[0].strip()
             if not size_text or len(size_text) > 15 or size_text.strip(b"0123456789abcdefABCDEF"):
                 raise ProtocolError(f"the server sent a bad chunk size: {line[:40]!r}")
@@ -165,15 +168,15 @@ class Response:
             if remaining == 0:
                 break
             while remaining:
-                data = await guard(reader.read(min(remaining, READ_SIZE)), self._timeout, "response body")
+                data = await guard(reader.read(min(remaining, READ_SIZE)), self._timeout, "reading the response body")
                 if not data:
                     raise ProtocolError("the server closed the connection in the middle of a chunk")
                 remaining -= len(data)
                 yield data
-            if await guard(reader.readuntil(b"\n"), self._timeout, "chunk end") not in (b"\r\n", b"\n"):
+            if await guard(reader.readuntil(b"\n"), self._timeout, "reading a chunk end") not in (b"\r\n", b"\n"):
                 raise ProtocolError("the server sent a chunk longer than its size")
         trailer_bytes = 0
-        while (line := await guard(reader.readuntil(b"\n"), self._timeout, "trailer")).strip():
+        while (line := await guard(reader.readuntil(b"\n"), self._timeout, "reading the trailers")).strip():
             trailer_bytes += len(line)
             if trailer_bytes > MAX_HEADER_BYTES:
                 raise ProtocolError(f"the server sent more than {MAX_HEADER_BYTES} bytes of trailers")
