@@ -387,3 +387,22 @@ async def test_the_context_window_probe_and_the_first_request_share_one_connecti
         assert await model.context_window() == 8192
     assert seen == ["GET /props HTTP/1.1", "POST /v1/chat/completions HTTP/1.1"]
     assert srv.connections == 1
+
+
+async def test_a_redirect_is_not_followed_and_names_the_target(no_retry: BackoffConfig) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, number: int) -> None:
+        await read_request(reader)
+        writer.write(response(b"", status="301 Moved Permanently", extra="Location: https://elsewhere.test/v1\r\n"))
+        await writer.drain()
+
+    async with RawServer(handler) as srv:
+
+        class Url:
+            url = srv.url
+
+        model = make_model(openai_cfg(Url(), context_window=8192), backoff=no_retry)  # type: ignore[arg-type]
+        with pytest.raises(BadRequest) as info:
+            await model.complete([UserMessage(content="hi")], on_text_delta=lambda _: None)
+    assert info.value.message.endswith("answered with a redirect (HTTP 301) to https://elsewhere.test/v1")
+    assert info.value.hint is not None and "base_url" in info.value.hint
+    assert srv.connections == 1  # not retried, not followed

@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator, Mapping
 
 from kwaak.errors import AuthError, BadRequest, ContextTooLong, ProviderError, RateLimited, Transient, Unreachable
-from kwaak.llm.http_errors import BadResponse, HTTPError, StreamErrorEvent
+from kwaak.llm.http_errors import BadResponse, HTTPError, Redirected, StreamErrorEvent
 
 _CONTEXT_PATTERNS = re.compile(
     r"context[_ ]length|context window|maximum context|prompt is too long|too many tokens|"
@@ -150,6 +150,11 @@ def map_provider_error(exc: BaseException, *, provider: str) -> ProviderError | 
 def _map(exc: BaseException, *, provider: str) -> ProviderError | None:
     if isinstance(exc, ProviderError):
         return exc
+    if isinstance(exc, Redirected):
+        return BadRequest(
+            f"{provider} answered with a redirect (HTTP {exc.status_code}) to {exc.location or 'nowhere'}",
+            hint="set `base_url` to the final URL: kwaak does not follow redirects with your API key",
+        )
     body = getattr(exc, "body", None)
     status = getattr(exc, "status_code", None)
     if (not isinstance(status, int) or status < 400) and isinstance(exc, StreamErrorEvent):

@@ -33,6 +33,7 @@ from kwaak.llm.http_errors import (
     HTTPTimeout,
     ProtocolError,
     ReadTimeout,
+    Redirected,
     StreamErrorEvent,
 )
 from kwaak.llm.http_response import (
@@ -58,6 +59,7 @@ __all__ = [
     "HTTPTimeout",
     "ProtocolError",
     "ReadTimeout",
+    "Redirected",
     "Response",
     "StreamErrorEvent",
 ]

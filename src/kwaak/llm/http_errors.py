@@ -34,6 +34,15 @@ class BadResponse(HTTPError):
     """A well-formed HTTP response whose JSON is not what the API promises."""
 
 
+class Redirected(Exception):
+    """A 3xx answer: kwaak does not follow redirects (the key would go to wherever they point)."""
+
+    def __init__(self, status_code: int, location: str) -> None:
+        self.status_code = status_code
+        self.location = location
+        super().__init__(f"HTTP {status_code} redirect to {location or '(no Location)'}")
+
+
 class HTTPStatusError(Exception):
     """An HTTP error response (status >= 400) with its parsed body and headers."""
 

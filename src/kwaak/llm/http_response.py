@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kwaak.llm.http_errors import HTTPStatusError, ProtocolError, ReadTimeout
+from kwaak.llm.http_errors import HTTPStatusError, ProtocolError, ReadTimeout, Redirected
 
 if TYPE_CHECKING:
     from kwaak.llm.http import HTTPClient
@@ -212,7 +212,10 @@ class Response:
         return json.loads(self.content.decode("utf-8"))
 
     async def raise_for_status(self) -> None:
-        """Raise :class:`HTTPStatusError` (with the parsed error body) for a status >= 400."""
+        """Raise :class:`HTTPStatusError` (parsed error body) for a status >= 400, :class:`Redirected` for 3xx."""
+        if 300 <= self.status_code < 400 and self.status_code != 304:
+            self.close()
+            raise Redirected(self.status_code, self.headers.get("location", "")[:300])
         if self.status_code < 400:
             return
         raw = await self.aread(MAX_ERROR_BODY_BYTES, truncate=True)
