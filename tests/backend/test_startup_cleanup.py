@@ -1,4 +1,4 @@
-"""Start-up removes dead runs' containers without delaying the first turn, and closing waits for it (issue 26)."""
+"""Start-up (issue 26): dead runs' containers go in the background; the model connection opens early."""
 
 from __future__ import annotations
 
@@ -54,3 +54,20 @@ async def test_start_does_not_wait_for_docker_and_close_waits_for_the_cleanup(
     await asyncio.wait_for(closing, 20)
     assert marks["finished"].exists()
     assert marks["log"].read_text().splitlines()[0].startswith("ps --all")
+
+
+class _WarmingModel(ScriptedModel):
+    warmed = 0
+
+    async def warm_up(self) -> None:
+        type(self).warmed += 1
+
+
+async def test_an_agent_start_opens_the_model_connection_ahead_of_the_first_request(make_backend) -> None:
+    from kwaak import protocol as p
+    from kwaak.llm.testing import call
+
+    backend, _ = make_backend(_WarmingModel([call("stop")]))
+    done = await backend.run_op("s", p.Chat(message="hello"))
+    assert done.ok, done
+    assert _WarmingModel.warmed == 1

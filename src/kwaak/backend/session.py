@@ -79,6 +79,8 @@ class Session:
     naming: asyncio.Task[None] | None = None
     tool_check: asyncio.Task[None] | None = None
     """The one-off tool-calling check of a self-hosted model, running beside the first turn."""
+    warming: asyncio.Task[None] | None = None
+    """Opening the connection to the agent's model (TCP, TLS) while the worktree is made."""
     """Names the chat and its branch while the first turn already runs (awaited at the turn's end)."""
     """The start-up in progress (worktree, ``[workspace] setup``...): a stop cancels it too."""
     """A user's ``/exec`` command while it runs (stopped like a turn)."""
@@ -266,6 +268,8 @@ class Session:
 
     async def _start(self, first_message: str) -> None:
         rt = self.runtime
+        # The first request then finds an open connection: no TCP/TLS handshake before it.
+        self.warming = asyncio.create_task(self.model.warm_up(), name=f"warm-up-{self.id[:8]}")
         provisional = branch_name("agent", self.id)
         # The chat and branch names come from the small model; they never delay the first turn.
         names = asyncio.gather(
@@ -660,6 +664,11 @@ class Session:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.naming
             self.naming = None
+        if self.warming is not None:
+            self.warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.warming
+            self.warming = None
         if self.tool_check is not None:  # a tiny request: its warning still reaches the chat
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.tool_check, TOOL_CHECK_GRACE_SEC)
