@@ -108,10 +108,12 @@ def _bpe_nowait(encoding: str, *, start: bool = True) -> tuple[bool, Encode | No
 
 
 def wait_for_bpe(encoding: str, timeout: float | None = None) -> Encode | None:
-    """Block until a background load of ``encoding`` finished (benchmarks, tests); the encoder."""
+    """The encoder of ``encoding`` once loaded (benchmarks, tests): waits for a background load, or loads it here."""
     thread = _loading.get(encoding)
     if thread is not None:
         thread.join(timeout)
+    if encoding not in _ready and thread is None:
+        _ready[encoding] = _bpe(encoding)  # loaded here: every counter uses it from now on
     return _ready.get(encoding) if encoding in _ready else _bpe(encoding)
 
 
