@@ -152,3 +152,24 @@ def test_clean_message() -> None:
         "  \n": "",
     }
     assert {raw: clean_message(raw) for raw in cases} == cases
+
+
+async def test_bytecode_caches_left_by_test_runs_are_never_committed(
+    tmp_git_repo: Path, tmp_path: Path, make_config: ConfigFactory
+) -> None:
+    """A repository without a .gitignore: the agent's test run leaves __pycache__; only the source is committed."""
+    import subprocess
+    import sys
+
+    ws = await _workspace(tmp_git_repo, tmp_path)
+    (ws.path / "pkg").mkdir()
+    (ws.path / "pkg" / "__init__.py").write_text("VALUE = 1\n")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ws.path)}
+    subprocess.run([sys.executable, "-c", "import pkg"], cwd=ws.path, env=env, check=True)
+    (ws.path / "stray.pyc").write_bytes(b"\x00")
+    assert list((ws.path / "pkg" / "__pycache__").glob("*.pyc")), "python wrote its cache"
+    result = await commit_changes(ws.path, make_config(), run_lint=None, message_for=None)
+    assert result is not None
+    files = git(ws.path, "show", "--name-only", "--format=", result.sha).split()
+    assert files == ["pkg/__init__.py"]
+    assert await commit_changes(ws.path, make_config(), run_lint=None, message_for=None) is None

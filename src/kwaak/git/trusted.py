@@ -263,12 +263,17 @@ def forget(worktree: Path) -> None:
     _known.pop(worktree.resolve(), None)
 
 
+BYTECODE_EXCLUDES = (":(top,glob,exclude)**/__pycache__/**", ":(top,glob,exclude)**/*.py[co]")
+
+
 async def stage_pathspec(layout: AgentGit) -> list[str]:
     """Pathspec for ``git add --all`` that leaves out nested repositories and gitlinks.
 
     An untracked directory holding a repository (``.git`` dir or file) is listed by git with a
     trailing ``/``; tracked gitlinks (mode 160000) are submodules. Both are excluded: the host
     never records a gitlink the agent made and never runs git inside a nested repository.
+    Python's bytecode caches (``__pycache__``, ``*.pyc``) that the agent's test runs leave are never
+    committed either, even in a repository whose ``.gitignore`` does not list them.
     """
     others = await layout.run("ls-files", "-z", "--others", "--exclude-standard")
     nested = [p.rstrip("/") for p in others.stdout.split("\0") if p.endswith("/")]
@@ -277,4 +282,4 @@ async def stage_pathspec(layout: AgentGit) -> list[str]:
         meta, _, path = entry.partition("\t")
         if meta.startswith("160000 "):
             nested.append(path)
-    return [":/", *(f":(top,literal,exclude){p}" for p in nested)]
+    return [":/", *BYTECODE_EXCLUDES, *(f":(top,literal,exclude){p}" for p in nested)]
