@@ -66,6 +66,22 @@ the level with `KWAAK_LOG`, e.g. `KWAAK_LOG=debug` or `KWAAK_LOG=kwaak.agent=deb
 """
 
 
+PROVIDER_ENVIRONMENT = """\
+## Connecting to providers: environment variables
+
+kwaak speaks the providers' HTTP APIs itself (no SDK) and honours the environment as the official SDKs did:
+
+| Variable | Effect |
+|---|---|
+| `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` (any case; lower case wins) | An `http://[user:pass@]host:port` proxy for https targets (CONNECT tunnel), http targets (absolute-form requests), or both. `socks5://` and `https://` proxies are refused with a hint. |
+| `NO_PROXY` | Comma-separated hosts that bypass the proxy: `*`, `example.com` (and its subdomains), `.example.com`, `host:port`, IP addresses and networks (`10.0.0.0/8`). |
+| `SSL_CERT_FILE`, `SSL_CERT_DIR` | The CA certificates to trust (e.g. a corporate TLS-inspecting proxy); default: the `certifi` bundle, else the system store. |
+| `OPENAI_BASE_URL` | `base_url` of `OpenAI` tables that set none (default `https://api.openai.com/v1`). |
+| `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID` | Sent as `OpenAI-Organization` / `OpenAI-Project` headers. |
+| `ANTHROPIC_BASE_URL` | `base_url` of `Anthropic` tables that set none (default `https://api.anthropic.com`). |
+"""  # noqa: E501 (markdown table rows)
+
+
 def _type_name(annotation: Any) -> str:
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is Literal:
@@ -197,6 +213,7 @@ def render_reference() -> str:
         lines += [_doc(provider_model), "", *_table(provider_model, skip=("provider",)), ""]
         for title, model in _sections(provider_model, "llm.<role>"):
             lines += [f"#### `{title}`", "", _doc(model), "", *_table(model), ""]
+    lines.append(PROVIDER_ENVIRONMENT)
     return "\n".join(lines).rstrip() + "\n"
 
 
