@@ -28,7 +28,20 @@ def test_help_and_list() -> None:
     assert "--only" in help_run.stdout and "--skip" in help_run.stdout
     listing = subprocess.run([sys.executable, str(RUN_ALL), "--list"], capture_output=True, text=True, timeout=60)
     names = [line.split()[0] for line in listing.stdout.splitlines()]
-    assert names == ["agents", "executors", "index", "tui", "startup", "mcp", "patch", "retrieval"]
+    assert names == [
+        "agents",
+        "executors",
+        "index",
+        "tui",
+        "startup",
+        "process",
+        "prompt",
+        "agents32",
+        "tui32",
+        "mcp",
+        "patch",
+        "retrieval",
+    ]
     for line in listing.stdout.splitlines():
         assert (ROOT / "bench" / line.split()[1]).is_file(), line
 
@@ -71,6 +84,35 @@ def test_figures_are_judged_against_their_targets() -> None:
         ("docker exec per command: ours / raw", "PASS"),
         ("sandbox executor per command", "n/a"),
     ]
+
+
+def test_issue_26_figures_are_judged_against_their_targets() -> None:
+    run_all = load_run_all()
+    process = run_all.process(
+        {
+            "steps": 20,
+            "launch_to_agent_request_s": 0.31,
+            "launch_to_first_request_s": 0.2,
+            "step_gap_ms": 12.0,
+            "peak_rss_mb": 50.0,
+            "edit_latency_s": 0.5,
+            "edit_step_ratio": 1.02,
+        }
+    )
+    assert [(f.verdict, f.value) for f in process] == [
+        ("FAIL", 0.31),
+        ("info", 0.2),
+        ("PASS", 12.0),
+        ("info", 50.0),
+        ("PASS", 1.02),
+    ]
+    scale = run_all.agents_scale({"agents": 32, "steps": 20, "parallel_ratio": 1.3, "rss_per_extra_agent_mb": 0.2})
+    assert [f.verdict for f in scale] == ["FAIL", "PASS"]
+    keys = run_all.tui_keys({"agents": 32, "keystroke_ms": [10.0] * 39 + [70.0], "busy_agents": 32})
+    assert [(f.verdict, f.value) for f in keys] == [("PASS", 10.0)]
+    row = {"system_tokens": 800, "tools_tokens": 1400, "tools": 11, "total_tokens": 2200, "stable": True}
+    prompt = run_all.prompt({"tokenizer": "o200k_base", "skip_indexing": row})
+    assert [(f.verdict, f.value) for f in prompt] == [("info", 2200)]
 
 
 def test_a_crashing_benchmark_is_reported_as_failed(tmp_path: Path) -> None:
