@@ -39,3 +39,25 @@ def test_32_agents_histories_are_counted_once() -> None:
     assert encoded == []  # every message came from the cache
     counter.count([*histories[0], UserMessage(content="a new message")])
     assert encoded == ["a new message"]
+
+
+def test_a_grown_history_counts_only_its_new_messages_and_stays_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    counter = TokenCounter("gpt-4o")
+    history = [UserMessage(content=f"message {i} " * 20) for i in range(300)]
+    counted: list[object] = []
+    real = TokenCounter.message
+
+    def spy(self: TokenCounter, message: UserMessage) -> int:
+        counted.append(message)
+        return real(self, message)
+
+    assert counter.raw(history) == TokenCounter("gpt-4o").raw(history)
+    monkeypatch.setattr(TokenCounter, "message", spy)
+    history.append(UserMessage(content="one more"))
+    grown = counter.raw(history)
+    assert counted == [history[-1]], "only the appended message was counted"
+    assert grown == TokenCounter("gpt-4o").raw(history)
+    counted.clear()
+    history[150] = UserMessage(content="a much longer replacement " * 50)  # a middle message replaced
+    assert counter.raw(history) == TokenCounter("gpt-4o").raw(history)
+    assert counter.raw(history[:100]) == TokenCounter("gpt-4o").raw(history[:100])  # a shorter history (compaction)

@@ -15,7 +15,7 @@ and a thread doing that slows every step of the agent it runs beside (the GIL). 
 (``background=True``) therefore estimates until a request reaches :data:`BPE_FROM_TOKENS`, where
 precision starts to matter against context windows and budgets, then loads the BPE in a thread and
 estimates until it is ready (a BPE another counter already loaded is used at once). Estimated
-counts are not cached and never calibrate the counter.
+counts are cached only until the BPE is ready and never calibrate the counter.
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ _CACHE_SIZE = 1 << 17
 """Counted messages remembered per model, keyed by their text's length and hash (no reference to the
 message is kept): enough for 32 agents' long conversations, about 15 MB at most."""
 _PIECE = 150_000
+_PREFIXES = 256
+"""Histories whose counted prefix a counter remembers (32 agents' conversations and their forks)."""
 BPE_FROM_TOKENS = 8_000
 """Estimated request size from which a model's counter loads the real BPE (see the module doc)."""
 _CL100K_PREFIXES = ("gpt-4-", "gpt-4", "gpt-3.5", "text-embedding-")
@@ -86,16 +88,26 @@ _loading: dict[str, threading.Thread] = {}
 _loading_lock = threading.Lock()
 
 
+@functools.cache
+def _bpe_installed() -> bool:
+    return importlib.util.find_spec("bpe_openai") is not None
+
+
 def _bpe_nowait(encoding: str, *, start: bool = True) -> tuple[bool, Encode | None]:
-    """``(ready, encoder)`` without blocking; with ``start``, the first call loads the BPE in a thread."""
+    """``(ready, encoder)`` without blocking; with ``start``, the first call loads the BPE in a thread.
+
+    Called for every message counted: the checks before the lock are cheap (no import lookups).
+    """
     if encoding in _ready:
         return True, _ready[encoding]
+    if not _bpe_installed():
+        _ready[encoding] = None
+        return True, None
+    if not start and encoding not in _loading:
+        return False, None
     with _loading_lock:
         if encoding in _ready:
             return True, _ready[encoding]
-        if importlib.util.find_spec("bpe_openai") is None:
-            _ready[encoding] = None
-            return True, None
         if start and encoding not in _loading:
 
             def load() -> None:
@@ -152,8 +164,14 @@ class TokenCounter:
     _wanted: bool = field(default=False, init=False, repr=False)
     """A request reached :data:`BPE_FROM_TOKENS`: the pending BPE may load."""
     _last_raw_exact: bool = field(default=True, init=False, repr=False)
-    _cache: OrderedDict[tuple[int, int], int] = field(default_factory=OrderedDict, init=False, repr=False)
+    _cache: OrderedDict[tuple[int, int], tuple[int, bool]] = field(default_factory=OrderedDict, init=False, repr=False)
+    """(count, exact) per message: estimates are replaced once the BPE is ready."""
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _prefixes: OrderedDict[int, tuple[tuple[Message, ...], int, bool]] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
+    """Per history (by its first message's id): the messages counted, their total, whether exact."""
+    _tool_count: tuple[tuple[ToolSpec, ...], bool, int] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.background:
@@ -191,20 +209,18 @@ class TokenCounter:
         return encode(text)
 
     def message(self, message: Message) -> int:
-        """Raw tokens of one message including its template overhead (cached once exact)."""
+        """Raw tokens of one message with its template overhead (cached; estimates only until the BPE is ready)."""
         text = _message_text(message)
         key = (len(text), hash(text))  # a str caches its hash: cheap for the messages already seen
+        exact = self.exact
         with self._lock:
             cached = self._cache.get(key)
-            if cached is not None:
+            if cached is not None and (cached[1] or not exact):
                 self._cache.move_to_end(key)
-                return cached
-        exact = self.exact
+                return cached[0]
         count = MESSAGE_OVERHEAD + self.text(text)
-        if not exact:
-            return count
         with self._lock:
-            self._cache[key] = count
+            self._cache[key] = (count, exact)
             if len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
         return count
@@ -212,14 +228,48 @@ class TokenCounter:
     def raw(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
         """Uncalibrated tokens of a request's messages and tool specs."""
         exact = self.exact
-        total = REQUEST_OVERHEAD + sum(self.message(m) for m in messages)
+        total = REQUEST_OVERHEAD + self._history(tuple(messages), exact)
         if tools:
-            total += self.text(json.dumps([_spec_dict(t) for t in tools]))
+            total += self._tools(tuple(tools), exact)
         if self._pending and not self._wanted and total >= BPE_FROM_TOKENS:
             self._wanted = True
             self._encoder()  # starts the load
         self._last_raw_exact = exact and self.exact
         return total
+
+    def _history(self, messages: tuple[Message, ...], exact: bool) -> int:
+        """The messages' tokens, counting only what was appended since this history's last count.
+
+        Every step counts its whole history two or three times (budget, context guard, usage):
+        remembering each history's counted prefix (found by its first message, checked by identity
+        of every message, a C-level tuple comparison) makes a step's count proportional to the
+        messages it added, not to the conversation's length.
+        """
+        if not messages:
+            return 0
+        key = id(messages[0])
+        with self._lock:
+            known = self._prefixes.get(key)
+        start, total = 0, 0
+        if known is not None:
+            prefix, counted, was_exact = known
+            if was_exact == exact and len(prefix) <= len(messages) and messages[: len(prefix)] == prefix:
+                start, total = len(prefix), counted
+        total += sum(self.message(m) for m in messages[start:])
+        with self._lock:
+            self._prefixes[key] = (messages, total, exact)
+            self._prefixes.move_to_end(key)
+            if len(self._prefixes) > _PREFIXES:
+                self._prefixes.popitem(last=False)
+        return total
+
+    def _tools(self, tools: tuple[ToolSpec, ...], exact: bool) -> int:
+        known = self._tool_count
+        if known is not None and known[1] == exact and known[0] == tools:
+            return known[2]
+        count = self.text(json.dumps([_spec_dict(t) for t in tools]))
+        self._tool_count = (tools, exact, count)
+        return count
 
     def count(self, messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
         """Calibrated tokens of a request (what the server will most likely report)."""
