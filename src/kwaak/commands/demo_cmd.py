@@ -137,7 +137,7 @@ def _tui(config: Config, repo: Path) -> int:
         return Backend(config, repo, models=_models(), interactive=True)
 
     try:
-        tui = KwaakApp(connect, skip_indexing=True, initial_message=TASK)
+        tui = KwaakApp(connect, skip_indexing=True, initial_message=TASK, settle_gc=True)
     except TypeError as exc:  # pragma: no cover - an older UI without initial messages
         raise KwaakError(str(exc)) from exc
     return asyncio.run(_main(tui))

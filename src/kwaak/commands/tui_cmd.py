@@ -55,6 +55,7 @@ def build_app(app: App) -> KwaakApp:
         hide_header=config.ui.hide_header,
         bell=config.ui.bell,
         notifications=config.ui.notifications,
+        settle_gc=True,
     )
 
 

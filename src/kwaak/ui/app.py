@@ -85,6 +85,7 @@ class KwaakApp(KeyActions):
         bell: bool = False,
         notifications: Notifications = "off",
         environ: dict[str, str] | None = None,
+        settle_gc: bool = False,
     ) -> None:
         """Create the app.
 
@@ -102,9 +103,12 @@ class KwaakApp(KeyActions):
             bell: ``ui.bell``: ring the terminal bell when a chat finishes, fails or waits for approval.
             notifications: ``ui.notifications``: also send a desktop notification (OSC 9 or 777).
             environ: The environment to detect the terminal from (clipboard, tmux); ``os.environ``.
+            settle_gc: Tune the garbage collector once the backend is up (:mod:`kwaak.ui.gc_tuning`;
+                process-wide, so only for the app the CLI runs, not for apps made in tests).
         """
         super().__init__()
         self._connect = connect
+        self._settle_gc = settle_gc
         self.initial_message = initial_message
         self.skip_indexing = skip_indexing
         self.hide_header = hide_header
@@ -195,6 +199,10 @@ class KwaakApp(KeyActions):
         self.stored.restore_at_start(connection)
         self._refresh_chrome()
         self.bridge.attach(connection.backend)
+        if self._settle_gc:
+            from kwaak.ui import gc_tuning
+
+            gc_tuning.settle()
 
     # -- accessors ------------------------------------------------------------------------
 
