@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import os
 import subprocess
 import sys
@@ -91,14 +92,13 @@ def test_the_cache_stays_bounded_and_keeps_what_this_process_used(
 
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     cache = _codecache.CodeCache(tmp_path / "codes.dataclasses")
-    cache.codes = {
-        bytes([i % 256, i // 256]): compile("pass", "<string>", "exec") for i in range(_codecache.MAX_ENTRIES)
-    }
+    blob = marshal.dumps(compile("pass", "<string>", "exec"))
+    cache.blobs = {bytes([i % 256, i // 256]): blob for i in range(_codecache.MAX_ENTRIES)}
     namespace: dict[str, object] = {}
     cache.exec("def f():\n    return 42\n", namespace, namespace)
-    assert len(cache.codes) == _codecache.MAX_ENTRIES + 1
+    assert len(cache.blobs) == _codecache.MAX_ENTRIES + 1
     cache.save()
     saved = _codecache.CodeCache(cache.path)
-    assert len(saved.codes) == _codecache.MAX_ENTRIES
+    assert len(saved.blobs) == _codecache.MAX_ENTRIES
     saved.exec("def f():\n    return 42\n", namespace, namespace)
     assert saved.compiled == 0 and saved.reused == 1

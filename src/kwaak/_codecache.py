@@ -35,11 +35,15 @@ def default_path() -> Path:
 
 
 class CodeCache:
-    """Compiled code by source hash, loaded from ``path`` and saved there at exit when it grew."""
+    """Compiled code by source hash, loaded from ``path`` and saved there at exit when it grew.
+
+    The file maps each key to that code's own marshal bytes: loading it copies bytes only, and a
+    code object is rebuilt when a class asks for it (a process uses a fraction of the entries).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.codes = _load(path)
+        self.blobs = _load(path)
         self.compiled = 0
         """Sources compiled by this process (not found in the cache)."""
         self.reused = 0
@@ -52,10 +56,11 @@ class CodeCache:
             return
         key = hashlib.blake2b(f"{sys.flags.optimize}\0{source}".encode(), digest_size=16).digest()
         self._used.add(key)
-        code = self.codes.get(key)
+        code = _code(self.blobs.get(key))
         if code is None:
             # ``exec`` of a string inherits no __future__ flags from dataclasses.py; neither does this.
-            code = self.codes[key] = compile(source, "<string>", "exec", dont_inherit=True)
+            code = compile(source, "<string>", "exec", dont_inherit=True)
+            self.blobs[key] = marshal.dumps(code)
             self.compiled += 1
         else:
             self.reused += 1
@@ -65,27 +70,36 @@ class CodeCache:
         """Write the cache if this process compiled anything new (atomically; errors are ignored)."""
         if not self.compiled or sys.dont_write_bytecode:
             return
-        if len(self.codes) > MAX_ENTRIES:
-            others = [k for k in self.codes if k not in self._used]
-            keep = [k for k in self.codes if k in self._used][:MAX_ENTRIES] + others
-            self.codes = {k: self.codes[k] for k in keep[:MAX_ENTRIES]}
+        if len(self.blobs) > MAX_ENTRIES:
+            keep = [k for k in self.blobs if k in self._used] + [k for k in self.blobs if k not in self._used]
+            self.blobs = {k: self.blobs[k] for k in keep[:MAX_ENTRIES]}
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         with contextlib.suppress(OSError, ValueError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(marshal.dumps(self.codes))
+            tmp.write_bytes(marshal.dumps(self.blobs))
             tmp.replace(self.path)
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
 
 
-def _load(path: Path) -> dict[bytes, types.CodeType]:
+def _code(blob: bytes | None) -> types.CodeType | None:
+    if blob is None:
+        return None
+    try:
+        code = marshal.loads(blob)
+    except (ValueError, EOFError, TypeError):
+        return None
+    return code if isinstance(code, types.CodeType) else None
+
+
+def _load(path: Path) -> dict[bytes, bytes]:
     try:
         data = marshal.loads(path.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
         return {}
     if not isinstance(data, dict) or len(data) > MAX_ENTRIES:
         return {}
-    return {k: v for k, v in data.items() if isinstance(k, bytes) and isinstance(v, types.CodeType)}
+    return {k: v for k, v in data.items() if isinstance(k, bytes) and isinstance(v, bytes)}
 
 
 _installed: CodeCache | None = None
