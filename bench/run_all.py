@@ -8,7 +8,7 @@ Each benchmark's output goes to ``bench/results/logs/<name>.log``.
 
 Usage::
 
-    .venv/bin/python bench/run_all.py                 # everything (~6-9 minutes)
+    .venv/bin/python bench/run_all.py                 # everything (~7-12 minutes)
     .venv/bin/python bench/run_all.py --only agents tui
     .venv/bin/python bench/run_all.py --list
 
