@@ -88,21 +88,37 @@ provider = "Scripted"
 
 def one_run(server: FakeProviderServer, repo: Path, cfg: Path, steps: list[Reply]) -> dict[str, float]:
     """Launch ``run-agent`` once; timings from the server's arrival times."""
+    argv = [sys.executable, "-m", "kwaak", "run-agent", "-c", str(cfg), "-s", "-i", "run true", "--allow-dirty"]
+    return launch(server, argv, repo, steps, tool="shell_command")
+
+
+def launch(
+    server: FakeProviderServer,
+    argv: list[str],
+    cwd: Path,
+    steps: list[Reply],
+    *,
+    tool: str,
+    env: dict[str, str] | None = None,
+) -> dict[str, float]:
+    """Run one agent process against ``server``; its agent requests are those offering ``tool``."""
     server.requests.clear()
     server.enqueue(*steps)
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "kwaak", "run-agent", "-c", str(cfg), "-s", "-i", "run true", "--allow-dirty"],
-        cwd=repo,
+        argv,
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
     ended = time.monotonic()
     if proc.returncode != 0:
-        raise SystemExit(f"run-agent failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        raise SystemExit(f"{argv[0]} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
     requests = server.requests_to("openai")
-    agent = [r.received_at for r in requests if _offers(r.body, "shell_command")]
+    agent = [r.received_at for r in requests if _offers(r.body, tool)]
     latency = statistics.median(s.delay for s in steps)
     gaps = [(b - a - latency) * 1000 for a, b in zip(agent, agent[1:], strict=False)]
     return {
@@ -143,6 +159,8 @@ def main() -> int:
     parser.add_argument("--edits", action="store_true", help="also compare generated vs fixed commit messages")
     parser.add_argument("--edit-latency", type=float, help="model latency of the --edits runs (default: --latency)")
     parser.add_argument("--edit-runs", type=int, help="runs per --edits configuration (default: --runs)")
+    parser.add_argument("--peers", action="store_true", help="also run the installed peers (bench/process_peers.py)")
+    parser.add_argument("--peer-bin", action="append", default=[], metavar="NAME=PATH", help="a peer's executable")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     figures: dict[str, Any] = {"runs": args.runs, "steps": args.steps, "latency_s": args.latency}
@@ -182,9 +200,46 @@ def main() -> int:
                 f"  editing steps, {latency:g} s model: gap with a fixed message {fixed_ms:.1f} ms, "
                 f"generated {generated_ms:.1f} ms -> step time ratio {ratio:.3f} (target <= 1.10)"
             )
+        if args.peers:
+            figures["peers"] = run_peers(server, base, args)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0
+
+
+def run_peers(server: FakeProviderServer, base: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The same trajectory through each installed peer (``--peers``); absent peers are listed as such."""
+    from bench.process_peers import PEERS, installed
+
+    found = installed(dict(item.split("=", 1) for item in args.peer_bin))
+    results: dict[str, Any] = {}
+    for name in PEERS:
+        if name not in found:
+            print(f"  {name}: not installed, skipped")
+            continue
+        peer, exe = found[name]
+        runs = []
+        for i in range(args.runs):
+            scratch = base / f"peer-{name}-{i}"
+            scratch.mkdir()
+            argv = peer.argv(exe, f"{server.url}/v1", "run true", scratch)
+            runs.append(
+                launch(
+                    server,
+                    argv,
+                    make_repo(scratch),
+                    peer.trajectory(args.steps, args.latency),
+                    tool=peer.tool,
+                    env=peer.env,
+                )
+            )
+        results[name] = median_of(runs)
+        row = results[name]
+        print(
+            f"  {name}: launch -> agent request {row['launch_to_agent_request_s']:.3f} s, "
+            f"step gap {row['step_gap_ms']:.1f} ms, whole run {row['run_s']:.3f} s"
+        )
+    return results
 
 
 if __name__ == "__main__":

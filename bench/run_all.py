@@ -131,6 +131,11 @@ def process(d: dict[str, Any]) -> list[Figure]:
     if ratio is not None:
         title = f"editing step time, generated ÷ fixed commit message ({d['edit_latency_s']:g} s model)"
         figures.append(Figure(title, ratio, "×", "≤ 1.10", ratio <= 1.10))
+    for name, row in d.get("peers", {}).items():  # installed peers only (bench/process_peers.py)
+        figures.append(
+            Figure(f"  peer {name}: launch → its first agent request", row["launch_to_agent_request_s"], "s")
+        )
+        figures.append(Figure(f"  peer {name}: step gap", row["step_gap_ms"], "ms"))
     return figures
 
 
@@ -260,7 +265,7 @@ BENCHES = [
     Bench(
         "process",
         "bench_process.py",
-        ("--runs", "5", "--steps", "20", "--edits", "--edit-latency", "0.5", "--edit-runs", "3"),
+        ("--runs", "5", "--steps", "20", "--edits", "--edit-latency", "0.5", "--edit-runs", "3", "--peers"),
         420,
         process,
         "`run-agent` as a process against the fake OpenAI server",

@@ -97,6 +97,7 @@ def test_issue_26_figures_are_judged_against_their_targets() -> None:
             "peak_rss_mb": 50.0,
             "edit_latency_s": 0.5,
             "edit_step_ratio": 1.02,
+            "peers": {"mini-swe-agent": {"launch_to_agent_request_s": 3.0, "step_gap_ms": 16.0}},
         }
     )
     assert [(f.verdict, f.value) for f in process] == [
@@ -105,6 +106,8 @@ def test_issue_26_figures_are_judged_against_their_targets() -> None:
         ("PASS", 12.0),
         ("info", 50.0),
         ("PASS", 1.02),
+        ("info", 3.0),
+        ("info", 16.0),
     ]
     scale = run_all.agents_scale({"agents": 32, "steps": 20, "parallel_ratio": 1.3, "rss_per_extra_agent_mb": 0.2})
     assert [f.verdict for f in scale] == ["FAIL", "PASS"]
