@@ -58,8 +58,11 @@ async def test_tool_line_expands_to_show_arguments_and_output(make_app: AppFacto
 
 
 async def test_second_agent_runs_in_its_own_chat(make_app: AppFactory) -> None:
-    def policy(messages: object, tools: object) -> Step:
-        return Step(text="finished", tool_calls=(("stop", {}),), delay=0.2)
+    def policy(messages: list[object], tools: object) -> Step:
+        # The first agent answers only after the user has moved to the second chat (a fast start
+        # could otherwise answer before ctrl-n is handled, and nothing would be unread).
+        first_task = any("task one" in str(getattr(m, "content", "")) for m in messages)
+        return Step(text="finished", tool_calls=(("stop", {}),), delay=1.0 if first_task else 0.2)
 
     app, _ = make_app(ScriptedModel(policy))
     async with app.run_test(size=SIZE) as pilot:
