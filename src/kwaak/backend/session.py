@@ -75,15 +75,15 @@ class Session:
     ctx: ToolContext | None = None
     turn: asyncio.Task[TurnOutcome] | None = None
     command: asyncio.Task[ExecResult] | None = None
+    """A user's ``/exec`` command while it runs (stopped like a turn)."""
     starting: asyncio.Task[None] | None = None
+    """The start-up in progress (worktree, ``[workspace] setup``...): a stop cancels it too."""
     naming: asyncio.Task[None] | None = None
+    """Names the chat and its branch while the first turn already runs (awaited at the turn's end)."""
     tool_check: asyncio.Task[None] | None = None
     """The one-off tool-calling check of a self-hosted model, running beside the first turn."""
     warming: asyncio.Task[None] | None = None
     """Opening the connection to the agent's model (TCP, TLS) while the worktree is made."""
-    """Names the chat and its branch while the first turn already runs (awaited at the turn's end)."""
-    """The start-up in progress (worktree, ``[workspace] setup``...): a stop cancels it too."""
-    """A user's ``/exec`` command while it runs (stopped like a turn)."""
     store: SessionStore | None = None
     created_at: float | None = None
     budget: Budget | None = None
