@@ -45,14 +45,14 @@ def test_a_grown_history_counts_only_its_new_messages_and_stays_exact(monkeypatc
     counter = TokenCounter("gpt-4o")
     history = [UserMessage(content=f"message {i} " * 20) for i in range(300)]
     counted: list[object] = []
-    real = TokenCounter.message
+    real = TokenCounter._message
 
-    def spy(self: TokenCounter, message: UserMessage) -> int:
+    def spy(self: TokenCounter, message: UserMessage, exact: bool) -> int:
         counted.append(message)
-        return real(self, message)
+        return real(self, message, exact)
 
     assert counter.raw(history) == TokenCounter("gpt-4o").raw(history)
-    monkeypatch.setattr(TokenCounter, "message", spy)
+    monkeypatch.setattr(TokenCounter, "_message", spy)
     history.append(UserMessage(content="one more"))
     grown = counter.raw(history)
     assert counted == [history[-1]], "only the appended message was counted"

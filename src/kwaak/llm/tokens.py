@@ -210,9 +210,11 @@ class TokenCounter:
 
     def message(self, message: Message) -> int:
         """Raw tokens of one message with its template overhead (cached; estimates only until the BPE is ready)."""
+        return self._message(message, self.exact)
+
+    def _message(self, message: Message, exact: bool) -> int:
         text = _message_text(message)
         key = (len(text), hash(text))  # a str caches its hash: cheap for the messages already seen
-        exact = self.exact
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None and (cached[1] or not exact):
@@ -255,7 +257,7 @@ class TokenCounter:
             prefix, counted, was_exact = known
             if was_exact == exact and len(prefix) <= len(messages) and messages[: len(prefix)] == prefix:
                 start, total = len(prefix), counted
-        total += sum(self.message(m) for m in messages[start:])
+        total += sum(self._message(m, exact) for m in messages[start:])
         with self._lock:
             self._prefixes[key] = (messages, total, exact)
             self._prefixes.move_to_end(key)
