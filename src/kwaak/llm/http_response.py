@@ -143,12 +143,7 @@ class Response:
             raise ProtocolError("the response body was already read")
         reader = conn.reader
         if self._length is not None:
-            remaining = self._length
-            while remaining:
-                data = await guard(reader.read(min(remaining, READ_SIZE)), self._timeout, "reading the response body")
-                if not data:
-                    raise ProtocolError("the server closed the connection in the middle of the response body")
-                remaining -= len(data)
+            async for data in self._exactly(reader, self._length, "the response body"):
                 yield data
         elif self._chunked:
             async for data in self._chunks(reader):
@@ -158,20 +153,26 @@ class Response:
                 yield data
         self._complete = True
 
+    async def _exactly(self, reader: asyncio.StreamReader, size: int, part: str) -> AsyncIterator[bytes]:
+        """``size`` bytes of the body as they arrive (``part`` names them if the server stops early)."""
+        remaining = size
+        while remaining:
+            data = await guard(reader.read(min(remaining, READ_SIZE)), self._timeout, "reading the response body")
+            if not data:
+                raise ProtocolError(f"the server closed the connection in the middle of {part}")
+            remaining -= len(data)
+            yield data
+
     async def _chunks(self, reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
         while True:
             line = await guard(reader.readuntil(b"\n"), self._timeout, "reading a chunk size")
             size_text = line.split(b";", 1)[0].strip()
             if not size_text or len(size_text) > 15 or size_text.strip(b"0123456789abcdefABCDEF"):
                 raise ProtocolError(f"the server sent a bad chunk size: {line[:40]!r}")
-            remaining = int(size_text, 16)
-            if remaining == 0:
+            size = int(size_text, 16)
+            if size == 0:
                 break
-            while remaining:
-                data = await guard(reader.read(min(remaining, READ_SIZE)), self._timeout, "reading the response body")
-                if not data:
-                    raise ProtocolError("the server closed the connection in the middle of a chunk")
-                remaining -= len(data)
+            async for data in self._exactly(reader, size, "a chunk"):
                 yield data
             if await guard(reader.readuntil(b"\n"), self._timeout, "reading a chunk end") not in (b"\r\n", b"\n"):
                 raise ProtocolError("the server sent a chunk longer than its size")
