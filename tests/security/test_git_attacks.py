@@ -183,3 +183,25 @@ async def test_a1_6_agent_repo_inside_a_user_submodule_is_never_entered(tmp_git_
     assert list(tmp_path.glob("HOST-MARKER*")) == []
     assert f"160000 commit {sha}\tvendor/lib" in git(repo, "ls-tree", "-r", new), "the user's gitlink is unchanged"
     assert git(repo, "show", f"{new}:notes.txt").strip() == "agent work"
+
+
+def test_a1_7_planted_bytecode_is_never_committed(
+    tmp_git_repo: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A hostile agent plants Python bytecode (which the user's interpreter would trust on import if
+    its recorded mtime and size matched the source) in a repository whose .gitignore does not list it:
+    kwaak's commits take the agent's source edits and never the bytecode."""
+    require_executor("local", request, tmp_git_repo)
+    repo = tmp_git_repo
+    script = [
+        shell("mkdir -p pkg/__pycache__ && printf 'poison' > pkg/__pycache__/mod.cpython-311.pyc"),
+        call("write_file", file_name="tools/__pycache__/helper.cpython-311.pyc", content="poison"),
+        call("write_file", file_name="stray.pyc", content="poison"),
+        call("write_file", file_name="pkg/mod.py", content="VALUE = 1\n"),
+        call("stop"),
+    ]
+    run = run_agent(repo, script, executor="local")
+    assert run.code == 0, run.stderr[-2000:]
+    branch = agent_branch(repo)
+    committed = git(repo, "log", "--name-only", "--format=", f"main..{branch}").split()
+    assert committed == ["pkg/mod.py"]
