@@ -185,7 +185,7 @@ async def test_a1_6_agent_repo_inside_a_user_submodule_is_never_entered(tmp_git_
     assert git(repo, "show", f"{new}:notes.txt").strip() == "agent work"
 
 
-def test_a1_7_planted_bytecode_is_never_committed(
+def test_a1_8_planted_bytecode_is_never_committed(
     tmp_git_repo: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """A hostile agent plants Python bytecode (which the user's interpreter would trust on import if
